@@ -1,0 +1,210 @@
+// Command rolegate is the Rolegate portal: one binary that serves the portal and runs its
+// maintenance commands. main only wires; run does the work and is what tests call.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/config"
+	"github.com/rolegate/rolegate/internal/server"
+	"github.com/rolegate/rolegate/internal/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "rolegate:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `Usage: rolegate [command] [flags]
+
+Commands:
+  serve          serve the portal (the default)
+  setup          create the first organisation and global admin
+  backup FILE    write a consistent copy of the database to FILE
+  version        print the version
+
+Every command takes the shared flags (see 'rolegate serve -h'); each also reads the
+environment variable named in its help, and the flag wins.
+`
+
+func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, env, stderr)
+	case "setup":
+		return setup(ctx, args, env, stdout, stderr)
+	case "backup":
+		return backup(ctx, args, env, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "rolegate", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func serve(ctx context.Context, args []string, env func(string) string, stderr io.Writer) error {
+	var cfg config.Config
+	fs := config.NewFlagSet("rolegate serve", stderr)
+	cfg.Register(fs, env)
+	if err := cfg.Parse(fs, args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	app, err := server.Open(ctx, cfg, logger, version)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		app.Store.Close()
+		return err
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	url := scheme + "://" + displayAddr(ln.Addr())
+	if cfg.BaseURL != "" {
+		url = cfg.BaseURL
+	}
+	logger.Info("Rolegate is serving", "url", url, "db", cfg.DB, "version", version)
+	fmt.Fprintf(stderr, "\n  Rolegate is running at %s  (Ctrl-C to stop)\n\n", url)
+	return app.Serve(ctx, ln, cfg, logger)
+}
+
+// displayAddr turns ":8080" into "localhost:8080" so the printed URL can be opened as is.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func setup(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var cfg config.Config
+	var f auth.SetupForm
+	var pwFile string
+	fs := config.NewFlagSet("rolegate setup", stderr)
+	cfg.Register(fs, env)
+	fs.StringVar(&f.OrgName, "org", "", "name of the first organisation")
+	fs.StringVar(&f.Name, "name", "", "name of the global admin")
+	fs.StringVar(&f.Email, "email", "", "email of the global admin")
+	fs.StringVar(&pwFile, "password-file", "", "file holding the admin's password (first line); - for standard input")
+	if err := cfg.Parse(fs, args); err != nil {
+		return err
+	}
+	if pwFile == "" {
+		return errors.New("setup: --password-file is required (the password is never taken on the command line)")
+	}
+	pw, err := readPassword(pwFile)
+	if err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	f.Password = pw
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := &auth.Service{Store: st, Throttle: auth.NewThrottle(nil)}
+	u, problems, err := svc.Setup(ctx, f)
+	if errors.Is(err, store.ErrAlreadySetUp) {
+		return errors.New("setup: this portal is already set up; setup can only run once")
+	}
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		var msgs []string
+		for _, field := range []string{"org", "name", "email", "password"} {
+			if m, ok := problems[field]; ok {
+				msgs = append(msgs, fmt.Sprintf("--%s: %s", map[string]string{"org": "org", "name": "name", "email": "email", "password": "password-file"}[field], m))
+			}
+		}
+		return errors.New("setup: " + strings.Join(msgs, "; "))
+	}
+	fmt.Fprintf(stdout, "Set up %q with global admin %s.\n", f.OrgName, u.Email)
+	return nil
+}
+
+func readPassword(name string) (string, error) {
+	var b []byte
+	var err error
+	if name == "-" {
+		b, err = io.ReadAll(io.LimitReader(os.Stdin, 4096))
+	} else {
+		b, err = os.ReadFile(name)
+	}
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimSuffix(line, "\r"), nil
+}
+
+func backup(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var cfg config.Config
+	fs := config.NewFlagSet("rolegate backup", stderr)
+	cfg.Register(fs, env)
+	// The destination is the one positional argument; flags may come before or after it.
+	var dest string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		dest, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if dest == "" && fs.NArg() == 1 {
+		dest = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return fmt.Errorf("backup: unexpected argument %q", fs.Arg(0))
+	}
+	if dest == "" {
+		return errors.New("backup: name the file to write, e.g. rolegate backup rolegate-2026-11-24.db")
+	}
+	if err := cfg.Check(); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Backup(ctx, dest); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Wrote a consistent copy of %s to %s.\n", cfg.DB, dest)
+	return nil
+}

@@ -1,0 +1,239 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
+	"github.com/rolegate/rolegate/internal/store"
+)
+
+// ErrNoSession means the request carries no live session: never signed in, signed out,
+// timed out, ended elsewhere, or the user was disabled.
+var ErrNoSession = errors.New("auth: no session")
+
+// Session timeout settings and their defaults (PRODUCT.md §2.1).
+const (
+	SettingIdleMinutes   = "session_idle_minutes"
+	SettingAbsoluteHours = "session_absolute_hours"
+	DefaultIdle          = 30 * time.Minute
+	DefaultAbsolute      = 12 * time.Hour
+	// touchEvery bounds how often activity is written back, so reading pages is not a
+	// write per request; the idle timeout is therefore exact to within this much.
+	touchEvery = time.Minute
+)
+
+// Sessions issues and checks sessions. The cookie, through gorilla/sessions, holds only a
+// random token, signed (HMAC-SHA256) and encrypted (AES-256) with keys kept in the database;
+// everything else lives in the sessions table, so ending a session is one DELETE.
+type Sessions struct {
+	st      *store.Store
+	cookies *sessions.CookieStore
+	name    string
+	now     func() time.Time
+}
+
+// NewSessions loads (or on first start creates) the cookie keys. secure is true when the
+// portal is served over HTTPS: the cookie is then Secure and carries the __Host- prefix,
+// which pins it to this host and path "/".
+func NewSessions(ctx context.Context, st *store.Store, secure bool) (*Sessions, error) {
+	hashKey, err := st.Secret(ctx, "session_hash_key", 64)
+	if err != nil {
+		return nil, err
+	}
+	blockKey, err := st.Secret(ctx, "session_block_key", 32)
+	if err != nil {
+		return nil, err
+	}
+	cs := sessions.NewCookieStore(hashKey, blockKey)
+	cs.Options = &sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	// A browser-session cookie (no Max-Age); the server-side absolute timeout bounds it, and
+	// securecookie refuses values older than that too.
+	for _, c := range cs.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.MaxAge(int(DefaultAbsolute / time.Second))
+		}
+	}
+	name := "rolegate_session"
+	if secure {
+		name = "__Host-rolegate_session"
+	}
+	return &Sessions{st: st, cookies: cs, name: name, now: time.Now}, nil
+}
+
+// SetClock replaces the time source (tests).
+func (m *Sessions) SetClock(now func() time.Time) { m.now = now }
+
+// CookieName is the name of the session cookie.
+func (m *Sessions) CookieName() string { return m.name }
+
+// Timeouts returns the idle and absolute session timeouts now in force.
+func (m *Sessions) Timeouts(ctx context.Context) (idle, absolute time.Duration, err error) {
+	idle, err = m.durationSetting(ctx, SettingIdleMinutes, time.Minute, DefaultIdle)
+	if err != nil {
+		return 0, 0, err
+	}
+	absolute, err = m.durationSetting(ctx, SettingAbsoluteHours, time.Hour, DefaultAbsolute)
+	return idle, absolute, err
+}
+
+func (m *Sessions) durationSetting(ctx context.Context, key string, unit, def time.Duration) (time.Duration, error) {
+	v, err := m.st.Setting(ctx, key, "")
+	if err != nil || v == "" {
+		return def, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return def, nil
+	}
+	return time.Duration(n) * unit, nil
+}
+
+func hashToken(tok string) []byte {
+	h := sha256.Sum256([]byte(tok))
+	return h[:]
+}
+
+// Start signs userID in: it creates a session with a new random token and sets the cookie.
+// replaceID is the session the request had (0 if none); it is ended, so the id rotates at
+// sign-in and a fixated cookie is worthless.
+func (m *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, replaceID int64, clientIP string) (store.Session, error) {
+	_, absolute, err := m.Timeouts(r.Context())
+	if err != nil {
+		return store.Session{}, err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return store.Session{}, fmt.Errorf("auth: session token: %w", err)
+	}
+	tok := base64.RawURLEncoding.EncodeToString(raw)
+	now := m.now().Unix()
+	ua := r.UserAgent()
+	if len(ua) > 300 {
+		ua = ua[:300]
+	}
+	sess, err := m.st.CreateSession(r.Context(), hashToken(tok), store.Session{
+		UserID: userID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now + int64(absolute/time.Second),
+		UserAgent: ua, ClientIP: clientIP,
+	}, replaceID)
+	if err != nil {
+		return store.Session{}, err
+	}
+	c := sessions.NewSession(m.cookies, m.name)
+	c.Options = m.cookieOptions(0)
+	c.Values["t"] = tok
+	if err := m.cookies.Save(r, w, c); err != nil {
+		return store.Session{}, fmt.Errorf("auth: save session cookie: %w", err)
+	}
+	return sess, nil
+}
+
+func (m *Sessions) cookieOptions(maxAge int) *sessions.Options {
+	o := *m.cookies.Options
+	o.MaxAge = maxAge
+	return &o
+}
+
+// Load returns the live session of the request and its user, or ErrNoSession. It applies
+// the idle and absolute timeouts and refuses disabled users, so each of those takes effect
+// on the very next request.
+func (m *Sessions) Load(r *http.Request) (store.Session, store.User, error) {
+	ctx := r.Context()
+	c, err := m.cookies.New(r, m.name)
+	if err != nil || c.IsNew {
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	tok, _ := c.Values["t"].(string)
+	if tok == "" {
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	sess, err := m.st.SessionByTokenHash(ctx, hashToken(tok))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	if err != nil {
+		return store.Session{}, store.User{}, err
+	}
+	idle, _, err := m.Timeouts(ctx)
+	if err != nil {
+		return store.Session{}, store.User{}, err
+	}
+	now := m.now()
+	if now.Unix() >= sess.ExpiresAt || now.Sub(time.Unix(sess.LastSeenAt, 0)) >= idle {
+		return store.Session{}, store.User{}, errors.Join(ErrNoSession, m.st.DeleteSession(ctx, sess.ID))
+	}
+	u, err := m.st.UserByID(ctx, sess.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	if err != nil {
+		return store.Session{}, store.User{}, err
+	}
+	if now.Sub(time.Unix(sess.LastSeenAt, 0)) >= touchEvery {
+		if err := m.st.TouchSession(ctx, sess.ID, now.Unix()); err != nil {
+			return store.Session{}, store.User{}, err
+		}
+		sess.LastSeenAt = now.Unix()
+	}
+	return sess, u, nil
+}
+
+// Clear removes the session cookie from the browser.
+func (m *Sessions) Clear(w http.ResponseWriter, r *http.Request) {
+	c := sessions.NewSession(m.cookies, m.name)
+	c.Options = m.cookieOptions(-1)
+	_ = m.cookies.Save(r, w, c)
+}
+
+// Flash stores a one-time message for the next page in its own short-lived cookie, signed
+// and encrypted like the session cookie, so it also works before sign-in and after sign-out.
+func (m *Sessions) Flash(w http.ResponseWriter, r *http.Request, msg string) {
+	c := sessions.NewSession(m.cookies, m.flashName())
+	c.Options = m.cookieOptions(60)
+	c.AddFlash(msg)
+	_ = m.cookies.Save(r, w, c)
+}
+
+// TakeFlash returns the pending flash messages and removes them.
+func (m *Sessions) TakeFlash(w http.ResponseWriter, r *http.Request) []string {
+	c, err := m.cookies.New(r, m.flashName())
+	if err != nil || c.IsNew {
+		return nil
+	}
+	var out []string
+	for _, f := range c.Flashes() {
+		if s, ok := f.(string); ok {
+			out = append(out, s)
+		}
+	}
+	c.Options = m.cookieOptions(-1)
+	_ = m.cookies.Save(r, w, c)
+	return out
+}
+
+func (m *Sessions) flashName() string {
+	if m.cookies.Options.Secure {
+		return "__Host-rolegate_flash"
+	}
+	return "rolegate_flash"
+}
+
+// Sweep deletes sessions that have timed out. Checks never rely on it (Load applies the
+// timeouts itself); it only keeps the table small.
+func (m *Sessions) Sweep(ctx context.Context) error {
+	idle, _, err := m.Timeouts(ctx)
+	if err != nil {
+		return err
+	}
+	now := m.now()
+	return m.st.DeleteExpiredSessions(ctx, now.Unix(), now.Add(-idle).Unix())
+}

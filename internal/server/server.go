@@ -1,0 +1,98 @@
+// Package server assembles Rolegate from its parts (store, auth, web) and serves it until the
+// context ends, finishing requests in flight. The command and the browser tests both use it,
+// so tests drive exactly what people run.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/config"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/web"
+)
+
+// App is an assembled portal.
+type App struct {
+	Store    *store.Store
+	Sessions *auth.Sessions
+	Handler  http.Handler
+}
+
+// Open opens the database and builds the handler.
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, version string) (*App, error) {
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := auth.NewSessions(ctx, st, cfg.Secure())
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	e := web.New(web.Deps{
+		Store: st, Sessions: sessions, Config: cfg, Logger: logger, Version: version,
+		Auth: &auth.Service{Store: st, Throttle: auth.NewThrottle(nil)},
+	})
+	return &App{Store: st, Sessions: sessions, Handler: e}, nil
+}
+
+// Serve answers on ln until ctx is done, then gives requests in flight web.ShutdownGrace to
+// finish. It closes the store on the way out.
+func (a *App) Serve(ctx context.Context, ln net.Listener, cfg config.Config, logger *slog.Logger) error {
+	defer a.Store.Close()
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	go a.sweepSessions(ctx, logger)
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down; finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), web.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
+}
+
+// sweepSessions removes timed-out sessions every few minutes.
+func (a *App) sweepSessions(ctx context.Context, logger *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.Sessions.Sweep(ctx); err != nil {
+				logger.Warn("session sweep failed", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Session is one signed-in browser of a user.
+type Session struct {
+	ID         int64
+	UserID     int64
+	CreatedAt  int64
+	LastSeenAt int64
+	ExpiresAt  int64 // absolute end, whatever the activity
+	UserAgent  string
+	ClientIP   string
+}
+
+const sessionColumns = "id, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip"
+
+func scanSession(row interface{ Scan(...any) error }) (Session, error) {
+	var s Session
+	err := row.Scan(&s.ID, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.UserAgent, &s.ClientIP)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, ErrNotFound
+	}
+	return s, err
+}
+
+// CreateSession records a new session under the hash of its token. When replaceID is not 0
+// that session is deleted in the same transaction, which is how sign-in rotates the id.
+func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess Session, replaceID int64) (Session, error) {
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		if replaceID != 0 {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE id = ?", replaceID); err != nil {
+				return fmt.Errorf("store: replace session: %w", err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, tokenHash, sess.UserID, sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt, sess.UserAgent, sess.ClientIP)
+		if err != nil {
+			return fmt.Errorf("store: create session: %w", err)
+		}
+		sess.ID, err = res.LastInsertId()
+		return err
+	})
+	return sess, err
+}
+
+// SessionByTokenHash finds the session with that token hash.
+func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash []byte) (Session, error) {
+	sess, err := scanSession(s.r.QueryRowContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE token_hash = ?", tokenHash))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Session{}, fmt.Errorf("store: session: %w", err)
+	}
+	return sess, err
+}
+
+// TouchSession moves a session's last activity forward (the idle timeout counts from it).
+func (s *Store) TouchSession(ctx context.Context, id, at int64) error {
+	if _, err := s.w.ExecContext(ctx, "UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?", at, id, at); err != nil {
+		return fmt.Errorf("store: touch session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession ends one session. Deleting one that is already gone is not an error: the
+// outcome the caller wants holds.
+func (s *Store) DeleteSession(ctx context.Context, id int64) error {
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE id = ?", id); err != nil {
+		return fmt.Errorf("store: delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSession ends one session of a user; ErrNotFound when that user has no such
+// session, so nobody can end another person's session by guessing ids.
+func (s *Store) DeleteUserSession(ctx context.Context, userID, id int64) error {
+	res, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE id = ? AND user_id = ?", id, userID)
+	if err != nil {
+		return fmt.Errorf("store: delete session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteUserSessions ends every session of a user ("sign out everywhere").
+func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID); err != nil {
+		return fmt.Errorf("store: delete sessions: %w", err)
+	}
+	return nil
+}
+
+// UserSessions lists a user's sessions, most recently active first.
+func (s *Store) UserSessions(ctx context.Context, userID int64) ([]Session, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE user_id = ? ORDER BY last_seen_at DESC, id DESC", userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions of %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: sessions of %d: %w", userID, err)
+		}
+		out = append(out, sess)
+	}
+	return out, rows.Err()
+}
+
+// DeleteExpiredSessions removes sessions past their absolute end or idle since before idleCutoff.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now, idleCutoff int64) error {
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?", now, idleCutoff); err != nil {
+		return fmt.Errorf("store: delete expired sessions: %w", err)
+	}
+	return nil
+}
+
+// Secret returns the named random secret, generating and saving size bytes on first use.
+// Cookie keys live here so that restarts keep people signed in without a key in the code.
+func (s *Store) Secret(ctx context.Context, name string, size int) ([]byte, error) {
+	var v []byte
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, "SELECT value FROM secrets WHERE name = ?", name).Scan(&v)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		v = make([]byte, size)
+		if _, err := rand.Read(v); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)", name, v, s.now().Unix())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: secret %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// Setting returns the value of a setting, or def when it was never set.
+func (s *Store) Setting(ctx context.Context, key, def string) (string, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return def, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: setting %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetSetting saves the value of a setting.
+func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+		return fmt.Errorf("store: set setting %s: %w", key, err)
+	}
+	return nil
+}

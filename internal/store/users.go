@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// User is a person with an account.
+type User struct {
+	ID           int64
+	Email        string
+	Name         string
+	PasswordHash string
+	GlobalAdmin  bool
+	Disabled     bool
+	CreatedAt    int64
+}
+
+// Organisation is a practice or one of its sub-units.
+type Organisation struct {
+	ID       int64
+	ParentID int64 // 0 for a top-level organisation
+	Name     string
+}
+
+// SetupInput is what the first-run setup records.
+type SetupInput struct {
+	OrgName      string
+	Name         string
+	Email        string
+	PasswordHash string
+}
+
+const userColumns = "id, email, name, password_hash, global_admin, status = 'disabled', created_at"
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.GlobalAdmin, &u.Disabled, &u.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	return u, err
+}
+
+// NeedsSetup reports whether the portal still has no user, i.e. setup has not run.
+func (s *Store) NeedsSetup(ctx context.Context) (bool, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM setup").Scan(&n); err != nil {
+		return false, fmt.Errorf("store: needs setup: %w", err)
+	}
+	return n == 0, nil
+}
+
+// Setup creates the first organisation and its global admin, exactly once: the setup row's
+// CHECK (id = 1) and the transaction's write lock make a second or racing call fail with
+// ErrAlreadySetUp.
+func (s *Store) Setup(ctx context.Context, in SetupInput) (User, Organisation, error) {
+	var u User
+	var o Organisation
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		now := s.now().Unix()
+		if _, err := tx.ExecContext(ctx, "INSERT INTO setup (id, completed_at) VALUES (1, ?)", now); err != nil {
+			if isConstraint(err) {
+				return ErrAlreadySetUp
+			}
+			return fmt.Errorf("store: setup: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, "INSERT INTO organisations (name, created_at) VALUES (?, ?)", in.OrgName, now)
+		if err != nil {
+			return fmt.Errorf("store: setup organisation: %w", err)
+		}
+		o = Organisation{Name: in.OrgName}
+		if o.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		res, err = tx.ExecContext(ctx, `INSERT INTO users (email, name, password_hash, global_admin, created_at, updated_at)
+			VALUES (?, ?, ?, 1, ?, ?)`, in.Email, in.Name, in.PasswordHash, now, now)
+		if err != nil {
+			return fmt.Errorf("store: setup admin: %w", err)
+		}
+		u = User{Email: in.Email, Name: in.Name, PasswordHash: in.PasswordHash, GlobalAdmin: true, CreatedAt: now}
+		if u.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO staff (user_id, org_id, created_at) VALUES (?, ?, ?)", u.ID, o.ID, now); err != nil {
+			return fmt.Errorf("store: setup staff: %w", err)
+		}
+		return nil
+	})
+	return u, o, err
+}
+
+// UserByEmail finds a user by email address, ignoring case.
+func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE email = ?", email))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("store: user by email: %w", err)
+	}
+	return u, err
+}
+
+// UserByID finds a user by id.
+func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("store: user %d: %w", id, err)
+	}
+	return u, err
+}
+
+// SetPassword replaces a user's password hash and ends every session of theirs except keep
+// (0 keeps none), in one transaction: a stolen session dies with the old password.
+func (s *Store) SetPassword(ctx context.Context, userID int64, hash string, keepSessionID int64) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", hash, s.now().Unix(), userID)
+		if err != nil {
+			return fmt.Errorf("store: set password: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ? AND id <> ?", userID, keepSessionID); err != nil {
+			return fmt.Errorf("store: end sessions: %w", err)
+		}
+		return nil
+	})
+}
+
+// OrganisationsOf lists the organisations a user is staff of, top-level ones first.
+func (s *Store) OrganisationsOf(ctx context.Context, userID int64) ([]Organisation, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT o.id, coalesce(o.parent_id, 0), o.name
+		FROM staff st JOIN organisations o ON o.id = st.org_id
+		WHERE st.user_id = ? ORDER BY o.parent_id IS NOT NULL, o.name, o.id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: organisations of %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var out []Organisation
+	for rows.Next() {
+		var o Organisation
+		if err := rows.Scan(&o.ID, &o.ParentID, &o.Name); err != nil {
+			return nil, fmt.Errorf("store: organisations of %d: %w", userID, err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// CountStaff counts the distinct people who are staff of the organisation.
+func (s *Store) CountStaff(ctx context.Context, orgID int64) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM staff WHERE org_id = ?", orgID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count staff: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,90 @@
+// Package valid checks the text people type into forms. Each checker returns the cleaned
+// value and a message fit to show beside the field, so every form says the same thing about
+// the same mistake.
+package valid
+
+import (
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Problems maps a form field name to the message shown beside it.
+type Problems map[string]string
+
+// Add records msg for field unless the field already has a message (the first problem is
+// the one worth fixing first).
+func (p Problems) Add(field, msg string) {
+	if msg == "" {
+		return
+	}
+	if _, ok := p[field]; !ok {
+		p[field] = msg
+	}
+}
+
+// Text trims s and checks it is present when required, at most max characters, valid
+// UTF-8 and free of control characters (which have no place in a name and can forge log lines).
+func Text(s string, required bool, max int) (string, string) {
+	s = strings.TrimSpace(s)
+	switch {
+	case !utf8.ValidString(s):
+		return s, "Use only ordinary characters."
+	case s == "" && required:
+		return s, "This field is required."
+	case utf8.RuneCountInString(s) > max:
+		return s, "Use at most " + strconv.Itoa(max) + " characters."
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
+			return s, "Remove control characters."
+		}
+	}
+	return s, ""
+}
+
+// MaxEmail is the longest address SMTP can carry.
+const MaxEmail = 254
+
+// Email checks that s is one plain address (no display name, no group) and returns it trimmed.
+func Email(s string) (string, string) {
+	s, msg := Text(s, true, MaxEmail)
+	if msg != "" {
+		if s == "" {
+			return s, "Enter an email address."
+		}
+		return s, msg
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return s, "Enter an email address like name@example.org."
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") ||
+		strings.ContainsAny(domain, "[]") {
+		return s, "Enter an email address like name@example.org."
+	}
+	return s, ""
+}
+
+// LocalPath returns next when it is a path on this site (so a sign-in link can never send
+// someone to another site), and "/" otherwise.
+func LocalPath(next string) string {
+	if next == "" || len(next) > 2048 || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\x00\r\n\t") {
+		return "/"
+	}
+	for _, r := range next {
+		if unicode.IsControl(r) || r == ' ' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") ||
+		strings.HasPrefix(u.Path, "//") {
+		return "/"
+	}
+	return next
+}

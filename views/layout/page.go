@@ -1,0 +1,67 @@
+// Package layout holds the page frame every screen shares: head, header with the
+// organisation name and user menu, navigation, flash messages.
+package layout
+
+import "encoding/json"
+
+// HtmxConfig is handed to htmx through its meta tag (no inline script). Requests only to this
+// origin, no eval, no script tags from responses, no history cache; 422 (a form with
+// problems) swaps like a success, other errors swap too but into the place the server names.
+const HtmxConfig = `{"selfRequestsOnly":true,"allowEval":false,"allowScriptTags":false,` +
+	`"historyCacheSize":0,"refreshOnHistoryMiss":true,"includeIndicatorStyles":false,` +
+	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},` +
+	`{"code":"422","swap":true},{"code":"[45]..","swap":true,"error":true},{"code":"...","swap":false}]}`
+
+// Page is what the frame needs to know about the request.
+type Page struct {
+	Title   string
+	CSRF    string
+	User    *User // nil when nobody is signed in
+	OrgName string
+	Nav     []NavItem
+	Flashes []string
+}
+
+// User is the signed-in person as the header shows them.
+type User struct {
+	Name        string
+	Email       string
+	GlobalAdmin bool
+}
+
+// NavItem is one entry of the main navigation.
+type NavItem struct {
+	Label  string
+	Href   string
+	Active bool
+}
+
+// CSRFHeaders is the hx-headers value that makes htmx send the CSRF token with every request.
+func (p Page) CSRFHeaders() string {
+	b, _ := json.Marshal(map[string]string{"X-CSRF-Token": p.CSRF})
+	return string(b)
+}
+
+// FullTitle is the document title.
+func (p Page) FullTitle() string {
+	if p.Title == "" {
+		return "Rolegate"
+	}
+	return p.Title + " · Rolegate"
+}
+
+// Initials is what the user menu button shows.
+func (u User) Initials() string {
+	var out []rune
+	prev := ' '
+	for _, r := range u.Name {
+		if prev == ' ' && r != ' ' && len(out) < 2 {
+			out = append(out, r)
+		}
+		prev = r
+	}
+	if len(out) == 0 {
+		return "?"
+	}
+	return string(out)
+}

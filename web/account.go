@@ -1,0 +1,118 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/views/account"
+)
+
+// accountPage shows who you are, the password form and your sessions.
+func (a *app) accountPage(c echo.Context) error {
+	v, err := a.accountView(c, nil)
+	if err != nil {
+		return err
+	}
+	return a.renderStatus(c, http.StatusOK, account.Page(v))
+}
+
+func (a *app) accountView(c echo.Context, problems map[string]string) (account.View, error) {
+	ctx := c.Request().Context()
+	u, _ := currentUser(c)
+	cur, _ := currentSession(c)
+	v := account.View{Page: a.page(c, "Account"), Name: u.Name, Email: u.Email, Problems: problems}
+	orgs, err := a.Store.OrganisationsOf(ctx, u.ID)
+	if err != nil {
+		return v, err
+	}
+	for _, o := range orgs {
+		v.Organisations = append(v.Organisations, o.Name)
+	}
+	sessions, err := a.Store.UserSessions(ctx, u.ID)
+	if err != nil {
+		return v, err
+	}
+	for _, s := range sessions {
+		v.Sessions = append(v.Sessions, account.SessionRow{
+			ID: s.ID, Device: describeAgent(s.UserAgent), ClientIP: s.ClientIP,
+			Started: formatTime(s.CreatedAt), LastSeen: formatTime(s.LastSeenAt), IsCurrent: s.ID == cur.ID,
+		})
+	}
+	return v, nil
+}
+
+// changePassword checks the current password, sets the new one and ends other sessions.
+func (a *app) changePassword(c echo.Context) error {
+	u, _ := currentUser(c)
+	cur, _ := currentSession(c)
+	problems, err := a.Auth.ChangePassword(c.Request().Context(), u, c.FormValue("current_password"), c.FormValue("password"), cur.ID)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		v, err := a.accountView(c, problems)
+		if err != nil {
+			return err
+		}
+		return a.renderStatus(c, http.StatusUnprocessableEntity, account.Page(v))
+	}
+	a.flash(c, "Your password was changed. Every other session was signed out.")
+	return redirect(c, "/account")
+}
+
+// endSession signs one of your other browsers out.
+func (a *app) endSession(c echo.Context) error {
+	u, _ := currentUser(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return store.ErrNotFound
+	}
+	if err := a.Store.DeleteUserSession(c.Request().Context(), u.ID, id); err != nil {
+		return err
+	}
+	a.flash(c, "That session was signed out.")
+	return redirect(c, "/account")
+}
+
+// endAllSessions signs you out everywhere, this browser included.
+func (a *app) endAllSessions(c echo.Context) error {
+	u, _ := currentUser(c)
+	if err := a.Store.DeleteUserSessions(c.Request().Context(), u.ID); err != nil {
+		return err
+	}
+	a.Sessions.Clear(c.Response(), c.Request())
+	a.flash(c, "You have been signed out everywhere.")
+	return redirect(c, "/login")
+}
+
+func formatTime(unix int64) string {
+	return time.Unix(unix, 0).UTC().Format("2 Jan 2006, 15:04 UTC")
+}
+
+// describeAgent turns a User-Agent into words a person recognises ("Firefox on Windows").
+func describeAgent(ua string) string {
+	browser := "Unknown browser"
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"HeadlessChrome/", "Chrome (headless)"},
+		{"Chromium/", "Chromium"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
+	} {
+		if strings.Contains(ua, b.token) {
+			browser = b.name
+			break
+		}
+	}
+	for _, o := range []struct{ token, name string }{
+		{"Windows", "Windows"}, {"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"},
+		{"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, o.token) {
+			return browser + " on " + o.name
+		}
+	}
+	return browser
+}

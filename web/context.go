@@ -1,0 +1,127 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/valid"
+)
+
+// Context keys; unexported so only the typed accessors below read them.
+const (
+	userKey    = "rolegate.user"
+	sessionKey = "rolegate.session"
+	csrfKey    = "rolegate.csrf"
+)
+
+// currentUser is the signed-in user of the request, if any.
+func currentUser(c echo.Context) (store.User, bool) {
+	u, ok := c.Get(userKey).(store.User)
+	return u, ok
+}
+
+// currentSession is the live session of the request, if any.
+func currentSession(c echo.Context) (store.Session, bool) {
+	s, ok := c.Get(sessionKey).(store.Session)
+	return s, ok
+}
+
+// csrfToken is the token forms and htmx must send back.
+func csrfToken(c echo.Context) string {
+	t, _ := c.Get(csrfKey).(string)
+	return t
+}
+
+func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
+
+// loadSession attaches the signed-in user to the request, and sends every page to /setup
+// until setup has run.
+func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		need, err := a.needsSetup(ctx)
+		if err != nil {
+			return err
+		}
+		if need {
+			p := c.Request().URL.Path
+			if p != "/setup" && p != "/healthz" && !strings.HasPrefix(p, "/static/") {
+				return redirect(c, "/setup")
+			}
+			return next(c)
+		}
+		sess, u, err := a.Sessions.Load(c.Request())
+		switch {
+		case err == nil:
+			c.Set(userKey, u)
+			c.Set(sessionKey, sess)
+		case !errors.Is(err, auth.ErrNoSession):
+			return err
+		}
+		return next(c)
+	}
+}
+
+// require enforces a route's access rule before its handler runs (default deny: an unset
+// rule never reaches here because register refuses it).
+func (a *app) require(acc Access) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if acc.kind == accessPublic {
+				return next(c)
+			}
+			u, ok := currentUser(c)
+			if !ok {
+				return toLogin(c)
+			}
+			if acc.kind == accessPermission && !a.can(u, acc.perm) {
+				return &ForbiddenError{Permission: acc.perm}
+			}
+			return next(c)
+		}
+	}
+}
+
+// can answers whether u holds perm. Until roles exist the global admin, who holds everything
+// everywhere, is the only one who holds anything.
+func (a *app) can(u store.User, perm string) bool {
+	return u.GlobalAdmin && !u.Disabled
+}
+
+// toLogin sends someone without a session to the sign-in page, remembering where they were
+// going (a local path only).
+func toLogin(c echo.Context) error {
+	next := c.Request().URL.RequestURI()
+	if isHTMX(c) {
+		next = "/"
+		if cur, err := url.Parse(c.Request().Header.Get("HX-Current-URL")); err == nil {
+			next = cur.RequestURI()
+		}
+	} else if c.Request().Method != http.MethodGet {
+		next = "/"
+	}
+	target := "/login"
+	if next = valid.LocalPath(next); next != "/" {
+		target += "?next=" + url.QueryEscape(next)
+	}
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", target)
+		return c.NoContent(http.StatusUnauthorized)
+	}
+	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// redirect answers with a 303 to a local path, or HX-Redirect for htmx.
+func redirect(c echo.Context, to string) error {
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", to)
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}

@@ -1,0 +1,85 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/store"
+	errviews "github.com/rolegate/rolegate/views/errors"
+)
+
+// ForbiddenError refuses a request; it names the missing permission when that is the reason.
+type ForbiddenError struct {
+	Permission string
+	Reason     string
+}
+
+func (e *ForbiddenError) Error() string {
+	if e.Permission != "" {
+		return "forbidden: missing permission " + e.Permission
+	}
+	return "forbidden: " + e.Reason
+}
+
+// handleError is the one place errors become responses. People see a plain explanation and a
+// status; the log gets the real error with the request id.
+func (a *app) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	v := errviews.View{Status: http.StatusInternalServerError, Heading: "Something went wrong",
+		Message: "The request could not be completed. Nothing was changed. Try again in a moment; if it keeps happening, tell your administrator the time it happened."}
+	var fe *ForbiddenError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &fe):
+		v.Status, v.Heading = http.StatusForbidden, "You do not have access to this"
+		v.Permission = fe.Permission
+		v.Message = "Your account does not hold the permission this needs. Ask an administrator if you need it."
+		if fe.Reason != "" {
+			v.Message = fe.Reason
+		}
+	case errors.Is(err, store.ErrNotFound):
+		v.Status, v.Heading, v.Message = http.StatusNotFound, "Not found", "There is nothing here. It may have been removed, or the link is wrong."
+	case errors.As(err, &he) && he.Code < 500:
+		v.Status = he.Code
+		v.Heading, v.Message = statusWords(he.Code)
+	}
+	if v.Status >= 500 {
+		u, _ := currentUser(c)
+		a.Logger.Error("request failed", "err", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"route", c.Path(), "method", c.Request().Method, "user", u.ID)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(v.Status)
+		return
+	}
+	if isHTMX(c) {
+		// Errors land in the flash region, whatever the element that asked.
+		h := c.Response().Header()
+		h.Set("HX-Retarget", "#flash")
+		h.Set("HX-Reswap", "outerHTML")
+		_ = a.renderStatus(c, v.Status, errviews.Fragment(v))
+		return
+	}
+	v.Page = a.page(c, v.Heading)
+	_ = a.renderStatus(c, v.Status, errviews.Page(v))
+}
+
+func statusWords(code int) (string, string) {
+	switch code {
+	case http.StatusNotFound:
+		return "Not found", "There is nothing here. It may have been removed, or the link is wrong."
+	case http.StatusMethodNotAllowed:
+		return "Not allowed", "This address does not accept that kind of request."
+	case http.StatusRequestEntityTooLarge:
+		return "Too large", "What was sent is larger than Rolegate accepts."
+	case http.StatusTooManyRequests:
+		return "Too many requests", "Slow down and try again in a little while."
+	case http.StatusUnauthorized:
+		return "Sign in needed", "Sign in to continue."
+	}
+	return "Request not understood", "The request could not be understood. Go back and try again."
+}

@@ -1,0 +1,67 @@
+package web
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/valid"
+	authviews "github.com/rolegate/rolegate/views/auth"
+)
+
+// loginForm shows the sign-in form, or sends someone already signed in on their way.
+func (a *app) loginForm(c echo.Context) error {
+	next := valid.LocalPath(c.QueryParam("next"))
+	if _, ok := currentUser(c); ok {
+		return c.Redirect(http.StatusSeeOther, next)
+	}
+	return a.renderStatus(c, http.StatusOK, authviews.Login(authviews.LoginView{Page: a.page(c, "Sign in"), Next: next}))
+}
+
+// loginSubmit checks the email and password and starts a new session (rotating any old one).
+func (a *app) loginSubmit(c echo.Context) error {
+	email, password := c.FormValue("email"), c.FormValue("password")
+	next := valid.LocalPath(c.FormValue("next"))
+	v := authviews.LoginView{Page: a.page(c, "Sign in"), Email: email, Next: next}
+	if len(v.Email) > valid.MaxEmail {
+		v.Email = ""
+	}
+	u, err := a.Auth.Authenticate(c.Request().Context(), email, password, c.RealIP())
+	var te *auth.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		v.WaitSec = int(math.Ceil(te.Wait.Seconds()))
+		v.Problem = "Too many failed attempts. Wait a little before trying again."
+		c.Response().Header().Set("Retry-After", strconv.Itoa(v.WaitSec))
+		return a.renderStatus(c, http.StatusTooManyRequests, authviews.Login(v))
+	case errors.Is(err, auth.ErrBadCredentials):
+		v.Problem = "That email and password do not match an active account."
+		return a.renderStatus(c, http.StatusUnauthorized, authviews.Login(v))
+	case err != nil:
+		return err
+	}
+	var old int64
+	if s, ok := currentSession(c); ok {
+		old = s.ID
+	}
+	if _, err := a.Sessions.Start(c.Response(), c.Request(), u.ID, old, c.RealIP()); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// logout ends the current session on the server and removes the cookie.
+func (a *app) logout(c echo.Context) error {
+	if s, ok := currentSession(c); ok {
+		if err := a.Store.DeleteSession(c.Request().Context(), s.ID); err != nil {
+			return err
+		}
+	}
+	a.Sessions.Clear(c.Response(), c.Request())
+	a.flash(c, "You have signed out.")
+	return redirect(c, "/login")
+}

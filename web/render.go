@@ -1,0 +1,68 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/views/layout"
+)
+
+// renderStatus renders into a buffer first, so a failing component cannot leave half a page,
+// then writes it with the status.
+func (a *app) renderStatus(c echo.Context, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	c.Response().Header().Add("Vary", "HX-Request")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// navItem is an entry of the main navigation, shown only to those who may open it.
+type navItem struct {
+	label, href string
+}
+
+var nav = []navItem{
+	{"Home", "/"},
+}
+
+// page builds the frame of a page for the request: user, organisation, navigation filtered by
+// the route table, CSRF token, flash messages.
+func (a *app) page(c echo.Context, title string) layout.Page {
+	p := layout.Page{Title: title, CSRF: csrfToken(c)}
+	p.Flashes = a.Sessions.TakeFlash(c.Response(), c.Request())
+	u, ok := currentUser(c)
+	if !ok {
+		return p
+	}
+	p.User = &layout.User{Name: u.Name, Email: u.Email, GlobalAdmin: u.GlobalAdmin}
+	if orgs, err := a.Store.OrganisationsOf(c.Request().Context(), u.ID); err == nil && len(orgs) > 0 {
+		p.OrgName = orgs[0].Name
+	}
+	access := map[string]Access{}
+	for _, r := range a.Routes() {
+		if r.Method == http.MethodGet {
+			access[r.Path] = r.Access
+		}
+	}
+	path := c.Request().URL.Path
+	for _, n := range nav {
+		acc := access[n.href]
+		if acc.kind == accessPermission && !a.can(u, acc.perm) {
+			continue
+		}
+		active := path == n.href || (n.href != "/" && strings.HasPrefix(path, n.href+"/"))
+		p.Nav = append(p.Nav, layout.NavItem{Label: n.label, Href: n.href, Active: active})
+	}
+	return p
+}
+
+// flash queues a one-time message for the next page.
+func (a *app) flash(c echo.Context, msg string) {
+	a.Sessions.Flash(c.Response(), c.Request(), msg)
+}

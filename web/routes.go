@@ -1,0 +1,86 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Access says who may use a route. The zero value is not valid: every route must say.
+type Access struct {
+	kind accessKind
+	perm string // catalog key, for kind permission
+}
+
+type accessKind int
+
+const (
+	accessNone accessKind = iota
+	accessPublic
+	accessSignedIn
+	accessPermission
+)
+
+var (
+	// Public routes need no session (setup, sign-in, health, static files).
+	Public = Access{kind: accessPublic}
+	// SignedIn routes need a live session and nothing more.
+	SignedIn = Access{kind: accessSignedIn}
+)
+
+// Perm routes need a live session and the catalog permission key.
+func Perm(key string) Access { return Access{kind: accessPermission, perm: key} }
+
+// String is how the route table test and error pages name the access.
+func (a Access) String() string {
+	switch a.kind {
+	case accessPublic:
+		return "public"
+	case accessSignedIn:
+		return "signed-in"
+	case accessPermission:
+		return "permission " + a.perm
+	}
+	return "unset"
+}
+
+// Route is one line of the route table.
+type Route struct {
+	Method  string
+	Path    string
+	Access  Access
+	handler echo.HandlerFunc
+}
+
+// Routes is the route table: every route Rolegate answers, and who may use it. Routes are
+// registered only from here, and a test fails for any registered route missing from it.
+func (a *app) Routes() []Route {
+	return []Route{
+		{http.MethodGet, "/healthz", Public, a.healthz},
+		{http.MethodGet, "/static/*", Public, staticFiles},
+
+		{http.MethodGet, "/setup", Public, a.setupForm},
+		{http.MethodPost, "/setup", Public, a.setupSubmit},
+		{http.MethodGet, "/login", Public, a.loginForm},
+		{http.MethodPost, "/login", Public, a.loginSubmit},
+		{http.MethodPost, "/logout", Public, a.logout},
+
+		{http.MethodGet, "/", SignedIn, a.home},
+		{http.MethodGet, "/account", SignedIn, a.accountPage},
+		{http.MethodPost, "/account/password", SignedIn, a.changePassword},
+		{http.MethodPost, "/account/sessions/:id/end", SignedIn, a.endSession},
+		{http.MethodPost, "/account/sessions/end-all", SignedIn, a.endAllSessions},
+	}
+}
+
+// RouteTable returns the route table of an app built from d, for tests and documentation.
+func RouteTable(d Deps) []Route { return (&app{Deps: d}).Routes() }
+
+func (a *app) register(e *echo.Echo) {
+	for _, r := range a.Routes() {
+		if r.Access.kind == accessNone {
+			panic("web: route " + r.Method + " " + r.Path + " has no access rule")
+		}
+		e.Add(r.Method, r.Path, r.handler, a.require(r.Access))
+	}
+}

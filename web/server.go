@@ -1,0 +1,152 @@
+// Package web is Rolegate's HTTP face: the route table, middleware, error handling and one
+// file of handlers per resource. Handlers parse, call the domain, and render; they hold no SQL.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/config"
+	"github.com/rolegate/rolegate/internal/store"
+)
+
+// Deps is what the web layer is built from.
+type Deps struct {
+	Store    *store.Store
+	Auth     *auth.Service
+	Sessions *auth.Sessions
+	Config   config.Config
+	Logger   *slog.Logger
+	Version  string
+}
+
+// app holds the dependencies the handlers share.
+type app struct {
+	Deps
+	setupDone atomic.Bool // once true it stays true: setup can never run twice
+}
+
+// New returns the configured Echo instance with every route of the route table.
+func New(d Deps) *echo.Echo {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	a := &app{Deps: d}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = a.handleError
+	e.IPExtractor = ipExtractor(d.Config)
+
+	e.Pre(securityHeaders(d.Config.Secure()))
+	e.Use(middleware.RequestID())
+	e.Use(a.requestLog())
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: a.logPanic}))
+	e.Use(middleware.BodyLimit("1M"))
+	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
+		CookieName:     csrfCookieName(d.Config.Secure()),
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   d.Config.Secure(),
+		CookieSameSite: http.SameSiteStrictMode,
+		ContextKey:     csrfKey,
+		ErrorHandler: func(err error, c echo.Context) error {
+			return &ForbiddenError{Reason: "The form was missing its security token or it had expired. Go back, reload the page and try again."}
+		},
+	}))
+	e.Use(a.loadSession)
+	a.register(e)
+	return e
+}
+
+func csrfCookieName(secure bool) string {
+	if secure {
+		return "__Host-rolegate_csrf"
+	}
+	return "rolegate_csrf"
+}
+
+// ipExtractor believes X-Forwarded-For only from the configured proxies; otherwise the client
+// address is the connection's, so nobody can dodge sign-in throttling with a header.
+func ipExtractor(cfg config.Config) echo.IPExtractor {
+	if len(cfg.TrustedProxy) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range cfg.TrustedProxy {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+func (a *app) logPanic(c echo.Context, err error, stack []byte) error {
+	a.Logger.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err, "stack", string(stack))
+	return err
+}
+
+// requestLog writes one structured line per request.
+func (a *app) requestLog() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogMethod: true, LogURIPath: true, LogRoutePath: true, LogLatency: true,
+		LogRequestID: true, LogRemoteIP: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			attrs := []slog.Attr{slog.String("method", v.Method), slog.String("path", v.URIPath),
+				slog.String("route", v.RoutePath), slog.Int("status", v.Status),
+				slog.Float64("latency_ms", float64(v.Latency.Microseconds())/1000),
+				slog.String("request_id", v.RequestID), slog.String("client", v.RemoteIP)}
+			if u, ok := currentUser(c); ok {
+				attrs = append(attrs, slog.Int64("user", u.ID))
+			}
+			a.Logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", attrs...)
+			return nil
+		},
+	})
+}
+
+// securityHeaders sets the headers every response carries, error pages included, before
+// anything else can fail.
+func securityHeaders(secure bool) echo.MiddlewareFunc {
+	const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+		"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("Content-Security-Policy", csp)
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "same-origin")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+			h.Set("Cache-Control", "no-store")
+			if secure {
+				h.Set("Strict-Transport-Security", "max-age=31536000")
+			}
+			return next(c)
+		}
+	}
+}
+
+// Shutdown helper: callers give in-flight requests this long to finish on SIGTERM.
+const ShutdownGrace = 20 * time.Second
+
+// needsSetup reports whether setup has not run yet, remembering once it has.
+func (a *app) needsSetup(ctx context.Context) (bool, error) {
+	if a.setupDone.Load() {
+		return false, nil
+	}
+	need, err := a.Store.NeedsSetup(ctx)
+	if err != nil {
+		return false, err
+	}
+	if !need {
+		a.setupDone.Store(true)
+	}
+	return need, nil
+}

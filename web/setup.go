@@ -1,0 +1,49 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/store"
+	authviews "github.com/rolegate/rolegate/views/auth"
+)
+
+// setupForm shows the first-run form while no user exists.
+func (a *app) setupForm(c echo.Context) error {
+	need, err := a.needsSetup(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if !need {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	return a.renderStatus(c, http.StatusOK, authviews.Setup(authviews.SetupView{Page: a.page(c, "Set up")}))
+}
+
+// setupSubmit creates the first organisation and the global admin, and signs them in.
+func (a *app) setupSubmit(c echo.Context) error {
+	ctx := c.Request().Context()
+	f := auth.SetupForm{OrgName: c.FormValue("org"), Name: c.FormValue("name"), Email: c.FormValue("email"), Password: c.FormValue("password")}
+	u, problems, err := a.Auth.Setup(ctx, f)
+	if errors.Is(err, store.ErrAlreadySetUp) {
+		a.setupDone.Store(true)
+		return &ForbiddenError{Reason: "Setup has already been completed. Sign in instead."}
+	}
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		f.Validate() // show the cleaned values back
+		return a.renderStatus(c, http.StatusUnprocessableEntity, authviews.Setup(authviews.SetupView{
+			Page: a.page(c, "Set up"), OrgName: f.OrgName, Name: f.Name, Email: f.Email, Problems: problems}))
+	}
+	a.setupDone.Store(true)
+	if _, err := a.Sessions.Start(c.Response(), c.Request(), u.ID, 0, c.RealIP()); err != nil {
+		return err
+	}
+	a.flash(c, "Welcome to Rolegate. Your organisation is ready.")
+	return c.Redirect(http.StatusSeeOther, "/")
+}
