@@ -1,0 +1,135 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/internal/store"
+)
+
+func TestSessionTimeoutsAndDisabledUsers(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u, _, err := st.Setup(ctx, store.SetupInput{OrgName: "N", Name: "Ana", Email: "ana@example.org", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewSessions(ctx, st, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	m.SetClock(func() time.Time { return now })
+
+	start := func() *http.Cookie {
+		w := httptest.NewRecorder()
+		if _, err := m.Start(w, httptest.NewRequest(http.MethodPost, "/login", nil), u.ID, 0, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		return w.Result().Cookies()[0]
+	}
+	load := func(c *http.Cookie) error {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(c)
+		_, _, err := m.Load(r)
+		return err
+	}
+
+	c := start()
+	if c.Name != "rolegate_session" || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("cookie %+v", c)
+	}
+	// Activity keeps the session alive past the idle timeout…
+	for range 5 {
+		now = now.Add(20 * time.Minute)
+		if err := load(c); err != nil {
+			t.Fatalf("active session ended at %s: %v", now, err)
+		}
+	}
+	// …but 30 idle minutes end it.
+	now = now.Add(DefaultIdle)
+	if err := load(c); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("idle session: %v, want ErrNoSession", err)
+	}
+
+	// The absolute timeout ends even an active session.
+	c = start()
+	for elapsed := time.Duration(0); elapsed < DefaultAbsolute-20*time.Minute; elapsed += 20 * time.Minute {
+		now = now.Add(20 * time.Minute)
+		if err := load(c); err != nil {
+			t.Fatalf("session ended early after %s: %v", elapsed, err)
+		}
+	}
+	now = now.Add(20 * time.Minute)
+	if err := load(c); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("session past the absolute timeout: %v", err)
+	}
+
+	// Settings change the timeouts.
+	if err := st.SetSetting(ctx, SettingIdleMinutes, "5"); err != nil {
+		t.Fatal(err)
+	}
+	c = start()
+	now = now.Add(6 * time.Minute)
+	if err := load(c); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("5-minute idle setting ignored: %v", err)
+	}
+
+	// A disabled user holds nothing on the very next request.
+	c = start()
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec("UPDATE users SET status = 'disabled' WHERE id = ?", u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(c); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("disabled user's session: %v", err)
+	}
+
+	// A tampered cookie is no session.
+	if err := load(&http.Cookie{Name: "rolegate_session", Value: c.Value[:len(c.Value)-2] + "xx"}); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("tampered cookie: %v", err)
+	}
+	if err := m.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSecureCookieName(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := NewSessions(ctx, st, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := st.Setup(ctx, store.SetupInput{OrgName: "N", Name: "Ana", Email: "ana@example.org", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	if _, err := m.Start(w, httptest.NewRequest(http.MethodPost, "https://portal.example/login", nil), u.ID, 0, "::1"); err != nil {
+		t.Fatal(err)
+	}
+	c := w.Result().Cookies()[0]
+	if c.Name != "__Host-rolegate_session" || !c.Secure || !c.HttpOnly || c.Path != "/" || c.Domain != "" {
+		t.Fatalf("cookie over HTTPS = %+v; want __Host- prefix, Secure, HttpOnly, Path=/ and no Domain", c)
+	}
+}

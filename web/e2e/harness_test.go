@@ -1,0 +1,193 @@
+// Package e2e drives the real portal in Debian's Chromium: the server as `rolegate serve`
+// runs it, on a loopback port with a temporary database, and a headless browser that clicks
+// and types like a person. Every page a test visits is checked with axe-core.
+package e2e
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/rolegate/rolegate/internal/config"
+	"github.com/rolegate/rolegate/internal/server"
+)
+
+// chromiumPath is Debian's real binary; /usr/bin/chromium is a wrapper script.
+const chromiumPath = "/usr/lib/chromium/chromium"
+
+//go:embed testdata/axe.min.js
+var axeSource string
+
+// portal is a running server.
+type portal struct {
+	URL string
+	DB  string
+}
+
+func startPortal(t *testing.T) *portal {
+	t.Helper()
+	cfg := config.Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "rolegate.db")}
+	if err := cfg.Check(); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	app, err := server.Open(ctx, cfg, logger, "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, ln, cfg, logger) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
+	return &portal{URL: "http://" + ln.Addr().String(), DB: cfg.DB}
+}
+
+// browser is one Chromium; tabs made from it with newTab share nothing but the process
+// when asked for a fresh browser context.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		// Never a silent skip: `make test` installs Chromium on Debian; elsewhere this says what to do.
+		t.Fatalf("Chromium not found at %s: install Debian's chromium package (make deps does it as root)", chromiumPath)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox, // tests run as root in CI containers
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.WindowSize(1280, 860),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelT(); cancelB(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil { // start the browser now, so failures say so
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return &browser{t: t, ctx: ctx}
+}
+
+// freshContext is a new incognito-like browser context: no cookies shared with others.
+func (b *browser) freshContext() *browser {
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	b.t.Cleanup(cancel)
+	return &browser{t: b.t, ctx: ctx}
+}
+
+// do runs steps and fails the test with what was being done.
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("read text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func (b *browser) eval(js string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return s
+}
+
+func (b *browser) location() string { return b.eval("location.pathname + location.search") }
+
+// visit opens a path, waits for the page and checks it with axe.
+func (b *browser) visit(base, path string) {
+	b.t.Helper()
+	b.do("open "+path, chromedp.Navigate(base+path), chromedp.WaitReady(chromedp.CSS("main")))
+	b.checkA11y(path)
+}
+
+// checkA11y runs axe-core on the current page and fails on any WCAG 2.1 A/AA violation.
+func (b *browser) checkA11y(what string) {
+	b.t.Helper()
+	if b.eval(`typeof window.axe`) != "object" {
+		if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[any](axeSource+";0")); err != nil {
+			b.t.Fatalf("inject axe: %v", err)
+		}
+	}
+	res, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+		.then(r => JSON.stringify(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" ") + " — " + n.failureSummary)}))))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("axe on %s: %v", what, err)
+	}
+	var violations []struct {
+		ID, Impact, Help string
+		Nodes            []string
+	}
+	if err := json.Unmarshal([]byte(res), &violations); err != nil {
+		b.t.Fatalf("axe result: %v", err)
+	}
+	for _, v := range violations {
+		b.t.Errorf("axe on %s: %s (%s): %s\n  %s", what, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n  "))
+	}
+}
+
+// screenshot saves the page as NAME.png in the screenshot folder: web/e2e/screenshots when
+// ROLEGATE_SCREENSHOTS=update (what the README shows), else web/e2e/out (ignored by git).
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	dir := "out"
+	if os.Getenv("ROLEGATE_SCREENSHOTS") == "update" {
+		dir = "screenshots"
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *browser) typeInto(sel, text string) chromedp.Action[chromedp.Void] {
+	return chromedp.SendKeys(chromedp.CSS(sel), text)
+}
+
+func testid(id string) string { return fmt.Sprintf(`[data-testid=%q]`, id) }
