@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/rolegate
 CHROMIUM := /usr/lib/chromium/chromium
 
-.PHONY: run build test deps generate check-generated vet staticcheck unit bench fuzz clean
+.PHONY: run build test deps deps-gcc deps-chromium generate check-generated vet staticcheck unit bench fuzz screenshots clean
 
 run: build
 	./$(BIN) serve $(ARGS)
@@ -72,3 +72,7 @@ endef
 
 clean:
 	rm -rf bin
+
+# make screenshots: run the browser tests and keep their screenshots for the README.
+screenshots: deps
+	ROLEGATE_SCREENSHOTS=update $(GO) test -tags '$(TAGS)' -count=1 ./web/e2e/

@@ -24,6 +24,16 @@ type SetupView struct {
 	Problems map[string]string
 }
 
+// focus reports whether field gets the focus: the first field with a problem, else the first.
+func (v SetupView) focus(field string) bool {
+	for _, f := range []string{"org", "name", "email", "password"} {
+		if v.Problems[f] != "" {
+			return f == field
+		}
+	}
+	return field == "org"
+}
+
 // Setup asks for the first organisation and the global admin.
 func Setup(v SetupView) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
@@ -70,7 +80,7 @@ func Setup(v SetupView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = layout.Field(layout.Input{Label: "Organisation name", Name: "org", Type: "text", Value: v.OrgName, Problem: v.Problems["org"], Required: true, MaxLength: 100, Autocomplete: "organization", Autofocus: true, Hint: "A practice, clinic or company. You can add locations and departments later."}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = layout.Field(layout.Input{Label: "Organisation name", Name: "org", Type: "text", Value: v.OrgName, Problem: v.Problems["org"], Required: true, MaxLength: 100, Autocomplete: "organization", Autofocus: v.focus("org"), Hint: "A practice, clinic or company. You can add locations and departments later."}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -78,15 +88,15 @@ func Setup(v SetupView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = layout.Field(layout.Input{Label: "Your name", Name: "name", Type: "text", Value: v.Name, Problem: v.Problems["name"], Required: true, MaxLength: 100, Autocomplete: "name"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = layout.Field(layout.Input{Label: "Your name", Name: "name", Type: "text", Value: v.Name, Problem: v.Problems["name"], Required: true, MaxLength: 100, Autocomplete: "name", Autofocus: v.focus("name")}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = layout.Field(layout.Input{Label: "Email", Name: "email", Type: "email", Value: v.Email, Problem: v.Problems["email"], Required: true, MaxLength: 254, Autocomplete: "email"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = layout.Field(layout.Input{Label: "Email", Name: "email", Type: "email", Value: v.Email, Problem: v.Problems["email"], Required: true, MaxLength: 254, Autocomplete: "email", Autofocus: v.focus("email")}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = layout.Field(layout.Input{Label: "Password", Name: "password", Type: "password", Problem: v.Problems["password"], Required: true, MinLength: 12, Autocomplete: "new-password", Hint: "At least 12 characters. A few unrelated words make a strong, memorable password."}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = layout.Field(layout.Input{Label: "Password", Name: "password", Type: "password", Problem: v.Problems["password"], Required: true, MinLength: 12, Autocomplete: "new-password", Autofocus: v.focus("password"), Hint: "At least 12 characters. A few unrelated words make a strong, memorable password."}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -163,7 +173,7 @@ func Login(v LoginView) templ.Component {
 				var templ_7745c5c3_Var5 string
 				templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(v.WaitSec))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth/auth.templ`, Line: 58, Col: 92}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth/auth.templ`, Line: 68, Col: 92}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 				if templ_7745c5c3_Err != nil {
@@ -189,7 +199,7 @@ func Login(v LoginView) templ.Component {
 			var templ_7745c5c3_Var6 string
 			templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(v.Next)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth/auth.templ`, Line: 62, Col: 51}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/auth/auth.templ`, Line: 72, Col: 51}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 			if templ_7745c5c3_Err != nil {
