@@ -80,18 +80,33 @@ func (a *app) require(acc Access) echo.MiddlewareFunc {
 			if !ok {
 				return toLogin(c)
 			}
-			if acc.kind == accessPermission && !a.can(u, acc.perm) {
-				return &ForbiddenError{Permission: acc.perm}
+			if acc.kind == accessPermission && !a.canSomewhere(u, acc.perms...) {
+				return &ForbiddenError{Permission: strings.Join(acc.perms, " or ")}
 			}
 			return next(c)
 		}
 	}
 }
 
-// can answers whether u holds perm. Until roles exist the global admin, who holds everything
-// everywhere, is the only one who holds anything.
-func (a *app) can(u store.User, perm string) bool {
-	return u.GlobalAdmin && !u.Disabled
+// canSomewhere answers whether u holds any of perms in at least one organisation. The route
+// check uses it; handlers then check the organisation the request is about.
+func (a *app) canSomewhere(u store.User, perms ...string) bool {
+	snap := a.Access.Now()
+	for _, p := range perms {
+		if len(snap.OrgsWhere(u.ID, p)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// authorize refuses the request unless the user holds perm in org.
+func (a *app) authorize(c echo.Context, orgID int64, perm string) error {
+	u, _ := currentUser(c)
+	if !a.Access.Now().Can(u.ID, orgID, perm) {
+		return &ForbiddenError{Permission: perm}
+	}
+	return nil
 }
 
 // toLogin sends someone without a session to the sign-in page, remembering where they were

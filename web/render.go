@@ -53,7 +53,7 @@ func (a *app) page(c echo.Context, title string) layout.Page {
 	path := c.Request().URL.Path
 	for _, n := range nav {
 		acc := access[n.href]
-		if acc.kind == accessPermission && !a.can(u, acc.perm) {
+		if acc.kind == accessPermission && !a.canSomewhere(u, acc.perms...) {
 			continue
 		}
 		active := path == n.href || (n.href != "/" && strings.HasPrefix(path, n.href+"/"))

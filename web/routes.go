@@ -2,14 +2,15 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
 
 // Access says who may use a route. The zero value is not valid: every route must say.
 type Access struct {
-	kind accessKind
-	perm string // catalog key, for kind permission
+	kind  accessKind
+	perms []string // catalog keys, any of which will do, for kind permission
 }
 
 type accessKind int
@@ -28,8 +29,8 @@ var (
 	SignedIn = Access{kind: accessSignedIn}
 )
 
-// Perm routes need a live session and the catalog permission key.
-func Perm(key string) Access { return Access{kind: accessPermission, perm: key} }
+// Perm routes need a live session and one of the catalog permission keys.
+func Perm(keys ...string) Access { return Access{kind: accessPermission, perms: keys} }
 
 // String is how the route table test and error pages name the access.
 func (a Access) String() string {
@@ -39,7 +40,7 @@ func (a Access) String() string {
 	case accessSignedIn:
 		return "signed-in"
 	case accessPermission:
-		return "permission " + a.perm
+		return "permission " + strings.Join(a.perms, " or ")
 	}
 	return "unset"
 }

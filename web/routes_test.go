@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 )
 
@@ -34,7 +35,18 @@ func testDeps(t *testing.T) (Deps, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Deps{Store: st, Sessions: sessions, Auth: &auth.Service{Store: st, Throttle: auth.NewThrottle(nil)},
+	cat := rbac.DefaultCatalog()
+	engine, err := rbac.NewEngine(ctx, cat, st.LoadAccess, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.OnAccessChange(func(ctx context.Context) {
+		if err := engine.Reload(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return Deps{Store: st, Sessions: sessions, Access: engine,
+		Auth:   &auth.Service{Store: st, Throttle: auth.NewThrottle(nil), SystemRoles: rbac.SystemRoles(cat)},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, path
 }
 
@@ -85,6 +97,9 @@ func TestPermissionRoutesRefuseWithout(t *testing.T) {
 	defer raw.Close()
 	now := time.Now().Unix()
 	if _, err := raw.Exec(`INSERT INTO users (email, name, password_hash, created_at, updated_at) VALUES ('ben@example.org', 'Ben Okafor', ?, ?, ?)`, hash, now, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Access.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/config"
+	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 )
 
@@ -22,6 +23,7 @@ type Deps struct {
 	Store    *store.Store
 	Auth     *auth.Service
 	Sessions *auth.Sessions
+	Access   *rbac.Engine
 	Config   config.Config
 	Logger   *slog.Logger
 	Version  string

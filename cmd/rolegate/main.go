@@ -17,6 +17,7 @@ import (
 
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/config"
+	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/internal/store"
 )
@@ -133,12 +134,12 @@ func setup(ctx context.Context, args []string, env func(string) string, stdout, 
 		return fmt.Errorf("setup: %w", err)
 	}
 	f.Password = pw
-	st, err := store.Open(ctx, cfg.DB)
+	st, cat, _, err := server.OpenStore(ctx, cfg, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc := &auth.Service{Store: st, Throttle: auth.NewThrottle(nil)}
+	svc := &auth.Service{Store: st, Throttle: auth.NewThrottle(nil), SystemRoles: rbac.SystemRoles(cat)}
 	u, problems, err := svc.Setup(ctx, f)
 	if errors.Is(err, store.ErrAlreadySetUp) {
 		return errors.New("setup: this portal is already set up; setup can only run once")

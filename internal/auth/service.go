@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
 )
@@ -55,6 +56,8 @@ func (f *SetupForm) Validate() valid.Problems {
 type Service struct {
 	Store    *store.Store
 	Throttle *Throttle
+	// SystemRoles are seeded in the organisation setup creates.
+	SystemRoles []rbac.RoleTemplate
 }
 
 // Setup validates the form and creates the first organisation and global admin. It returns
@@ -67,7 +70,7 @@ func (s *Service) Setup(ctx context.Context, f SetupForm) (store.User, valid.Pro
 	if err != nil {
 		return store.User{}, nil, err
 	}
-	u, _, err := s.Store.Setup(ctx, store.SetupInput{OrgName: f.OrgName, Name: f.Name, Email: f.Email, PasswordHash: hash})
+	u, _, err := s.Store.Setup(ctx, store.SetupInput{OrgName: f.OrgName, Name: f.Name, Email: f.Email, PasswordHash: hash, SystemRoles: s.SystemRoles})
 	return u, nil, err
 }
 

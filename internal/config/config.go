@@ -17,6 +17,7 @@ type Config struct {
 	Addr          string
 	DB            string
 	BaseURL       string // "" means derived from each request
+	Catalog       string // "" means the built-in catalog
 	TLSCert       string
 	TLSKey        string
 	TrustedProxy  []*net.IPNet // empty: the client address is the connection's
@@ -40,6 +41,7 @@ func (c *Config) Register(fs *flag.FlagSet, env func(string) string) {
 	str(&c.Addr, "addr", "ROLEGATE_ADDR", ":8080", "address to listen on")
 	str(&c.DB, "db", "ROLEGATE_DB", "./data/rolegate.db", "SQLite database file")
 	str(&c.BaseURL, "base-url", "ROLEGATE_BASE_URL", "", "public URL of the portal, e.g. https://access.example.org")
+	str(&c.Catalog, "catalog", "ROLEGATE_CATALOG", "", "permission catalog file (JSON); default: the built-in medical-practice catalog")
 	str(&c.TLSCert, "tls-cert", "ROLEGATE_TLS_CERT", "", "TLS certificate file (serve HTTPS)")
 	str(&c.TLSKey, "tls-key", "ROLEGATE_TLS_KEY", "", "TLS private key file")
 	str(&c.trustedProxyS, "trusted-proxy", "ROLEGATE_TRUSTED_PROXY", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed")

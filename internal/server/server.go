@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/config"
+	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/web"
 )
@@ -22,12 +24,67 @@ import (
 type App struct {
 	Store    *store.Store
 	Sessions *auth.Sessions
+	Access   *rbac.Engine
 	Handler  http.Handler
+}
+
+// LoadCatalog returns the catalog cfg names (the built-in one by default). A file that is
+// malformed, or lacks the administration permissions Rolegate's own pages need, is refused.
+func LoadCatalog(cfg config.Config) (*rbac.Catalog, error) {
+	if cfg.Catalog == "" {
+		return rbac.DefaultCatalog(), nil
+	}
+	b, err := os.ReadFile(cfg.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	c, err := rbac.ParseCatalog(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Catalog, err)
+	}
+	for _, k := range rbac.AdminPermissions {
+		if !c.Has(k) {
+			return nil, fmt.Errorf("%s: the catalog must include %q: Rolegate's own pages are guarded by it", cfg.Catalog, k)
+		}
+	}
+	return c, nil
+}
+
+// OpenStore opens the database with the catalog's system roles seeded and the permission
+// engine loaded and kept current after every access-changing write.
+func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.Store, *rbac.Catalog, *rbac.Engine, error) {
+	cat, err := LoadCatalog(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := st.SeedSystemRoles(ctx, rbac.SystemRoles(cat)); err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	engine, err := rbac.NewEngine(ctx, cat, st.LoadAccess, func(w []string) {
+		for _, msg := range w {
+			logger.Warn("unknown permission", "detail", msg)
+		}
+	})
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	st.OnAccessChange(func(ctx context.Context) {
+		if err := engine.Reload(context.WithoutCancel(ctx)); err != nil {
+			logger.Error("reload permissions", "err", err)
+		}
+	})
+	return st, cat, engine, nil
 }
 
 // Open opens the database and builds the handler.
 func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, version string) (*App, error) {
-	st, err := store.Open(ctx, cfg.DB)
+	st, cat, engine, err := OpenStore(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -37,10 +94,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, version s
 		return nil, err
 	}
 	e := web.New(web.Deps{
-		Store: st, Sessions: sessions, Config: cfg, Logger: logger, Version: version,
-		Auth: &auth.Service{Store: st, Throttle: auth.NewThrottle(nil)},
+		Store: st, Sessions: sessions, Config: cfg, Logger: logger, Version: version, Access: engine,
+		Auth: &auth.Service{Store: st, Throttle: auth.NewThrottle(nil), SystemRoles: rbac.SystemRoles(cat)},
 	})
-	return &App{Store: st, Sessions: sessions, Handler: e}, nil
+	return &App{Store: st, Sessions: sessions, Access: engine, Handler: e}, nil
 }
 
 // Serve answers on ln until ctx is done, then gives requests in flight web.ShutdownGrace to

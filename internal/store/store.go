@@ -36,6 +36,9 @@ type Store struct {
 	w   *sql.DB // exactly one connection: every write goes through it
 	r   *sql.DB // read-only pool
 	now func() time.Time
+	// accessChanged runs after each committed write that changes who holds what, so the
+	// in-memory permission snapshot is rebuilt before the next request.
+	accessChanged func(context.Context)
 }
 
 // Open opens (creating if needed) the SQLite file at path, applies pending migrations and
@@ -113,6 +116,21 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// OnAccessChange sets the function run after every committed write that changes access.
+func (s *Store) OnAccessChange(fn func(context.Context)) { s.accessChanged = fn }
+
+// withAccessTx is withTx for writes that change access: after the commit it tells the
+// permission engine, so the change is visible on the very next request.
+func (s *Store) withAccessTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.withTx(ctx, fn); err != nil {
+		return err
+	}
+	if s.accessChanged != nil {
+		s.accessChanged(ctx)
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/rolegate/rolegate/internal/rbac"
 )
 
 // User is a person with an account.
@@ -31,6 +33,8 @@ type SetupInput struct {
 	Name         string
 	Email        string
 	PasswordHash string
+	// SystemRoles are seeded in the new organisation; the admin is given the ADMIN one.
+	SystemRoles []rbac.RoleTemplate
 }
 
 const userColumns = "id, email, name, password_hash, global_admin, status = 'disabled', created_at"
@@ -59,7 +63,7 @@ func (s *Store) NeedsSetup(ctx context.Context) (bool, error) {
 func (s *Store) Setup(ctx context.Context, in SetupInput) (User, Organisation, error) {
 	var u User
 	var o Organisation
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
 		if _, err := tx.ExecContext(ctx, "INSERT INTO setup (id, completed_at) VALUES (1, ?)", now); err != nil {
 			if isConstraint(err) {
@@ -86,6 +90,14 @@ func (s *Store) Setup(ctx context.Context, in SetupInput) (User, Organisation, e
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO staff (user_id, org_id, created_at) VALUES (?, ?, ?)", u.ID, o.ID, now); err != nil {
 			return fmt.Errorf("store: setup staff: %w", err)
+		}
+		if err := seedSystemRoles(ctx, tx, o.ID, in.SystemRoles, now); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
+			SELECT ?, id, org_id, ?, ? FROM roles WHERE org_id = ? AND code = ?`, u.ID, u.ID, now, o.ID, rbac.CodeAdmin)
+		if err != nil {
+			return fmt.Errorf("store: setup admin role: %w", err)
 		}
 		return nil
 	})

@@ -1,0 +1,200 @@
+package rbac
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// EscalationError refuses a change that would grant what the actor may not grant
+// (PRODUCT.md §2.3 "Escalation guard"). Perms names the offending permissions.
+type EscalationError struct {
+	Perms  []string
+	Reason string
+}
+
+func (e *EscalationError) Error() string {
+	return fmt.Sprintf("rbac: %s: %s", e.Reason, strings.Join(e.Perms, ", "))
+}
+
+// Reasons an escalation is refused.
+const (
+	ReasonNotHeld     = "you can only grant permissions you hold yourself"
+	ReasonOwnRole     = "you cannot add permissions to a role you hold"
+	ReasonSelfAssign  = "you cannot assign a role to yourself"
+	ReasonRaisesSelf  = "this would raise your own access"
+	ReasonWrongOrg    = "the role does not belong to this organisation or one above it"
+	ReasonInactive    = "the role is inactive and cannot take new holders"
+	ReasonUnknownRole = "the role does not exist"
+)
+
+func (s *Snapshot) isRoot(actorID int64) bool {
+	u, ok := s.users[actorID]
+	return ok && u.GlobalAdmin && !u.Disabled
+}
+
+// CanGrant reports whether actor could grant perm in org by the rule of §2.3 (ignoring the
+// "not to yourself" part, which depends on the target). The permission matrix uses it to
+// disable boxes.
+func (s *Snapshot) CanGrant(actorID, orgID int64, perm string) bool {
+	return s.isRoot(actorID) || s.Can(actorID, orgID, PermDelegate) || s.Can(actorID, orgID, perm)
+}
+
+// CheckRoleChange checks that actor may give role (0 for a new one) of org the permissions
+// next, where it had prev. Removing permissions is always allowed; each added one must be
+// held by the actor in org unless they hold access.delegate, and with delegate the role must
+// not be one they hold. Whatever the route, the change must not raise the actor's own access.
+func (s *Snapshot) CheckRoleChange(actorID, roleID, orgID int64, prev, next []string) error {
+	if s.isRoot(actorID) {
+		return nil
+	}
+	had := map[string]bool{}
+	for _, k := range prev {
+		had[k] = true
+	}
+	var added []string
+	for _, k := range s.cat.Sort(next) {
+		if !had[k] && s.cat.Has(k) && !s.cat.perms[s.cat.index[k]].Mandatory {
+			added = append(added, k)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	if s.Can(actorID, orgID, PermDelegate) {
+		if roleID != 0 && s.HoldsRole(actorID, roleID) {
+			return &EscalationError{Perms: added, Reason: ReasonOwnRole}
+		}
+	} else {
+		var missing []string
+		for _, k := range added {
+			if !s.Can(actorID, orgID, k) {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			return &EscalationError{Perms: missing, Reason: ReasonNotHeld}
+		}
+	}
+	if roleID == 0 || !s.HoldsRole(actorID, roleID) {
+		return nil // a role the actor does not hold cannot change what they hold
+	}
+	d := s.data
+	d.Roles = make([]Role, len(s.data.Roles))
+	copy(d.Roles, s.data.Roles)
+	for i := range d.Roles {
+		if d.Roles[i].ID == roleID {
+			d.Roles[i].Permissions = next
+		}
+	}
+	return s.checkNoSelfRaise(actorID, d)
+}
+
+// CheckAssignments checks that actor may make the assignments add (PRODUCT.md §2.3): each role
+// must be active and belong to the assignment's organisation or one above it; without
+// access.delegate the actor must hold every permission of the role there; with it, never
+// for themselves; and the actor's own access must not rise.
+func (s *Snapshot) CheckAssignments(actorID int64, add []Assignment) error {
+	self := false
+	for _, a := range add {
+		r, ok := s.roles[a.RoleID]
+		if !ok {
+			return &EscalationError{Reason: ReasonUnknownRole}
+		}
+		if !s.IsWithin(a.OrgID, r.OrgID) {
+			return &EscalationError{Perms: []string{r.Code}, Reason: ReasonWrongOrg}
+		}
+		if !r.Active {
+			return &EscalationError{Perms: []string{r.Code}, Reason: ReasonInactive}
+		}
+		if s.isRoot(actorID) {
+			continue
+		}
+		self = self || a.UserID == actorID
+		if s.Can(actorID, a.OrgID, PermDelegate) {
+			if a.UserID == actorID {
+				return &EscalationError{Perms: []string{r.Code}, Reason: ReasonSelfAssign}
+			}
+			continue
+		}
+		var missing []string
+		for i, p := range s.cat.perms {
+			if r.perms.has(i) && !s.Can(actorID, a.OrgID, p.Key) {
+				missing = append(missing, p.Key)
+			}
+		}
+		if len(missing) > 0 {
+			return &EscalationError{Perms: missing, Reason: ReasonNotHeld}
+		}
+	}
+	if !self {
+		return nil
+	}
+	d := s.data
+	d.Assignments = append(append([]Assignment(nil), s.data.Assignments...), add...)
+	return s.checkNoSelfRaise(actorID, d)
+}
+
+// checkNoSelfRaise compares what actor holds in every organisation now and under d.
+func (s *Snapshot) checkNoSelfRaise(actorID int64, d Data) error {
+	after := NewSnapshot(s.cat, d)
+	seen := map[string]bool{}
+	var raised []string
+	for orgID := range s.orgs {
+		for i, p := range s.cat.perms {
+			if !s.decide(actorID, orgID, i, false).Allowed && after.decide(actorID, orgID, i, false).Allowed && !seen[p.Key] {
+				seen[p.Key] = true
+				raised = append(raised, p.Key)
+			}
+		}
+	}
+	if len(raised) > 0 {
+		return &EscalationError{Perms: s.cat.Sort(raised), Reason: ReasonRaisesSelf}
+	}
+	return nil
+}
+
+// Engine keeps the current snapshot. Checks read it without locks; after each committed write
+// the store's caller calls Reload, which builds a new snapshot and swaps it in, so the change
+// is visible on the very next request.
+type Engine struct {
+	cat  *Catalog
+	load func(context.Context) (Data, error)
+	mu   sync.Mutex // serialises reloads so an older load never replaces a newer one
+	cur  atomic.Pointer[Snapshot]
+	// OnWarnings, when set, receives the warnings of each new snapshot (unknown keys).
+	OnWarnings func([]string)
+}
+
+// NewEngine loads the first snapshot.
+func NewEngine(ctx context.Context, cat *Catalog, load func(context.Context) (Data, error), onWarnings func([]string)) (*Engine, error) {
+	e := &Engine{cat: cat, load: load, OnWarnings: onWarnings}
+	if err := e.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Now returns the current snapshot.
+func (e *Engine) Now() *Snapshot { return e.cur.Load() }
+
+// Catalog returns the engine's catalog.
+func (e *Engine) Catalog() *Catalog { return e.cat }
+
+// Reload builds a snapshot from the database as it is now and makes it current.
+func (e *Engine) Reload(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d, err := e.load(ctx)
+	if err != nil {
+		return fmt.Errorf("rbac: load: %w", err)
+	}
+	s := NewSnapshot(e.cat, d)
+	prev := e.cur.Swap(s)
+	if len(s.Warnings) > 0 && e.OnWarnings != nil && (prev == nil || len(prev.Warnings) != len(s.Warnings)) {
+		e.OnWarnings(s.Warnings)
+	}
+	return nil
+}

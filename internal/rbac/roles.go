@@ -1,0 +1,161 @@
+package rbac
+
+import (
+	_ "embed"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+//go:embed default_catalog.json
+var defaultCatalogJSON []byte
+
+var defaultCatalog = func() *Catalog {
+	c, err := ParseCatalog(defaultCatalogJSON)
+	if err != nil {
+		panic("rbac: built-in catalog: " + err.Error())
+	}
+	return c
+}()
+
+// DefaultCatalog is the built-in catalog for a medical practice (PRODUCT.md §1.1).
+func DefaultCatalog() *Catalog { return defaultCatalog }
+
+// Permission keys the portal itself checks. They must exist in every catalog a deployment
+// loads, because Rolegate's own pages are guarded by them.
+const (
+	PermRolesManage = "roles.manage"
+	PermStaffManage = "staff.manage"
+	PermStaffView   = "staff.view"
+	PermOrgsManage  = "orgs.manage"
+	PermAuditView   = "audit.view"
+	PermDelegate    = "access.delegate"
+)
+
+// AdminPermissions are the administration keys every catalog must carry.
+var AdminPermissions = []string{PermRolesManage, PermStaffManage, PermStaffView, PermOrgsManage, PermAuditView, PermDelegate}
+
+// RoleTemplate describes a system role to seed.
+type RoleTemplate struct {
+	Code        string
+	Name        string
+	Description string
+	Permissions []string
+}
+
+// System role codes.
+const (
+	CodeAdmin            = "ADMIN"
+	CodeAccessController = "ACCESS_CONTROLLER"
+	CodeOfficeManager    = "OFFICE_MANAGER"
+	CodeProvider         = "PROVIDER"
+	CodeNurse            = "NURSE"
+	CodeStaff            = "STAFF"
+	CodeBillingStaff     = "BILLING_STAFF"
+	CodeMember           = "MEMBER"
+)
+
+// SystemRoles returns the system roles of PRODUCT.md §1.2 for catalog c. With another
+// catalog, permissions it lacks are left out; ADMIN still holds all and MEMBER the mandatory ones.
+func SystemRoles(c *Catalog) []RoleTemplate {
+	category := func(names ...string) []string {
+		var out []string
+		for _, cat := range c.Categories() {
+			for _, n := range names {
+				if cat.Name == n {
+					for _, p := range cat.Permissions {
+						out = append(out, p.Key)
+					}
+				}
+			}
+		}
+		return out
+	}
+	with := func(keys ...string) []string {
+		out := append([]string(nil), c.Mandatory()...)
+		for _, k := range keys {
+			if c.Has(k) {
+				out = append(out, k)
+			}
+		}
+		return c.Sort(out)
+	}
+	without := func(keys []string, drop ...string) []string {
+		var out []string
+		for _, k := range keys {
+			keep := true
+			for _, d := range drop {
+				keep = keep && k != d
+			}
+			if keep {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	patients := category("Patients")
+	admin := without(category("Administration"), PermOrgsManage)
+	return []RoleTemplate{
+		{CodeAdmin, "Administrator", "Manages the practice and everyone's access.", c.Keys()},
+		{CodeAccessController, "Access Controller", "Invites staff, picks their roles and keeps roles tidy.",
+			with(PermRolesManage, PermStaffManage, PermStaffView, PermAuditView, PermDelegate)},
+		{CodeOfficeManager, "Office Manager", "Manages the office and other staff/provider accounts.",
+			with(append(append(append(without(patients, "patients.offboard"), category("Scheduling")...), "billing.view"), admin...)...)},
+		{CodeProvider, "Provider", "Clinician with access to all clinical work.", with(category("Patients", "Scheduling", "Clinical")...)},
+		{CodeNurse, "Nurse", "Nurse / PA who requires a supervising signature.",
+			with("patients.view", "patients.identifiers", "patients.contact", "scheduling.access", "clinical.drug_interactions")},
+		{CodeStaff, "Staff", "Fundamental front-desk tasks.", with("patients.view", "patients.identifiers", "patients.contact", "scheduling.access")},
+		{CodeBillingStaff, "Billing Staff", "Billing information only.", with(append([]string{"patients.view", "patients.identifiers"}, category("Billing")...)...)},
+		{CodeMember, "Member", "Baseline access for every staff member.", with()},
+	}
+}
+
+// MaxCodeLen bounds generated codes.
+const MaxCodeLen = 48
+
+// CodeFromName derives a role code from its name: "Travel Coordinator" → "TRAVEL_COORDINATOR".
+// Letters lose their accents and are upper-cased; every run of other characters becomes one
+// "_"; leading and trailing "_" are trimmed. Letters with no Latin form are dropped, so a name
+// may yield "" (the caller then asks for another name).
+func CodeFromName(name string) string {
+	var b strings.Builder
+	pendingSep := false
+	for _, r := range norm.NFKD.String(name) {
+		if unicode.Is(unicode.Mn, r) {
+			continue // combining accents
+		}
+		r = unicode.ToUpper(r)
+		if r < unicode.MaxASCII && (r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			if pendingSep && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			pendingSep = false
+			b.WriteRune(r)
+			continue
+		}
+		if r == 'ß' || r == 'ẞ' {
+			if pendingSep && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			pendingSep = false
+			b.WriteString("SS")
+			continue
+		}
+		pendingSep = true
+	}
+	code := b.String()
+	if len(code) > MaxCodeLen {
+		code = strings.TrimRight(code[:MaxCodeLen], "_")
+	}
+	return code
+}
+
+// reserved holds the codes no custom role may take (PRODUCT.md §1.2).
+var reserved = map[string]bool{
+	"MEMBER": true, "MANAGER": true, "ADMIN": true,
+	CodeAccessController: true, CodeOfficeManager: true, CodeProvider: true, CodeNurse: true, CodeStaff: true, CodeBillingStaff: true,
+}
+
+// IsReservedCode reports whether code belongs to the system.
+func IsReservedCode(code string) bool { return reserved[code] }

@@ -1,0 +1,447 @@
+package rbac
+
+import (
+	"fmt"
+	"math/bits"
+	"sort"
+)
+
+// Effect is the setting of an override or organisation default.
+type Effect int8
+
+// Effects. Inherit is the absence of a setting.
+const (
+	Inherit Effect = iota
+	Allow
+	Deny
+)
+
+// String is how effects are stored and shown.
+func (e Effect) String() string {
+	switch e {
+	case Allow:
+		return "allow"
+	case Deny:
+		return "deny"
+	}
+	return "inherit"
+}
+
+// ParseEffect reads "allow", "deny" or "inherit".
+func ParseEffect(s string) (Effect, error) {
+	switch s {
+	case "allow":
+		return Allow, nil
+	case "deny":
+		return Deny, nil
+	case "inherit", "":
+		return Inherit, nil
+	}
+	return Inherit, fmt.Errorf("rbac: unknown effect %q", s)
+}
+
+// The raw facts a snapshot is built from, as the store loads them.
+type (
+	// Org is an organisation and its parent (0 for a top-level one).
+	Org struct {
+		ID, ParentID int64
+		Name         string
+	}
+	// User is a person, as far as access is concerned.
+	User struct {
+		ID          int64
+		Name        string
+		GlobalAdmin bool
+		Disabled    bool
+	}
+	// Role is a named set of permissions defined in one organisation.
+	Role struct {
+		ID          int64
+		OrgID       int64
+		Code        string
+		Name        string
+		Active      bool
+		System      bool
+		Permissions []string
+	}
+	// Assignment says UserID holds RoleID in OrgID (and below it).
+	Assignment struct{ UserID, RoleID, OrgID int64 }
+	// Membership says UserID is staff of OrgID.
+	Membership struct{ UserID, OrgID int64 }
+	// UserOverride allows or denies one permission to one user in an organisation and below.
+	UserOverride struct {
+		UserID, OrgID int64
+		Perm          string
+		Effect        Effect
+		SetBy         int64
+	}
+	// OrgDefault allows or denies one permission by default in an organisation and below.
+	OrgDefault struct {
+		OrgID  int64
+		Perm   string
+		Effect Effect
+	}
+)
+
+// Data is everything the rule of §1.3 looks at.
+type Data struct {
+	Orgs          []Org
+	Users         []User
+	Roles         []Role
+	Assignments   []Assignment
+	Members       []Membership
+	UserOverrides []UserOverride
+	OrgDefaults   []OrgDefault
+}
+
+// set is a bitset over catalog indices.
+type set []uint64
+
+func newSet(n int) set       { return make(set, (n+63)/64) }
+func (s set) has(i int) bool { return s[i>>6]&(1<<(uint(i)&63)) != 0 }
+func (s set) add(i int)      { s[i>>6] |= 1 << (uint(i) & 63) }
+func (s set) count() (n int) {
+	for _, w := range s {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+type orgEntry struct {
+	Org
+	chain    []int64 // the org itself, then its ancestors, nearest first
+	defaults map[int]Effect
+}
+
+type roleEntry struct {
+	Role
+	perms   set
+	unknown []string // stored keys the catalog no longer has
+}
+
+type userEntry struct {
+	User
+	member      map[int64]bool
+	assignments []Assignment
+	overrides   map[int64]map[int]UserOverride // org → perm index → override
+}
+
+// Snapshot is an immutable view of who holds what. Every check is answered from one, so a
+// permission check never touches the database; each committed write builds a new one.
+type Snapshot struct {
+	cat   *Catalog
+	data  Data
+	orgs  map[int64]*orgEntry
+	roles map[int64]*roleEntry
+	users map[int64]*userEntry
+	// Warnings lists problems found while building (unknown permission keys in stored roles).
+	Warnings []string
+}
+
+// NewSnapshot indexes d for checks against catalog c. Roles naming keys that c lacks keep
+// them as "unknown" (reported in Warnings) and grant nothing through them.
+func NewSnapshot(c *Catalog, d Data) *Snapshot {
+	s := &Snapshot{cat: c, data: d, orgs: make(map[int64]*orgEntry, len(d.Orgs)),
+		roles: make(map[int64]*roleEntry, len(d.Roles)), users: make(map[int64]*userEntry, len(d.Users))}
+	for _, o := range d.Orgs {
+		s.orgs[o.ID] = &orgEntry{Org: o}
+	}
+	for _, o := range s.orgs {
+		seen := map[int64]bool{}
+		for id := o.ID; id != 0 && !seen[id]; {
+			seen[id] = true
+			o.chain = append(o.chain, id)
+			p, ok := s.orgs[id]
+			if !ok {
+				break
+			}
+			id = p.ParentID
+		}
+	}
+	for _, r := range d.Roles {
+		e := &roleEntry{Role: r, perms: newSet(c.Len())}
+		for _, k := range r.Permissions {
+			if i, ok := c.index[k]; ok {
+				e.perms.add(i)
+			} else {
+				e.unknown = append(e.unknown, k)
+			}
+		}
+		if len(e.unknown) > 0 {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("role %d (%s) has permissions the catalog does not know: %v", r.ID, r.Code, e.unknown))
+		}
+		s.roles[r.ID] = e
+	}
+	for _, u := range d.Users {
+		s.users[u.ID] = &userEntry{User: u, member: map[int64]bool{}, overrides: map[int64]map[int]UserOverride{}}
+	}
+	for _, m := range d.Members {
+		if u := s.users[m.UserID]; u != nil {
+			u.member[m.OrgID] = true
+		}
+	}
+	for _, a := range d.Assignments {
+		if u := s.users[a.UserID]; u != nil && s.roles[a.RoleID] != nil {
+			u.assignments = append(u.assignments, a)
+			u.member[a.OrgID] = true // holding a role somewhere makes one staff there
+		}
+	}
+	for _, ov := range d.UserOverrides {
+		u := s.users[ov.UserID]
+		i, ok := c.index[ov.Perm]
+		if u == nil || !ok || ov.Effect == Inherit {
+			continue
+		}
+		if u.overrides[ov.OrgID] == nil {
+			u.overrides[ov.OrgID] = map[int]UserOverride{}
+		}
+		u.overrides[ov.OrgID][i] = ov
+	}
+	for _, od := range d.OrgDefaults {
+		o := s.orgs[od.OrgID]
+		i, ok := c.index[od.Perm]
+		if o == nil || !ok || od.Effect == Inherit {
+			continue
+		}
+		if o.defaults == nil {
+			o.defaults = map[int]Effect{}
+		}
+		o.defaults[i] = od.Effect
+	}
+	return s
+}
+
+// Catalog is the catalog the snapshot checks against.
+func (s *Snapshot) Catalog() *Catalog { return s.cat }
+
+// Data returns the facts the snapshot was built from. Callers must not modify them.
+func (s *Snapshot) Data() Data { return s.data }
+
+// Step names which part of the rule decided.
+type Step int
+
+// The steps of PRODUCT.md §1.3, plus the cases decided before them.
+const (
+	StepNoUser         Step = iota // unknown user or organisation
+	StepDisabled                   // a disabled user holds nothing
+	StepNotMember                  // no membership in the organisation or above it
+	StepGlobalAdmin                // a global admin holds everything
+	StepUserOverride               // 1. user-level override
+	StepRoleGrant                  // 2. a role held here or above
+	StepOrgDefault                 // 3. organisation default
+	StepCatalogDefault             // 4. catalog default (mandatory or not)
+)
+
+// Decision is the answer to "may U do P in O?" with its reason.
+type Decision struct {
+	Allowed bool
+	Step    Step
+	Perm    string
+	// Role and RoleOrg name the role that granted (StepRoleGrant), Org the organisation the
+	// deciding override, assignment or default was set on, SetBy who set a user override.
+	RoleID, RoleOrgID, OrgID, SetBy int64
+	RoleName, OrgName               string
+}
+
+// Can answers whether user holds perm in org. It allocates nothing.
+func (s *Snapshot) Can(userID, orgID int64, perm string) bool {
+	i, ok := s.cat.index[perm]
+	if !ok {
+		return false
+	}
+	return s.decide(userID, orgID, i, false).Allowed
+}
+
+// Explain answers like Can and says why.
+func (s *Snapshot) Explain(userID, orgID int64, perm string) Decision {
+	i, ok := s.cat.index[perm]
+	if !ok {
+		return Decision{Perm: perm, Step: StepNoUser}
+	}
+	return s.decide(userID, orgID, i, true)
+}
+
+func (s *Snapshot) decide(userID, orgID int64, p int, explain bool) Decision {
+	d := Decision{}
+	if explain {
+		d.Perm = s.cat.perms[p].Key
+	}
+	u, o := s.users[userID], s.orgs[orgID]
+	if u == nil || o == nil {
+		d.Step = StepNoUser
+		return d
+	}
+	if u.Disabled {
+		d.Step = StepDisabled
+		return d
+	}
+	if u.GlobalAdmin {
+		d.Allowed, d.Step = true, StepGlobalAdmin
+		return d
+	}
+	member := false
+	for _, id := range o.chain {
+		if u.member[id] {
+			member = true
+			break
+		}
+	}
+	if !member {
+		d.Step = StepNotMember
+		return d
+	}
+	// 1. the nearest user-level override.
+	for _, id := range o.chain {
+		if ov, ok := u.overrides[id][p]; ok {
+			d.Allowed, d.Step, d.OrgID, d.SetBy = ov.Effect == Allow, StepUserOverride, id, ov.SetBy
+			if explain {
+				d.OrgName = s.orgs[id].Name
+			}
+			return d
+		}
+	}
+	// 2. any role held here or above that grants it; the nearest assignment explains it.
+	best := -1
+	for ai, a := range u.assignments {
+		depth := -1
+		for di, id := range o.chain {
+			if id == a.OrgID {
+				depth = di
+				break
+			}
+		}
+		if depth < 0 || !s.roles[a.RoleID].perms.has(p) {
+			continue
+		}
+		if !explain {
+			d.Allowed, d.Step = true, StepRoleGrant
+			return d
+		}
+		if best < 0 || depth < best {
+			best = depth
+			r := s.roles[a.RoleID]
+			d.Allowed, d.Step, d.RoleID, d.RoleName, d.RoleOrgID, d.OrgID = true, StepRoleGrant, r.ID, r.Name, r.OrgID, u.assignments[ai].OrgID
+			d.OrgName = s.orgs[a.OrgID].Name
+		}
+	}
+	if d.Allowed {
+		return d
+	}
+	// 3. the nearest organisation default.
+	for _, id := range o.chain {
+		if e, ok := s.orgs[id].defaults[p]; ok {
+			d.Allowed, d.Step, d.OrgID = e == Allow, StepOrgDefault, id
+			if explain {
+				d.OrgName = s.orgs[id].Name
+			}
+			return d
+		}
+	}
+	// 4. the catalog default.
+	d.Allowed, d.Step = s.cat.perms[p].Mandatory, StepCatalogDefault
+	return d
+}
+
+// Effective returns the keys user holds in org, in catalog order.
+func (s *Snapshot) Effective(userID, orgID int64) []string {
+	var out []string
+	for i, p := range s.cat.perms {
+		if s.decide(userID, orgID, i, false).Allowed {
+			out = append(out, p.Key)
+		}
+	}
+	return out
+}
+
+// Role returns a role by id.
+func (s *Snapshot) Role(id int64) (Role, bool) {
+	r, ok := s.roles[id]
+	if !ok {
+		return Role{}, false
+	}
+	return r.Role, true
+}
+
+// UnknownPermissions returns the stored keys of a role that the catalog does not know.
+func (s *Snapshot) UnknownPermissions(roleID int64) []string {
+	if r, ok := s.roles[roleID]; ok {
+		return r.unknown
+	}
+	return nil
+}
+
+// Org returns an organisation by id.
+func (s *Snapshot) Org(id int64) (Org, bool) {
+	o, ok := s.orgs[id]
+	if !ok {
+		return Org{}, false
+	}
+	return o.Org, true
+}
+
+// Ancestry returns org and its ancestors, nearest first.
+func (s *Snapshot) Ancestry(orgID int64) []int64 {
+	if o, ok := s.orgs[orgID]; ok {
+		return o.chain
+	}
+	return nil
+}
+
+// Subtree returns org and every organisation below it.
+func (s *Snapshot) Subtree(orgID int64) []int64 {
+	var out []int64
+	for id, o := range s.orgs {
+		for _, a := range o.chain {
+			if a == orgID {
+				out = append(out, id)
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// IsWithin reports whether orgID is ancestorID or below it.
+func (s *Snapshot) IsWithin(orgID, ancestorID int64) bool {
+	for _, id := range s.Ancestry(orgID) {
+		if id == ancestorID {
+			return true
+		}
+	}
+	return false
+}
+
+// User returns a user by id.
+func (s *Snapshot) User(id int64) (User, bool) {
+	u, ok := s.users[id]
+	if !ok {
+		return User{}, false
+	}
+	return u.User, true
+}
+
+// HoldsRole reports whether user holds role anywhere.
+func (s *Snapshot) HoldsRole(userID, roleID int64) bool {
+	if u, ok := s.users[userID]; ok {
+		for _, a := range u.assignments {
+			if a.RoleID == roleID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// OrgsWhere returns the organisations in which user holds perm, in id order. The roles list
+// uses it to offer the organisations a person may work on.
+func (s *Snapshot) OrgsWhere(userID int64, perm string) []int64 {
+	var out []int64
+	for id := range s.orgs {
+		if s.Can(userID, id, perm) {
+			out = append(out, id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

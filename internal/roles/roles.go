@@ -1,0 +1,229 @@
+// Package roles is the domain of custom roles: validating what an admin typed, generating
+// codes, applying the escalation guard, and saving through the store. It knows nothing of HTTP.
+package roles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/valid"
+)
+
+// Limits of the role form (PRODUCT.md §2.3).
+const (
+	MaxName        = 64
+	MaxDescription = 500
+)
+
+// ErrForbidden is returned when the actor lacks the permission the action needs in the
+// role's organisation (the route check only says they hold it somewhere).
+var ErrForbidden = errors.New("roles: not allowed in this organisation")
+
+// Form is what the Add/Edit role form sends.
+type Form struct {
+	Name        string
+	Description string
+	Status      string // "active" or "inactive"
+	Permissions []string
+	Version     int64 // edit only: the version the form was loaded at
+}
+
+// Service creates, edits and deletes roles.
+type Service struct {
+	Store  *store.Store
+	Access *rbac.Engine
+}
+
+// Validate cleans f and returns problems keyed by form field (name, description, status,
+// permissions). Mandatory permissions are always added.
+func (s *Service) Validate(f *Form) valid.Problems {
+	p := valid.Problems{}
+	var msg string
+	f.Name, msg = valid.Text(f.Name, true, MaxName)
+	p.Add("name", msg)
+	f.Description, msg = valid.Text(f.Description, false, MaxDescription)
+	p.Add("description", msg)
+	if f.Status != "active" && f.Status != "inactive" {
+		p.Add("status", "Choose Active or Inactive.")
+	}
+	cat := s.Access.Catalog()
+	var unknown []string
+	for _, k := range f.Permissions {
+		if !cat.Has(k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		p.Add("permissions", "Unknown permissions: "+strings.Join(unknown, ", ")+".")
+	}
+	f.Permissions = cat.Sort(append(append([]string(nil), cat.Mandatory()...), f.Permissions...))
+	return p
+}
+
+// CodeProblem says what is wrong with the code a name yields, or "".
+func CodeProblem(code string) string {
+	switch {
+	case code == "":
+		return "Use at least one letter or digit (A–Z, 0–9) in the name: the role's code is made from it."
+	case rbac.IsReservedCode(code):
+		return fmt.Sprintf("The code %s is reserved for a system role; choose another name.", code)
+	}
+	return ""
+}
+
+// escalation turns a guard refusal into a message beside the permissions.
+func escalation(cat *rbac.Catalog, err error) (valid.Problems, bool) {
+	var ee *rbac.EscalationError
+	if !errors.As(err, &ee) {
+		return nil, false
+	}
+	labels := make([]string, len(ee.Perms))
+	for i, k := range ee.Perms {
+		labels[i] = cat.Label(k)
+	}
+	msg := strings.ToUpper(ee.Reason[:1]) + ee.Reason[1:]
+	if len(labels) > 0 {
+		msg += ": " + strings.Join(labels, ", ")
+	}
+	return valid.Problems{"permissions": msg + "."}, true
+}
+
+// Create validates f and saves a new custom role in org, started by actor. It returns the
+// new id, or problems to show beside the fields (nothing saved).
+func (s *Service) Create(ctx context.Context, actorID, orgID int64, f Form) (int64, valid.Problems, error) {
+	snap := s.Access.Now()
+	if !snap.Can(actorID, orgID, rbac.PermRolesManage) {
+		return 0, nil, ErrForbidden
+	}
+	p := s.Validate(&f)
+	code := rbac.CodeFromName(f.Name)
+	if p["name"] == "" {
+		p.Add("name", CodeProblem(code))
+	}
+	if len(p) == 0 {
+		if err := snap.CheckRoleChange(actorID, 0, orgID, nil, f.Permissions); err != nil {
+			if ep, ok := escalation(snap.Catalog(), err); ok {
+				return 0, ep, nil
+			}
+			return 0, nil, err
+		}
+	}
+	if len(p) > 0 {
+		return 0, p, nil
+	}
+	id, err := s.Store.CreateRole(ctx, store.RoleInput{OrgID: orgID, Code: code, Name: f.Name, Description: f.Description,
+		Active: f.Status == "active", Permissions: f.Permissions, ActorID: actorID})
+	if errors.Is(err, store.ErrCodeTaken) {
+		return 0, valid.Problems{"name": fmt.Sprintf("Another role here already has the code %s; choose another name.", code)}, nil
+	}
+	return id, nil, err
+}
+
+// Update validates f and saves it over role, unless someone saved since f.Version
+// (*store.StaleError) or the role is a system role (store.ErrSystemRole).
+func (s *Service) Update(ctx context.Context, actorID int64, role store.RoleRow, f Form) (valid.Problems, error) {
+	snap := s.Access.Now()
+	if !snap.Can(actorID, role.OrgID, rbac.PermRolesManage) {
+		return nil, ErrForbidden
+	}
+	if role.System {
+		return nil, store.ErrSystemRole
+	}
+	p := s.Validate(&f)
+	if len(p) == 0 {
+		if err := snap.CheckRoleChange(actorID, role.ID, role.OrgID, role.Permissions, f.Permissions); err != nil {
+			if ep, ok := escalation(snap.Catalog(), err); ok {
+				return ep, nil
+			}
+			return nil, err
+		}
+	}
+	if len(p) > 0 {
+		return p, nil
+	}
+	return nil, s.Store.UpdateRole(ctx, role.ID, f.Version, store.RoleInput{Name: f.Name, Description: f.Description,
+		Active: f.Status == "active", Permissions: f.Permissions, ActorID: actorID})
+}
+
+// Delete removes a custom role; see store.DeleteRole for reassignTo and removeAll. When
+// removing everyone, confirmCode must equal the role's code.
+func (s *Service) Delete(ctx context.Context, actorID int64, role store.RoleRow, reassignTo int64, removeAll bool, confirmCode string) (valid.Problems, error) {
+	snap := s.Access.Now()
+	if !snap.Can(actorID, role.OrgID, rbac.PermRolesManage) {
+		return nil, ErrForbidden
+	}
+	if role.System {
+		return nil, store.ErrSystemRole
+	}
+	if removeAll && strings.TrimSpace(confirmCode) != role.Code {
+		return valid.Problems{"confirm_code": fmt.Sprintf("Type %s to confirm.", role.Code)}, nil
+	}
+	if reassignTo != 0 {
+		target, ok := snap.Role(reassignTo)
+		if !ok || target.OrgID != role.OrgID || target.ID == role.ID {
+			return valid.Problems{"reassign_to": "Choose another role of this organisation."}, nil
+		}
+		if !target.Active {
+			return valid.Problems{"reassign_to": "That role is inactive and cannot take new holders."}, nil
+		}
+		holders := s.holders(snap, role.ID)
+		var add []rbac.Assignment
+		for _, h := range holders {
+			add = append(add, rbac.Assignment{UserID: h.UserID, RoleID: reassignTo, OrgID: h.OrgID})
+		}
+		if err := snap.CheckAssignments(actorID, add); err != nil {
+			if ep, ok := escalation(snap.Catalog(), err); ok {
+				return valid.Problems{"reassign_to": ep["permissions"]}, nil
+			}
+			return nil, err
+		}
+	}
+	return nil, s.Store.DeleteRole(ctx, role.ID, reassignTo, removeAll, actorID)
+}
+
+func (s *Service) holders(snap *rbac.Snapshot, roleID int64) []rbac.Assignment {
+	var out []rbac.Assignment
+	for _, a := range snap.Data().Assignments {
+		if a.RoleID == roleID {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// SetHolders adds and removes holders of role in one step, within the escalation guard.
+// Only people in visible may be named (the candidates the actor was shown).
+func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.RoleRow, add, remove []int64, visible func(int64) bool) (valid.Problems, error) {
+	snap := s.Access.Now()
+	if !snap.Can(actorID, role.OrgID, rbac.PermStaffManage) {
+		return nil, ErrForbidden
+	}
+	for _, id := range append(append([]int64(nil), add...), remove...) {
+		if !visible(id) {
+			return valid.Problems{"members": "Some of the people chosen are not in this organisation."}, nil
+		}
+	}
+	var want []rbac.Assignment
+	for _, u := range add {
+		if !snap.HoldsRole(u, role.ID) {
+			want = append(want, rbac.Assignment{UserID: u, RoleID: role.ID, OrgID: role.OrgID})
+		}
+	}
+	if len(want) > 0 {
+		if err := snap.CheckAssignments(actorID, want); err != nil {
+			if ep, ok := escalation(snap.Catalog(), err); ok {
+				return valid.Problems{"members": ep["permissions"]}, nil
+			}
+			return nil, err
+		}
+	}
+	adds := make([]int64, len(want))
+	for i, a := range want {
+		adds[i] = a.UserID
+	}
+	return nil, s.Store.SetRoleHolders(ctx, role.ID, role.OrgID, adds, remove, actorID)
+}

@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/rolegate/rolegate/internal/rbac"
+)
+
+// LoadAccess reads every fact the permission rule needs, in one read transaction so the
+// snapshot built from it is consistent.
+func (s *Store) LoadAccess(ctx context.Context) (rbac.Data, error) {
+	var d rbac.Data
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return d, fmt.Errorf("store: load access: %w", err)
+	}
+	defer tx.Rollback()
+	each := func(query string, scan func(*sql.Rows) error) error {
+		rows, err := tx.QueryContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	err = each("SELECT id, coalesce(parent_id, 0), name FROM organisations", func(r *sql.Rows) error {
+		var o rbac.Org
+		err := r.Scan(&o.ID, &o.ParentID, &o.Name)
+		d.Orgs = append(d.Orgs, o)
+		return err
+	})
+	if err == nil {
+		err = each("SELECT id, name, global_admin, status = 'disabled' FROM users", func(r *sql.Rows) error {
+			var u rbac.User
+			err := r.Scan(&u.ID, &u.Name, &u.GlobalAdmin, &u.Disabled)
+			d.Users = append(d.Users, u)
+			return err
+		})
+	}
+	if err == nil {
+		byID := map[int64]int{}
+		err = each("SELECT id, org_id, code, name, active, system FROM roles ORDER BY id", func(r *sql.Rows) error {
+			var ro rbac.Role
+			err := r.Scan(&ro.ID, &ro.OrgID, &ro.Code, &ro.Name, &ro.Active, &ro.System)
+			byID[ro.ID] = len(d.Roles)
+			d.Roles = append(d.Roles, ro)
+			return err
+		})
+		if err == nil {
+			err = each("SELECT role_id, perm FROM role_permissions", func(r *sql.Rows) error {
+				var id int64
+				var p string
+				if err := r.Scan(&id, &p); err != nil {
+					return err
+				}
+				if i, ok := byID[id]; ok {
+					d.Roles[i].Permissions = append(d.Roles[i].Permissions, p)
+				}
+				return nil
+			})
+		}
+	}
+	if err == nil {
+		err = each("SELECT user_id, role_id, org_id FROM role_assignments", func(r *sql.Rows) error {
+			var a rbac.Assignment
+			err := r.Scan(&a.UserID, &a.RoleID, &a.OrgID)
+			d.Assignments = append(d.Assignments, a)
+			return err
+		})
+	}
+	if err == nil {
+		err = each("SELECT user_id, org_id FROM staff", func(r *sql.Rows) error {
+			var m rbac.Membership
+			err := r.Scan(&m.UserID, &m.OrgID)
+			d.Members = append(d.Members, m)
+			return err
+		})
+	}
+	if err == nil {
+		err = each("SELECT user_id, org_id, perm, effect, coalesce(set_by, 0) FROM user_overrides", func(r *sql.Rows) error {
+			var o rbac.UserOverride
+			var effect string
+			if err := r.Scan(&o.UserID, &o.OrgID, &o.Perm, &effect, &o.SetBy); err != nil {
+				return err
+			}
+			o.Effect, _ = rbac.ParseEffect(effect)
+			d.UserOverrides = append(d.UserOverrides, o)
+			return nil
+		})
+	}
+	if err == nil {
+		err = each("SELECT org_id, perm, effect FROM org_defaults", func(r *sql.Rows) error {
+			var o rbac.OrgDefault
+			var effect string
+			if err := r.Scan(&o.OrgID, &o.Perm, &effect); err != nil {
+				return err
+			}
+			o.Effect, _ = rbac.ParseEffect(effect)
+			d.OrgDefaults = append(d.OrgDefaults, o)
+			return nil
+		})
+	}
+	if err != nil {
+		return d, fmt.Errorf("store: load access: %w", err)
+	}
+	return d, nil
+}
+
+// Candidate is a person who may be picked as a holder of a role.
+type Candidate struct {
+	UserID int64
+	Name   string
+	Email  string
+	Holds  bool // holds the role already
+}
+
+// placeholders returns "?, ?, ?" for n values; only ever counts, never data, go into SQL.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// MemberCandidates returns one page of the people who are staff of any of orgIDs (or hold the
+// role already), matching q by name or email, with whether each holds roleID; and the total.
+func (s *Store) MemberCandidates(ctx context.Context, roleID int64, orgIDs []int64, q string, limit, offset int) ([]Candidate, int, error) {
+	if len(orgIDs) == 0 {
+		return nil, 0, nil
+	}
+	var args []any
+	for _, id := range orgIDs {
+		args = append(args, id)
+	}
+	args = append(args, roleID)
+	where := ` WHERE (u.id IN (SELECT user_id FROM staff WHERE org_id IN (` + placeholders(len(orgIDs)) + `))
+		OR u.id IN (SELECT user_id FROM role_assignments WHERE role_id = ?))`
+	if q != "" {
+		where += ` AND (u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
+		args = append(args, likePattern(q), likePattern(q))
+	}
+	var total int
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM users u"+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count candidates: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.name, u.email,
+		EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.role_id = ?)
+		FROM users u`+where+` ORDER BY u.name COLLATE NOCASE, u.id LIMIT ? OFFSET ?`, append(append([]any{roleID}, args...), limit, offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: candidates: %w", err)
+	}
+	defer rows.Close()
+	var out []Candidate
+	for rows.Next() {
+		var c Candidate
+		if err := rows.Scan(&c.UserID, &c.Name, &c.Email, &c.Holds); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, c)
+	}
+	return out, total, rows.Err()
+}
+
+// SetRoleHolders adds and removes holders of a role in one transaction. Additions are made in
+// orgID (the role's organisation); removals end every assignment of the role to that person.
+func (s *Store) SetRoleHolders(ctx context.Context, roleID, orgID int64, add, remove []int64, actorID int64) error {
+	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
+		now := s.now().Unix()
+		for _, u := range add {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
+				VALUES (?, ?, ?, ?, ?)`, u, roleID, orgID, actorID, now); err != nil {
+				return fmt.Errorf("store: add holder: %w", err)
+			}
+		}
+		for _, u := range remove {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM role_assignments WHERE user_id = ? AND role_id = ?", u, roleID); err != nil {
+				return fmt.Errorf("store: remove holder: %w", err)
+			}
+		}
+		return nil
+	})
+}
