@@ -22,7 +22,9 @@ type StaleError struct {
 	At     int64  // when, unix seconds
 }
 
-func (e *StaleError) Error() string { return "store: role changed by " + e.ByName + " since it was loaded" }
+func (e *StaleError) Error() string {
+	return "store: role changed by " + e.ByName + " since it was loaded"
+}
 
 // HasMembersError refuses to delete a role people still hold.
 type HasMembersError struct{ N int }
