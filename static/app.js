@@ -1,9 +1,10 @@
 // Rolegate's small browser script. Loaded from /static (CSP: script-src 'self'); htmx does
-// the requests, this only adds comfort that plain HTML cannot.
+// the requests, this only adds what plain HTML cannot: dialogs, the permission matrix's group
+// boxes and live count, the code preview, and toasts. Every page works without it.
 (function () {
   "use strict";
 
-  // Close the user menu (a <details>) on Escape or on a click elsewhere.
+  // ---- user menu: close on Escape or a click elsewhere ----
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape") return;
     document.querySelectorAll("details.usermenu[open]").forEach(function (d) {
@@ -17,4 +18,134 @@
       if (!d.contains(e.target)) d.removeAttribute("open");
     });
   });
+
+  // ---- dialogs: htmx swaps a <dialog data-modal> into #modal; show it modally ----
+  var opener = null;
+  function within(root, sel) {
+    var out = Array.prototype.slice.call(root.querySelectorAll(sel));
+    if (root.matches && root.matches(sel)) out.unshift(root);
+    return out;
+  }
+  function openModals(root) {
+    within(root, "dialog[data-modal]").forEach(function (d) {
+      if (!d.open) {
+        d.showModal(); // traps focus; Escape closes
+        var first = d.querySelector("[autofocus]") || d.querySelector("input:not([type=hidden]), select, textarea, button");
+        if (first) first.focus();
+      }
+    });
+  }
+  function closeModal(d) {
+    if (d && d.open) d.close();
+  }
+  document.addEventListener("close", function (e) {
+    if (e.target.matches && e.target.matches("dialog[data-modal]")) {
+      var host = e.target.parentElement;
+      e.target.remove();
+      if (host) host.innerHTML = "";
+      if (opener && document.contains(opener)) opener.focus();
+    }
+  }, true);
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest("[data-close]");
+    if (btn && btn.closest("dialog[data-modal]")) {
+      e.preventDefault();
+      closeModal(btn.closest("dialog"));
+    }
+    var trigger = e.target.closest("[hx-target='#modal']");
+    if (trigger) opener = trigger;
+  });
+
+  // ---- the permission matrix ----
+  function boxes(scope) {
+    return Array.prototype.slice.call(scope.querySelectorAll("input[type=checkbox][name=permissions]"));
+  }
+  function refreshMatrix(matrix) {
+    var all = boxes(matrix);
+    var ticked = all.filter(function (b) { return b.checked; });
+    var count = matrix.querySelector("[data-count]");
+    if (count) count.textContent = ticked.length + " of " + all.length + " selected";
+    matrix.querySelectorAll("[data-group]").forEach(function (g) {
+      var own = boxes(g);
+      var on = own.filter(function (b) { return b.checked; }).length;
+      var toggle = g.querySelector("[data-group-toggle]");
+      if (!toggle) return;
+      toggle.checked = on === own.length;
+      toggle.indeterminate = on > 0 && on < own.length;
+      toggle.setAttribute("aria-checked", toggle.indeterminate ? "mixed" : String(toggle.checked));
+      toggle.disabled = own.every(function (b) { return b.disabled; });
+    });
+    // Hints: show what a ticked permission suggests, while it is not ticked too.
+    var byKey = {};
+    all.forEach(function (b) { byKey[b.value] = b; });
+    matrix.querySelectorAll("[data-suggest-for]").forEach(function (hint) {
+      var b = byKey[hint.getAttribute("data-suggest-for")];
+      var wanted = (b && b.getAttribute("data-suggests") || "").split(" ").filter(Boolean);
+      var missing = wanted.some(function (k) { return byKey[k] && !byKey[k].checked; });
+      hint.hidden = !(b && b.checked && missing);
+    });
+  }
+  function setAll(scope, on) {
+    boxes(scope).forEach(function (b) {
+      if (!b.disabled) b.checked = on;
+    });
+  }
+  function initMatrices(root) {
+    within(root, "[data-matrix]").forEach(function (m) {
+      m.querySelectorAll("[data-group-toggle], [data-group-tools], [data-select-all], [data-clear-all]").forEach(function (el) {
+        el.hidden = false;
+      });
+      refreshMatrix(m);
+    });
+  }
+  document.addEventListener("change", function (e) {
+    var m = e.target.closest && e.target.closest("[data-matrix]");
+    if (!m) return;
+    if (e.target.matches("[data-group-toggle]")) setAll(e.target.closest("[data-group]"), e.target.checked);
+    refreshMatrix(m);
+  });
+  document.addEventListener("click", function (e) {
+    var m = e.target.closest && e.target.closest("[data-matrix]");
+    if (!m) return;
+    var b = e.target.closest("button");
+    if (!b) return;
+    if (b.matches("[data-enable]")) setAll(b.closest("[data-group]"), true);
+    else if (b.matches("[data-disable]")) setAll(b.closest("[data-group]"), false);
+    else if (b.matches("[data-select-all]")) setAll(m, true);
+    else if (b.matches("[data-clear-all]")) setAll(m, false);
+    else return;
+    refreshMatrix(m);
+  });
+
+  // ---- the code preview: the same rule as the server's rbac.CodeFromName ----
+  function codeFromName(name) {
+    var s = name.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/ß/g, "SS").toUpperCase();
+    s = s.replace(/[^A-Z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+    if (s.length > 48) s = s.slice(0, 48).replace(/_+$/, "");
+    return s;
+  }
+  document.addEventListener("input", function (e) {
+    if (!e.target.matches || !e.target.matches("#role-form input[name=name]")) return;
+    var out = e.target.form.querySelector("[data-code-preview]");
+    if (out) out.textContent = codeFromName(e.target.value);
+  });
+
+  // ---- toasts from HX-Trigger: {"toast": "Role saved."} ----
+  document.body && document.body.addEventListener("toast", function (e) {
+    document.querySelectorAll("dialog[data-modal]").forEach(closeModal);
+    var region = document.getElementById("flash");
+    if (!region) return;
+    var p = document.createElement("p");
+    p.className = "flash";
+    p.setAttribute("data-testid", "flash");
+    p.textContent = e.detail && e.detail.value !== undefined ? e.detail.value : String(e.detail);
+    region.replaceChildren(p);
+  });
+
+  function init(root) {
+    initMatrices(root);
+    openModals(root);
+  }
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:load", function (e) { init(e.target); });
 })();

@@ -29,6 +29,8 @@ type navItem struct {
 
 var nav = []navItem{
 	{"Home", "/"},
+	{"Roles", "/roles"},
+	{"Permissions", "/permissions"},
 }
 
 // page builds the frame of a page for the request: user, organisation, navigation filtered by
@@ -50,6 +52,7 @@ func (a *app) page(c echo.Context, title string) layout.Page {
 			access[r.Path] = r.Access
 		}
 	}
+	p.EditRoles = a.canSomewhere(u, viewRoles...)
 	path := c.Request().URL.Path
 	for _, n := range nav {
 		acc := access[n.href]

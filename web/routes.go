@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/rbac"
 )
 
 // Access says who may use a route. The zero value is not valid: every route must say.
@@ -71,6 +73,19 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/account/password", SignedIn, a.changePassword},
 		{http.MethodPost, "/account/sessions/:id/end", SignedIn, a.endSession},
 		{http.MethodPost, "/account/sessions/end-all", SignedIn, a.endAllSessions},
+
+		{http.MethodGet, "/roles", Perm(viewRoles...), a.rolesList},
+		{http.MethodGet, "/roles/new", Perm(rbac.PermRolesManage), a.roleNew},
+		{http.MethodPost, "/roles", Perm(rbac.PermRolesManage), a.roleCreate},
+		{http.MethodGet, "/roles/grid", Perm(viewRoles...), a.grid},
+		{http.MethodGet, "/roles/grid.csv", Perm(viewRoles...), a.gridCSV},
+		{http.MethodGet, "/roles/:id", Perm(viewRoles...), a.roleView},
+		{http.MethodGet, "/roles/:id/edit", Perm(rbac.PermRolesManage), a.roleEdit},
+		{http.MethodPost, "/roles/:id", Perm(rbac.PermRolesManage), a.roleUpdate},
+		{http.MethodPost, "/roles/:id/delete", Perm(rbac.PermRolesManage), a.roleDelete},
+		{http.MethodGet, "/roles/:id/members", Perm(rbac.PermStaffManage), a.membersForm},
+		{http.MethodPost, "/roles/:id/members", Perm(rbac.PermStaffManage), a.membersSave},
+		{http.MethodGet, "/permissions", Perm(viewRoles...), a.permissionDetails},
 	}
 }
 

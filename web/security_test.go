@@ -25,6 +25,7 @@ func TestSecurityHeaders(t *testing.T) {
 	for path, want := range pages {
 		for who, cl := range map[string]*client{"signed in": c, "anonymous": anon} {
 			r := cl.get(path)
+			want := want
 			if who == "anonymous" && want == 200 {
 				want = http.StatusSeeOther
 			}

@@ -445,3 +445,50 @@ func (s *Snapshot) OrgsWhere(userID int64, perm string) []int64 {
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
+
+// MemberWithin reports whether user is staff of rootOrg or of an organisation below it, or
+// holds a role there.
+func (s *Snapshot) MemberWithin(userID, rootOrg int64) bool {
+	u, ok := s.users[userID]
+	if !ok {
+		return false
+	}
+	for org := range u.member {
+		if s.IsWithin(org, rootOrg) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllOrgs returns every organisation id in id order.
+func (s *Snapshot) AllOrgs() []int64 {
+	out := make([]int64, 0, len(s.orgs))
+	for id := range s.orgs {
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Holders counts the people who hold perm in org through a role or an override, among those
+// who are members of org or below it.
+func (s *Snapshot) Holders(orgID int64, perm string) int {
+	i, ok := s.cat.index[perm]
+	if !ok {
+		return 0
+	}
+	n := 0
+	for _, u := range s.users {
+		if u.Disabled || u.GlobalAdmin {
+			continue
+		}
+		if !s.MemberWithin(u.ID, orgID) {
+			continue
+		}
+		if s.decide(u.ID, orgID, i, false).Allowed {
+			n++
+		}
+	}
+	return n
+}

@@ -168,3 +168,40 @@ func (s *Store) CountStaff(ctx context.Context, orgID int64) (int, error) {
 	}
 	return n, nil
 }
+
+// NewStaff is a person added directly as staff of an organisation (demo data, tests; the
+// invitation flow adds people the same way once they accept).
+type NewStaff struct {
+	Email        string
+	Name         string
+	PasswordHash string
+	OrgID        int64
+}
+
+// AddStaff creates users and makes them staff of their organisation, in one transaction.
+func (s *Store) AddStaff(ctx context.Context, people []NewStaff) ([]int64, error) {
+	ids := make([]int64, 0, len(people))
+	err := s.withAccessTx(ctx, func(tx *sql.Tx) error {
+		now := s.now().Unix()
+		for _, p := range people {
+			res, err := tx.ExecContext(ctx, `INSERT INTO users (email, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+				p.Email, p.Name, p.PasswordHash, now, now)
+			if isConstraint(err) {
+				return ErrEmailTaken
+			}
+			if err != nil {
+				return fmt.Errorf("store: add staff: %w", err)
+			}
+			id, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO staff (user_id, org_id, created_at) VALUES (?, ?, ?)", id, p.OrgID, now); err != nil {
+				return fmt.Errorf("store: add staff: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	return ids, err
+}

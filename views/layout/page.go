@@ -20,6 +20,8 @@ type Page struct {
 	OrgName string
 	Nav     []NavItem
 	Flashes []string
+	// EditRoles shows "Edit roles" in the user menu (for those who may open the roles list).
+	EditRoles bool
 }
 
 // User is the signed-in person as the header shows them.

@@ -33,6 +33,7 @@ var axeSource string
 type portal struct {
 	URL string
 	DB  string
+	App *server.App
 }
 
 func startPortal(t *testing.T) *portal {
@@ -41,7 +42,11 @@ func startPortal(t *testing.T) *portal {
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var out io.Writer = io.Discard
+	if os.Getenv("ROLEGATE_E2E_LOG") != "" {
+		out = os.Stderr
+	}
+	logger := slog.New(slog.NewTextHandler(out, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	app, err := server.Open(ctx, cfg, logger, "e2e")
 	if err != nil {
@@ -59,7 +64,7 @@ func startPortal(t *testing.T) *portal {
 			t.Errorf("server: %v", err)
 		}
 	})
-	return &portal{URL: "http://" + ln.Addr().String(), DB: cfg.DB}
+	return &portal{URL: "http://" + ln.Addr().String(), DB: cfg.DB, App: app}
 }
 
 // browser is one Chromium; tabs made from it with newTab share nothing but the process
@@ -108,7 +113,9 @@ func (b *browser) freshContext() *browser {
 // do runs steps and fails the test with what was being done.
 func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if err := chromedp.Do(b.ctx, steps...); err != nil {
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.t.Fatalf("%s: %v", what, err)
 	}
 }
@@ -148,6 +155,8 @@ func (b *browser) checkA11y(what string) {
 			b.t.Fatalf("inject axe: %v", err)
 		}
 	}
+	// Finish transitions first (a dialog fading in is not what people read).
+	b.eval(`document.getAnimations().forEach(a => a.finish()); ""`)
 	res, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
 		.then(r => JSON.stringify(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" ") + " — " + n.failureSummary)}))))`,
 		chromedp.EvalAwaitPromise))
@@ -184,6 +193,34 @@ func (b *browser) screenshot(name string) {
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// waitJS waits until the expression is true in the page, across page loads.
+func (b *browser) waitJS(expr string) {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool]("!!(" + expr + ")"))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.screenshot("failed-wait")
+			b.t.Fatalf("waiting for %s: %v", expr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// fill empties a field and types text into it, as a person would.
+func (b *browser) fill(sel, text string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(function(){var e=document.querySelector(%q); e.value=""; e.dispatchEvent(new Event("input", {bubbles:true})); return ""})()`, sel)))
+			return err
+		}),
+		chromedp.SendKeys(chromedp.CSS(sel), text),
+	)
 }
 
 func (b *browser) typeInto(sel, text string) chromedp.Action[chromedp.Void] {

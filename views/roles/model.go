@@ -1,0 +1,254 @@
+// Package roles holds the screens of roles: the list, the Add/Edit form with its permission
+// matrix, the role page, deletion, Select members, the permission grid and details.
+package roles
+
+import (
+	"strconv"
+
+	"github.com/rolegate/rolegate/views/layout"
+)
+
+// OrgOption is one organisation in a picker.
+type OrgOption struct {
+	ID       int64
+	Name     string
+	Selected bool
+}
+
+// Row is one role in the list.
+type Row struct {
+	ID          int64
+	Name        string
+	Code        string
+	Description string
+	Active      bool
+	System      bool
+	Members     int
+	CreatedBy   string
+	CanEdit     bool // custom role and the viewer holds roles.manage here
+	CanMembers  bool // the viewer may change who holds it
+}
+
+// TableView is the swappable part of the list: rows and pagination.
+type TableView struct {
+	Rows             []Row
+	From, To, Total  int
+	PrevURL, NextURL string
+	Filtered         bool
+}
+
+// ListView is the roles list page.
+type ListView struct {
+	Page      layout.Page
+	Orgs      []OrgOption
+	OrgID     int64
+	OrgName   string
+	Q         string
+	Kind      string
+	Status    string
+	CanCreate bool
+	Table     TableView
+}
+
+// PermBox is one permission checkbox of the matrix.
+type PermBox struct {
+	Key         string
+	Label       string
+	Description string
+	Checked     bool
+	Mandatory   bool
+	Locked      bool   // the viewer may not grant it
+	LockReason  string // why, shown beside it
+	Suggests    []string
+	SuggestKeys string // space-separated keys, for the script
+	Unknown     bool   // stored but no longer in the catalog
+}
+
+// Group is one category of the matrix.
+type Group struct {
+	Name  string
+	Perms []PermBox
+}
+
+// Checked counts the ticked boxes of the group.
+func (g Group) Checked() int {
+	n := 0
+	for _, p := range g.Perms {
+		if p.Checked {
+			n++
+		}
+	}
+	return n
+}
+
+// TemplateOption is a role a new role may start from.
+type TemplateOption struct {
+	ID       int64
+	Name     string
+	Selected bool
+}
+
+// FormView is the Add/Edit role form, as a page or a modal.
+type FormView struct {
+	Page        layout.Page
+	Modal       bool
+	RoleID      int64 // 0 for a new role
+	OrgID       int64
+	OrgName     string
+	Name        string
+	Description string
+	Status      string
+	Code        string
+	Version     int64
+	Groups      []Group
+	Selected    int
+	Total       int
+	Templates   []TemplateOption
+	Problems    map[string]string
+	Stale       string // someone saved in between: who and when
+}
+
+// Action is where the form posts.
+func (v FormView) Action() string {
+	if v.RoleID == 0 {
+		return "/roles"
+	}
+	return "/roles/" + strconv.FormatInt(v.RoleID, 10)
+}
+
+// Title names the form.
+func (v FormView) Title() string {
+	if v.RoleID == 0 {
+		return "Add role"
+	}
+	return "Edit role " + v.Name
+}
+
+// CountText is the live count, e.g. "12 of 19 selected".
+func (v FormView) CountText() string {
+	return strconv.Itoa(v.Selected) + " of " + strconv.Itoa(v.Total) + " selected"
+}
+
+// PermLine is a permission on the role page.
+type PermLine struct {
+	Label       string
+	Key         string
+	Description string
+	Unknown     bool
+}
+
+// PermSection is one category on the role page.
+type PermSection struct {
+	Name  string
+	Perms []PermLine
+}
+
+// Option is a role offered for reassignment.
+type Option struct {
+	ID   int64
+	Name string
+}
+
+// RoleView is the page of one role; with Deleting, its deletion panel too.
+type RoleView struct {
+	Page        layout.Page
+	Modal       bool
+	ID          int64
+	Name        string
+	Code        string
+	Description string
+	OrgName     string
+	Active      bool
+	System      bool
+	Members     int
+	CreatedBy   string
+	Sections    []PermSection
+	CanEdit     bool
+	CanDelete   bool
+	CanMembers  bool
+	CanCreate   bool
+	Deleting    bool
+	Reassign    []Option
+	Problems    map[string]string
+}
+
+// Candidate is one person in Select members.
+type Candidate struct {
+	ID      int64
+	Name    string
+	Email   string
+	Checked bool
+}
+
+// MembersView is the Select members form.
+type MembersView struct {
+	Page             layout.Page
+	Modal            bool
+	RoleID           int64
+	RoleName         string
+	RoleCode         string
+	Inactive         bool
+	Q                string
+	Candidates       []Candidate
+	From, To, Total  int
+	PrevURL, NextURL string
+	Problem          string
+}
+
+// GridView is the permission grid: roles as columns, permissions as rows.
+type GridView struct {
+	Page    layout.Page
+	Orgs    []OrgOption
+	OrgID   int64
+	Roles   []Row
+	Groups  []GridGroup
+	CSVPath string
+}
+
+// GridGroup is one category of grid rows.
+type GridGroup struct {
+	Name string
+	Rows []GridRow
+}
+
+// GridRow is one permission across the roles.
+type GridRow struct {
+	Key    string
+	Label  string
+	Grants []bool // per role, in GridView.Roles order
+}
+
+// DetailsView is the permission details page.
+type DetailsView struct {
+	Page   layout.Page
+	Orgs   []OrgOption
+	OrgID  int64
+	Groups []DetailGroup
+}
+
+// DetailGroup is one category of the details page.
+type DetailGroup struct {
+	Name  string
+	Perms []Detail
+}
+
+// Detail is one permission with who holds it.
+type Detail struct {
+	Key         string
+	Label       string
+	Description string
+	Mandatory   bool
+	Roles       []string
+	People      int
+}
+
+func itoa(n int) string       { return strconv.Itoa(n) }
+func id(n int64) string       { return strconv.FormatInt(n, 10) }
+func roleURL(n int64) string  { return "/roles/" + id(n) }
+
+func boolAttr(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}

@@ -1,0 +1,493 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/roles"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/valid"
+	rv "github.com/rolegate/rolegate/views/roles"
+)
+
+// Viewing roles, the grid and the details needs roles.manage or staff.view in the
+// organisation (a staff viewer must understand what each role means); changing roles needs
+// roles.manage; changing who holds a role needs staff.manage ("assign and remove roles").
+var viewRoles = []string{rbac.PermRolesManage, rbac.PermStaffView}
+
+const rolesPerPage = 25
+
+func (a *app) roleService() *roles.Service { return &roles.Service{Store: a.Store, Access: a.Access} }
+
+// orgsFor lists the organisations where the user holds any of perms, and resolves the
+// organisation the request names (?org= or form org), defaulting to the first.
+func (a *app) orgsFor(c echo.Context, raw string, perms ...string) ([]rv.OrgOption, int64, error) {
+	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	var ids []int64
+	for _, id := range snap.AllOrgs() {
+		for _, p := range perms {
+			if snap.Can(u.ID, id, p) {
+				ids = append(ids, id)
+				break
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil, 0, &ForbiddenError{Permission: joinOr(perms)}
+	}
+	chosen := ids[0]
+	if raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || !slices.Contains(ids, n) {
+			if _, known := snap.Org(n); err == nil && known {
+				return nil, 0, &ForbiddenError{Permission: joinOr(perms)}
+			}
+			return nil, 0, store.ErrNotFound
+		}
+		chosen = n
+	}
+	opts := make([]rv.OrgOption, len(ids))
+	for i, id := range ids {
+		o, _ := snap.Org(id)
+		opts[i] = rv.OrgOption{ID: id, Name: o.Name, Selected: id == chosen}
+	}
+	return opts, chosen, nil
+}
+
+func joinOr(perms []string) string {
+	s := ""
+	for i, p := range perms {
+		if i > 0 {
+			s += " or "
+		}
+		s += p
+	}
+	return s
+}
+
+// loadRole finds the role named by the :id parameter and checks the user holds one of perms
+// in its organisation.
+func (a *app) loadRole(c echo.Context, perms ...string) (store.RoleRow, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return store.RoleRow{}, store.ErrNotFound
+	}
+	r, err := a.Store.Role(c.Request().Context(), id)
+	if err != nil {
+		return r, err
+	}
+	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	for _, p := range perms {
+		if snap.Can(u.ID, r.OrgID, p) {
+			return r, nil
+		}
+	}
+	return r, &ForbiddenError{Permission: joinOr(perms)}
+}
+
+func listURL(org int64, q, kind, status string, page int) string {
+	v := url.Values{"org": {strconv.FormatInt(org, 10)}}
+	for k, val := range map[string]string{"q": q, "kind": kind, "status": status} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	return "/roles?" + v.Encode()
+}
+
+func pageParam(c echo.Context) int {
+	p, err := strconv.Atoi(c.QueryParam("page"))
+	if err != nil || p < 1 || p > 1_000_000 {
+		return 1
+	}
+	return p
+}
+
+func oneOf(v string, allowed ...string) string {
+	if slices.Contains(allowed, v) {
+		return v
+	}
+	return ""
+}
+
+// rolesList is the roles list; htmx gets only the table.
+func (a *app) rolesList(c echo.Context) error {
+	orgs, org, err := a.orgsFor(c, c.QueryParam("org"), viewRoles...)
+	if err != nil {
+		return err
+	}
+	q, _ := valid.Text(c.QueryParam("q"), false, 64)
+	kind, status := oneOf(c.QueryParam("kind"), "system", "custom"), oneOf(c.QueryParam("status"), "active", "inactive")
+	table, err := a.rolesTable(c, org, q, kind, status, pageParam(c))
+	if err != nil {
+		return err
+	}
+	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "roles-table" {
+		return a.renderStatus(c, http.StatusOK, rv.Table(table))
+	}
+	u, _ := currentUser(c)
+	v := rv.ListView{Page: a.page(c, "Roles"), Orgs: orgs, OrgID: org, Q: q, Kind: kind, Status: status, Table: table,
+		CanCreate: a.Access.Now().Can(u.ID, org, rbac.PermRolesManage)}
+	return a.renderStatus(c, http.StatusOK, rv.List(v))
+}
+
+func (a *app) rolesTable(c echo.Context, org int64, q, kind, status string, page int) (rv.TableView, error) {
+	rows, total, err := a.Store.ListRoles(c.Request().Context(), store.RoleQuery{OrgID: org, Q: q, Kind: kind, Status: status,
+		Limit: rolesPerPage, Offset: (page - 1) * rolesPerPage})
+	if err != nil {
+		return rv.TableView{}, err
+	}
+	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	canEdit, canMembers := snap.Can(u.ID, org, rbac.PermRolesManage), snap.Can(u.ID, org, rbac.PermStaffManage)
+	t := rv.TableView{Total: total, Filtered: q != "" || kind != "" || status != ""}
+	for _, r := range rows {
+		t.Rows = append(t.Rows, rv.Row{ID: r.ID, Name: r.Name, Code: r.Code, Description: r.Description, Active: r.Active,
+			System: r.System, Members: r.Members, CreatedBy: r.CreatedByName, CanEdit: canEdit && !r.System, CanMembers: canMembers})
+	}
+	if len(rows) > 0 {
+		t.From = (page-1)*rolesPerPage + 1
+		t.To = t.From + len(rows) - 1
+	}
+	if page > 1 {
+		t.PrevURL = listURL(org, q, kind, status, page-1)
+	}
+	if page*rolesPerPage < total {
+		t.NextURL = listURL(org, q, kind, status, page+1)
+	}
+	return t, nil
+}
+
+// roleForm builds the Add/Edit form for org with the given values.
+func (a *app) roleForm(c echo.Context, roleID, orgID int64, f roles.Form, code string, problems map[string]string) rv.FormView {
+	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	cat := snap.Catalog()
+	org, _ := snap.Org(orgID)
+	title := "Add role"
+	if roleID != 0 {
+		title = "Edit role"
+	}
+	v := rv.FormView{Page: a.page(c, title), Modal: isHTMX(c), RoleID: roleID, OrgID: orgID, OrgName: org.Name,
+		Name: f.Name, Description: f.Description, Status: f.Status, Code: code, Version: f.Version, Problems: problems,
+		Total: cat.Len()}
+	ticked := map[string]bool{}
+	for _, k := range f.Permissions {
+		ticked[k] = true
+	}
+	for _, k := range cat.Mandatory() {
+		ticked[k] = true
+	}
+	holdsRole := roleID != 0 && snap.HoldsRole(u.ID, roleID)
+	for _, g := range cat.Categories() {
+		group := rv.Group{Name: g.Name}
+		for _, p := range g.Permissions {
+			box := rv.PermBox{Key: p.Key, Label: p.Label, Description: p.Description, Checked: ticked[p.Key], Mandatory: p.Mandatory}
+			if !p.Mandatory && !box.Checked {
+				switch {
+				case !snap.CanGrant(u.ID, orgID, p.Key):
+					box.Locked, box.LockReason = true, "You cannot grant this: you do not hold it yourself."
+				case holdsRole && !snap.Can(u.ID, orgID, p.Key) && !u.GlobalAdmin:
+					box.Locked, box.LockReason = true, "You hold this role, so you cannot add permissions you lack to it."
+				}
+			}
+			for _, s := range p.Suggests {
+				box.Suggests = append(box.Suggests, cat.Label(s))
+				box.SuggestKeys += s + " "
+			}
+			if box.Checked {
+				v.Selected++
+			}
+			group.Perms = append(group.Perms, box)
+		}
+		v.Groups = append(v.Groups, group)
+	}
+	for _, k := range f.Permissions {
+		if !cat.Has(k) {
+			v.Groups = append(v.Groups, rv.Group{Name: "Unknown", Perms: []rv.PermBox{{Key: k, Label: k, Checked: true, Unknown: true,
+				Description: "This role holds a permission the current catalog does not know; it grants nothing."}}})
+		}
+	}
+	return v
+}
+
+// roleNew is the Add role form, optionally started from another role (?from=).
+func (a *app) roleNew(c echo.Context) error {
+	ctx := c.Request().Context()
+	orgParam := c.QueryParam("org")
+	f := roles.Form{Status: "active"}
+	var fromID int64
+	if raw := c.QueryParam("from"); raw != "" {
+		from, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return store.ErrNotFound
+		}
+		tpl, err := a.Store.Role(ctx, from)
+		if err != nil {
+			return err
+		}
+		fromID = tpl.ID
+		f.Permissions = tpl.Permissions
+		if orgParam == "" {
+			orgParam = strconv.FormatInt(tpl.OrgID, 10)
+		}
+	}
+	_, org, err := a.orgsFor(c, orgParam, rbac.PermRolesManage)
+	if err != nil {
+		return err
+	}
+	f.Name, _ = valid.Text(c.QueryParam("name"), false, roles.MaxName)
+	f.Description, _ = valid.Text(c.QueryParam("description"), false, roles.MaxDescription)
+	if f.Name == "" && fromID != 0 {
+		if r, ok := a.Access.Now().Role(fromID); ok {
+			f.Name = "Copy of " + r.Name
+		}
+	}
+	v := a.roleForm(c, 0, org, f, rbac.CodeFromName(f.Name), nil)
+	v.Templates, err = a.templates(c, org, fromID)
+	if err != nil {
+		return err
+	}
+	return a.renderStatus(c, http.StatusOK, rv.Form(v))
+}
+
+// templates lists the roles a new role of org may start from: those of org and above it.
+func (a *app) templates(c echo.Context, org, selected int64) ([]rv.TemplateOption, error) {
+	var out []rv.TemplateOption
+	for _, o := range a.Access.Now().Ancestry(org) {
+		rows, _, err := a.Store.ListRoles(c.Request().Context(), store.RoleQuery{OrgID: o, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out = append(out, rv.TemplateOption{ID: r.ID, Name: r.Name, Selected: r.ID == selected})
+		}
+	}
+	return out, nil
+}
+
+func roleFormValues(c echo.Context) (roles.Form, error) {
+	form, err := c.FormParams()
+	if err != nil {
+		return roles.Form{}, echo.ErrBadRequest
+	}
+	f := roles.Form{Name: form.Get("name"), Description: form.Get("description"), Status: form.Get("status"), Permissions: form["permissions"]}
+	if v := form.Get("version"); v != "" {
+		if f.Version, err = strconv.ParseInt(v, 10, 64); err != nil {
+			f.Version = -1 // never matches: answered as a stale form
+		}
+	}
+	return f, nil
+}
+
+// roleCreate saves a new role. htmx gets the refreshed table (the modal closes); a plain
+// form post is redirected to the list.
+func (a *app) roleCreate(c echo.Context) error {
+	f, err := roleFormValues(c)
+	if err != nil {
+		return err
+	}
+	_, org, err := a.orgsFor(c, c.FormValue("org"), rbac.PermRolesManage)
+	if err != nil {
+		return err
+	}
+	u, _ := currentUser(c)
+	_, problems, err := a.roleService().Create(c.Request().Context(), u.ID, org, f)
+	if errors.Is(err, roles.ErrForbidden) {
+		return &ForbiddenError{Permission: rbac.PermRolesManage}
+	}
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		v := a.roleForm(c, 0, org, f, rbac.CodeFromName(f.Name), problems)
+		if v.Templates, err = a.templates(c, org, 0); err != nil {
+			return err
+		}
+		return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Form(v))
+	}
+	return a.afterRoleSaved(c, org, fmt.Sprintf("Role %q created.", f.Name))
+}
+
+func (a *app) afterRoleSaved(c echo.Context, org int64, msg string) error {
+	if !isHTMX(c) {
+		a.flash(c, msg)
+		return c.Redirect(http.StatusSeeOther, listURL(org, "", "", "", 1))
+	}
+	table, err := a.rolesTable(c, org, "", "", "", 1)
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("HX-Retarget", "#roles-table")
+	h.Set("HX-Reswap", "outerHTML")
+	h.Set("HX-Trigger", toastEvent(msg))
+	return a.renderStatus(c, http.StatusOK, rv.Table(table))
+}
+
+// roleView shows one role; with ?delete=1, the delete panel.
+func (a *app) roleView(c echo.Context) error {
+	r, err := a.loadRole(c, viewRoles...)
+	if err != nil {
+		return err
+	}
+	deleting := c.QueryParam("delete") == "1"
+	if deleting {
+		if err := a.authorize(c, r.OrgID, rbac.PermRolesManage); err != nil {
+			return err
+		}
+		if r.System {
+			return &ForbiddenError{Reason: "System roles cannot be deleted."}
+		}
+	}
+	v, err := a.roleViewModel(c, r, deleting, nil)
+	if err != nil {
+		return err
+	}
+	return a.renderStatus(c, http.StatusOK, rv.Role(v))
+}
+
+func (a *app) roleViewModel(c echo.Context, r store.RoleRow, deleting bool, problems map[string]string) (rv.RoleView, error) {
+	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	cat := snap.Catalog()
+	manage := snap.Can(u.ID, r.OrgID, rbac.PermRolesManage)
+	v := rv.RoleView{Page: a.page(c, r.Name), Modal: isHTMX(c), ID: r.ID, Name: r.Name, Code: r.Code, Description: r.Description,
+		OrgName: r.OrgName, Active: r.Active, System: r.System, Members: r.Members, CreatedBy: r.CreatedByName,
+		CanEdit: manage && !r.System, CanDelete: manage && !r.System, CanCreate: manage,
+		CanMembers: snap.Can(u.ID, r.OrgID, rbac.PermStaffManage), Deleting: deleting, Problems: problems}
+	held := map[string]bool{}
+	for _, k := range r.Permissions {
+		held[k] = true
+	}
+	for _, g := range cat.Categories() {
+		s := rv.PermSection{Name: g.Name}
+		for _, p := range g.Permissions {
+			if held[p.Key] {
+				s.Perms = append(s.Perms, rv.PermLine{Label: p.Label, Key: p.Key, Description: p.Description})
+			}
+		}
+		if len(s.Perms) > 0 {
+			v.Sections = append(v.Sections, s)
+		}
+	}
+	for _, k := range r.Permissions {
+		if !cat.Has(k) {
+			v.Sections = append(v.Sections, rv.PermSection{Name: "Unknown", Perms: []rv.PermLine{{Label: k, Key: k, Unknown: true}}})
+		}
+	}
+	if deleting && r.Members > 0 {
+		rows, _, err := a.Store.ListRoles(c.Request().Context(), store.RoleQuery{OrgID: r.OrgID, Status: "active", Limit: 1000})
+		if err != nil {
+			return v, err
+		}
+		for _, o := range rows {
+			if o.ID != r.ID {
+				v.Reassign = append(v.Reassign, rv.Option{ID: o.ID, Name: o.Name})
+			}
+		}
+	}
+	return v, nil
+}
+
+// roleEdit is the Edit role form.
+func (a *app) roleEdit(c echo.Context) error {
+	r, err := a.loadRole(c, rbac.PermRolesManage)
+	if err != nil {
+		return err
+	}
+	if r.System {
+		return &ForbiddenError{Reason: "System roles cannot be edited. Duplicate it to make a custom role from it."}
+	}
+	status := "active"
+	if !r.Active {
+		status = "inactive"
+	}
+	f := roles.Form{Name: r.Name, Description: r.Description, Status: status, Permissions: r.Permissions, Version: r.Version}
+	return a.renderStatus(c, http.StatusOK, rv.Form(a.roleForm(c, r.ID, r.OrgID, f, r.Code, nil)))
+}
+
+// roleUpdate saves an edited role, refusing a stale version with who saved in between.
+func (a *app) roleUpdate(c echo.Context) error {
+	r, err := a.loadRole(c, rbac.PermRolesManage)
+	if err != nil {
+		return err
+	}
+	f, err := roleFormValues(c)
+	if err != nil {
+		return err
+	}
+	u, _ := currentUser(c)
+	problems, err := a.roleService().Update(c.Request().Context(), u.ID, r, f)
+	var stale *store.StaleError
+	switch {
+	case errors.Is(err, store.ErrSystemRole):
+		return &ForbiddenError{Reason: "System roles cannot be edited. Duplicate it to make a custom role from it."}
+	case errors.Is(err, roles.ErrForbidden):
+		return &ForbiddenError{Permission: rbac.PermRolesManage}
+	case errors.As(err, &stale):
+		v := a.roleForm(c, r.ID, r.OrgID, f, r.Code, nil)
+		who := stale.ByName
+		if who == "" {
+			who = "Someone"
+		}
+		v.Stale = fmt.Sprintf("%s changed this role at %s, after you opened it.", who, time.Unix(stale.At, 0).UTC().Format("15:04 UTC on 2 Jan 2006"))
+		return a.renderStatus(c, http.StatusConflict, rv.Form(v))
+	case err != nil:
+		return err
+	case len(problems) > 0:
+		return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Form(a.roleForm(c, r.ID, r.OrgID, f, r.Code, problems)))
+	}
+	return a.afterRoleSaved(c, r.OrgID, fmt.Sprintf("Role %q saved.", f.Name))
+}
+
+// roleDelete deletes a custom role: directly when nobody holds it, otherwise reassigning its
+// holders (reassign_to) or removing them after the code was typed (confirm_code).
+func (a *app) roleDelete(c echo.Context) error {
+	r, err := a.loadRole(c, rbac.PermRolesManage)
+	if err != nil {
+		return err
+	}
+	var reassign int64
+	if raw := c.FormValue("reassign_to"); raw != "" {
+		if reassign, err = strconv.ParseInt(raw, 10, 64); err != nil {
+			reassign = -1
+		}
+	}
+	_, removeAll := c.Request().PostForm["confirm_code"]
+	u, _ := currentUser(c)
+	problems, err := a.roleService().Delete(c.Request().Context(), u.ID, r, reassign, removeAll, c.FormValue("confirm_code"))
+	var hm *store.HasMembersError
+	switch {
+	case errors.Is(err, store.ErrSystemRole):
+		return &ForbiddenError{Reason: "System roles cannot be deleted."}
+	case errors.Is(err, roles.ErrForbidden):
+		return &ForbiddenError{Permission: rbac.PermRolesManage}
+	case errors.As(err, &hm):
+		problems = map[string]string{"confirm_code": fmt.Sprintf("%d users hold this role: reassign them or remove them first.", hm.N)}
+	case err != nil:
+		return err
+	}
+	if len(problems) > 0 {
+		v, err := a.roleViewModel(c, r, true, problems)
+		if err != nil {
+			return err
+		}
+		return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Role(v))
+	}
+	a.flash(c, fmt.Sprintf("Role %q deleted.", r.Name))
+	return redirect(c, listURL(r.OrgID, "", "", "", 1))
+}
