@@ -132,12 +132,11 @@ func (e *CatalogError) Error() string {
 // "permissions" array). It refuses malformed JSON, unknown fields, missing fields, bad or
 // duplicate keys and suggests naming unknown keys, with an error naming the line or key.
 func ParseCatalog(data []byte) (*Catalog, error) {
-	trimmed := bytes.TrimSpace(data)
 	var perms []Permission
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var err error
-	if len(trimmed) > 0 && trimmed[0] == '{' {
+	if first := bytes.TrimLeft(data, " \t\r\n"); len(first) > 0 && first[0] == '{' {
 		var wrapper struct {
 			Permissions []Permission `json:"permissions"`
 		}
@@ -147,13 +146,13 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 		err = dec.Decode(&perms)
 	}
 	if err != nil {
-		return nil, jsonError(trimmed, err)
+		return nil, jsonError(data, err)
 	}
-	if dec.More() {
-		return nil, &CatalogError{Line: lineAt(trimmed, int(dec.InputOffset())), Msg: "unexpected content after the catalog"}
+	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
+		return nil, &CatalogError{Line: lineAt(data, int(dec.InputOffset())+bytes.Index(data[dec.InputOffset():], rest[:1])),
+			Msg: "unexpected content after the catalog"}
 	}
-	lines := keyLines(trimmed)
-	return newCatalog(perms, lines)
+	return newCatalog(perms, keyLines(data))
 }
 
 func jsonError(data []byte, err error) error {
@@ -177,9 +176,9 @@ func lineAt(data []byte, offset int) int {
 	return bytes.Count(data[:offset], []byte("\n")) + 1
 }
 
-// keyLines maps each "key": "value" to the line it first appears on, for error messages.
-func keyLines(data []byte) map[string]int {
-	out := map[string]int{}
+// keyLines maps each "key": "value" to the lines it appears on, in order, for error messages.
+func keyLines(data []byte) map[string][]int {
+	out := map[string][]int{}
 	for i, line := range bytes.Split(data, []byte("\n")) {
 		rest := line
 		for {
@@ -192,9 +191,7 @@ func keyLines(data []byte) map[string]int {
 			if len(k) > 0 && k[0] == '"' {
 				if end := bytes.IndexByte(k[1:], '"'); end >= 0 {
 					key := string(k[1 : 1+end])
-					if _, seen := out[key]; !seen {
-						out[key] = i + 1
-					}
+					out[key] = append(out[key], i+1)
 				}
 			}
 		}
@@ -214,15 +211,23 @@ func validKey(k string) bool {
 	return true
 }
 
-func newCatalog(perms []Permission, lines map[string]int) (*Catalog, error) {
+func newCatalog(perms []Permission, keyLines map[string][]int) (*Catalog, error) {
 	if len(perms) == 0 {
 		return nil, &CatalogError{Msg: "no permissions"}
 	}
 	c := &Catalog{perms: make([]Permission, len(perms)), index: map[string]int{}}
 	catIndex := map[string]int{}
+	seen := map[string]int{} // occurrences so far, to name the line of the duplicate
+	lineOf := func(key string) int {
+		if ls := keyLines[key]; len(ls) > 0 {
+			return ls[min(seen[key], len(ls))-1]
+		}
+		return 0
+	}
 	for i, p := range perms {
 		p.Key = strings.TrimSpace(p.Key)
-		line := lines[p.Key]
+		seen[p.Key]++
+		line := lineOf(p.Key)
 		switch {
 		case p.Key == "":
 			return nil, &CatalogError{Msg: fmt.Sprintf("entry %d has no key", i+1)}
@@ -249,12 +254,19 @@ func newCatalog(perms []Permission, lines map[string]int) (*Catalog, error) {
 	for _, p := range c.perms {
 		for _, s := range p.Suggests {
 			if !c.Has(s) {
-				return nil, &CatalogError{Line: lines[p.Key], Key: p.Key, Msg: fmt.Sprintf("suggests unknown key %q", s)}
+				return nil, &CatalogError{Line: firstLine(keyLines, p.Key), Key: p.Key, Msg: fmt.Sprintf("suggests unknown key %q", s)}
 			}
 			if s == p.Key {
-				return nil, &CatalogError{Line: lines[p.Key], Key: p.Key, Msg: "suggests itself"}
+				return nil, &CatalogError{Line: firstLine(keyLines, p.Key), Key: p.Key, Msg: "suggests itself"}
 			}
 		}
 	}
 	return c, nil
+}
+
+func firstLine(keyLines map[string][]int, key string) int {
+	if ls := keyLines[key]; len(ls) > 0 {
+		return ls[0]
+	}
+	return 0
 }

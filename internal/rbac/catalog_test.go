@@ -327,7 +327,7 @@ func TestParseCatalogDuplicateNamesTheDuplicateLine(t *testing.T) {
 		t.Fatalf("no line in %v", err)
 	}
 	if ce.Line != 4 {
-		knownBug(t, "duplicate key error names line %d (the first occurrence), want 4 (the duplicate): %v", ce.Line, err)
+		regression(t, "duplicate key error names line %d (the first occurrence), want 4 (the duplicate): %v", ce.Line, err)
 	}
 }
 
@@ -347,7 +347,7 @@ func TestParseCatalogLineNumbersWithLeadingBlankLines(t *testing.T) {
 			_, err := ParseCatalog([]byte(tc.src))
 			ce := asCatalogError(t, err)
 			if ce.Line != tc.wantLine {
-				knownBug(t, "ParseCatalog counts lines after bytes.TrimSpace: blank lines before the catalog are not counted; got line %d, want %d (%v)", ce.Line, tc.wantLine, err)
+				regression(t, "ParseCatalog counts lines after bytes.TrimSpace: blank lines before the catalog are not counted; got line %d, want %d (%v)", ce.Line, tc.wantLine, err)
 			}
 		})
 	}
@@ -360,7 +360,7 @@ func TestParseCatalogRefusesTrailingCloser(t *testing.T) {
 			src := "[\n" + `{"key": "a.one", "category": "C", "label": "A"}` + "\n]\n" + tail
 			c, err := ParseCatalog([]byte(src))
 			if err == nil {
-				knownBug(t, "ParseCatalog accepts %q after the array (dec.More() is false before ']' and '}'); got a catalog of %d", tail, c.Len())
+				regression(t, "ParseCatalog accepts %q after the array (dec.More() is false before ']' and '}'); got a catalog of %d", tail, c.Len())
 				return
 			}
 			asCatalogError(t, err)

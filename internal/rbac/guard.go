@@ -54,17 +54,25 @@ func (s *Snapshot) CheckRoleChange(actorID, roleID, orgID int64, prev, next []st
 	for _, k := range prev {
 		had[k] = true
 	}
+	// added are the new non-mandatory keys, checked against what the actor holds; a mandatory
+	// key added back to an old role still goes through the self-raise check below (an
+	// organisation default may deny it).
 	var added []string
+	addedAny := false
 	for _, k := range s.cat.Sort(next) {
-		if !had[k] && s.cat.Has(k) && !s.cat.perms[s.cat.index[k]].Mandatory {
+		if had[k] || !s.cat.Has(k) {
+			continue
+		}
+		addedAny = true
+		if !s.cat.perms[s.cat.index[k]].Mandatory {
 			added = append(added, k)
 		}
 	}
-	if len(added) == 0 {
+	if !addedAny {
 		return nil
 	}
 	if s.Can(actorID, orgID, PermDelegate) {
-		if roleID != 0 && s.HoldsRole(actorID, roleID) {
+		if roleID != 0 && s.HoldsRole(actorID, roleID) && len(added) > 0 {
 			return &EscalationError{Perms: added, Reason: ReasonOwnRole}
 		}
 	} else {

@@ -347,7 +347,7 @@ func TestCheckRoleChangeMandatoryReAddedToOwnRole(t *testing.T) {
 	d2.Roles[len(d2.Roles)-1].Permissions = []string{"patients.view", "staff.view"}
 	raised := NewSnapshot(DefaultCatalog(), d2).Can(gTarget, gO, "patients.view")
 	if err == nil && raised {
-		knownBug(t, "CheckRoleChange(actor holds role 300 lacking patients.view; org default deny patients.view in O; next adds patients.view) = nil, "+
+		regression(t, "CheckRoleChange(actor holds role 300 lacking patients.view; org default deny patients.view in O; next adds patients.view) = nil, "+
 			"but the change raises the actor's own access (patients.view in O becomes allowed): mandatory keys are dropped from `added` and the function returns before checkNoSelfRaise")
 	}
 }

@@ -2,22 +2,14 @@ package rbac
 
 import (
 	"errors"
-	"os"
 	"slices"
 	"testing"
 )
 
-// knownBug marks an assertion that documents a bug found in the package but not fixed here
-// (fixing is someone else's job). By default the test is skipped with the description so the
-// suite stays green for everyone working in the repository; set RBAC_KNOWN_BUGS=1 to make
-// these assertions fail. Once the bug is fixed the assertion passes and no skip happens.
-func knownBug(t *testing.T, format string, args ...any) {
+// regression fails the test for a bug that was found and fixed, saying what came back.
+func regression(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if os.Getenv("RBAC_KNOWN_BUGS") != "" {
-		t.Errorf("KNOWN BUG: "+format, args...)
-		return
-	}
-	t.Skipf("KNOWN BUG (set RBAC_KNOWN_BUGS=1 to fail): "+format, args...)
+	t.Errorf("regression: "+format, args...)
 }
 
 // asCatalogError asserts that err is (or wraps) a *CatalogError and returns it.

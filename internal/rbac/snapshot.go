@@ -148,13 +148,15 @@ func NewSnapshot(c *Catalog, d Data) *Snapshot {
 	}
 	for _, o := range s.orgs {
 		seen := map[int64]bool{}
+		// Walk up while the parent exists; a missing parent ends the chain (and a cycle,
+		// which the store never makes, cannot loop).
 		for id := o.ID; id != 0 && !seen[id]; {
-			seen[id] = true
-			o.chain = append(o.chain, id)
 			p, ok := s.orgs[id]
 			if !ok {
 				break
 			}
+			seen[id] = true
+			o.chain = append(o.chain, id)
 			id = p.ParentID
 		}
 	}
@@ -471,8 +473,8 @@ func (s *Snapshot) AllOrgs() []int64 {
 	return out
 }
 
-// Holders counts the people who hold perm in org through a role or an override, among those
-// who are members of org or below it.
+// Holders counts the people (not global admins, not disabled) who hold perm in org by the
+// rule of §1.3, whichever step decides.
 func (s *Snapshot) Holders(orgID int64, perm string) int {
 	i, ok := s.cat.index[perm]
 	if !ok {
