@@ -145,10 +145,7 @@ func (c *client) cookie(name string) *http.Cookie {
 
 func (p *portal) count(table string) int {
 	p.t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+p.dbPath+"?mode=ro")
-	if err != nil {
-		p.t.Fatal(err)
-	}
+	db := p.rawDB()
 	defer db.Close()
 	var n int
 	// table is always a constant from the test itself.
@@ -156,4 +153,14 @@ func (p *portal) count(table string) int {
 		p.t.Fatal(err)
 	}
 	return n
+}
+
+// rawDB opens the portal's database read-only, to check what requests left behind.
+func (p *portal) rawDB() *sql.DB {
+	p.t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+p.dbPath+"?mode=ro")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return db
 }

@@ -477,7 +477,7 @@ func (a *app) roleDelete(c echo.Context) error {
 	case errors.Is(err, roles.ErrForbidden):
 		return &ForbiddenError{Permission: rbac.PermRolesManage}
 	case errors.As(err, &hm):
-		problems = map[string]string{"confirm_code": fmt.Sprintf("%d users hold this role: reassign them or remove them first.", hm.N)}
+		problems = map[string]string{"confirm_code": holdersText(hm.N) + ": reassign them or remove them first."}
 	case err != nil:
 		return err
 	}
@@ -490,4 +490,12 @@ func (a *app) roleDelete(c echo.Context) error {
 	}
 	a.flash(c, fmt.Sprintf("Role %q deleted.", r.Name))
 	return redirect(c, listURL(r.OrgID, "", "", "", 1))
+}
+
+// holdersText is "1 user holds this role" or "N users hold this role".
+func holdersText(n int) string {
+	if n == 1 {
+		return "1 user holds this role"
+	}
+	return strconv.Itoa(n) + " users hold this role"
 }
