@@ -9,10 +9,15 @@ LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/rolegate
 CHROMIUM := /usr/lib/chromium/chromium
 
-.PHONY: run build test deps deps-gcc deps-chromium generate check-generated vet staticcheck unit bench fuzz screenshots clean
+.PHONY: run demo build test deps deps-gcc deps-chromium generate check-generated vet staticcheck unit bench fuzz screenshots clean
 
 run: build
 	./$(BIN) serve $(ARGS)
+
+# make demo: a sample group practice in ./data/demo.db; then `make run ARGS="--db ./data/demo.db"`.
+DEMO_DB ?= ./data/demo.db
+demo: build
+	./$(BIN) demo --db $(DEMO_DB)
 
 build: deps-gcc generate
 	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rolegate

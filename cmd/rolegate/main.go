@@ -17,6 +17,7 @@ import (
 
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/config"
+	"github.com/rolegate/rolegate/internal/demo"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/internal/store"
@@ -41,6 +42,7 @@ const usage = `Usage: rolegate [command] [flags]
 Commands:
   serve          serve the portal (the default)
   setup          create the first organisation and global admin
+  demo           fill a new database with a sample group practice to try every page
   backup FILE    write a consistent copy of the database to FILE
   version        print the version
 
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return setup(ctx, args, env, stdout, stderr)
 	case "backup":
 		return backup(ctx, args, env, stdout, stderr)
+	case "demo":
+		return demoCmd(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "rolegate", version)
 		return nil
@@ -207,5 +211,34 @@ func backup(ctx context.Context, args []string, env func(string) string, stdout,
 		return err
 	}
 	fmt.Fprintf(stdout, "Wrote a consistent copy of %s to %s.\n", cfg.DB, dest)
+	return nil
+}
+
+func demoCmd(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var cfg config.Config
+	var pwFile string
+	fs := config.NewFlagSet("rolegate demo", stderr)
+	cfg.Register(fs, env)
+	fs.StringVar(&pwFile, "password-file", "", "file holding the demo admin's password (default: a random one, printed)")
+	if err := cfg.Parse(fs, args); err != nil {
+		return err
+	}
+	var pw string
+	if pwFile != "" {
+		var err error
+		if pw, err = readPassword(pwFile); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	st, cat, _, err := server.OpenStore(ctx, cfg, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pw, err = demo.Seed(ctx, st, cat, pw)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Demo practice written to %s.\nSign in as %s with the password:\n\n    %s\n\n", cfg.DB, demo.AdminEmail, pw)
 	return nil
 }
