@@ -21,7 +21,7 @@ import (
 
 // portal is the real application on a real SQLite file, reached over HTTP.
 type portal struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	store  *store.Store
 	app    *server.App
@@ -33,7 +33,7 @@ const (
 	adminPassword = "correct horse battery staple"
 )
 
-func newPortal(t *testing.T, setup bool) *portal {
+func newPortal(t testing.TB, setup bool) *portal {
 	t.Helper()
 	cfg := config.Config{DB: filepath.Join(t.TempDir(), "rolegate.db")}
 	if err := cfg.Check(); err != nil {

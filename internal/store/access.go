@@ -133,37 +133,46 @@ func (s *Store) MemberCandidates(ctx context.Context, roleID int64, orgIDs []int
 	if len(orgIDs) == 0 {
 		return nil, 0, nil
 	}
+	// The text filter comes first so the membership lookups run only for matching people.
 	var args []any
-	for _, id := range orgIDs {
-		args = append(args, id)
-	}
-	args = append(args, roleID)
-	where := ` WHERE (u.id IN (SELECT user_id FROM staff WHERE org_id IN (` + placeholders(len(orgIDs)) + `))
-		OR u.id IN (SELECT user_id FROM role_assignments WHERE role_id = ?))`
+	where := " WHERE 1"
 	if q != "" {
 		where += ` AND (u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
 		args = append(args, likePattern(q), likePattern(q))
 	}
-	var total int
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM users u"+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: count candidates: %w", err)
+	for _, id := range orgIDs {
+		args = append(args, id)
 	}
+	args = append(args, roleID)
+	where += ` AND (EXISTS (SELECT 1 FROM staff s WHERE s.user_id = u.id AND s.org_id IN (` + placeholders(len(orgIDs)) + `))
+		OR EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.role_id = ?))`
+	// One pass: the window count gives the total alongside the page.
 	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.name, u.email,
-		EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.role_id = ?)
+		EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.role_id = ?), count(*) OVER ()
 		FROM users u`+where+` ORDER BY u.name COLLATE NOCASE, u.id LIMIT ? OFFSET ?`, append(append([]any{roleID}, args...), limit, offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: candidates: %w", err)
 	}
 	defer rows.Close()
 	var out []Candidate
+	total := 0
 	for rows.Next() {
 		var c Candidate
-		if err := rows.Scan(&c.UserID, &c.Name, &c.Email, &c.Holds); err != nil {
+		if err := rows.Scan(&c.UserID, &c.Name, &c.Email, &c.Holds, &total); err != nil {
 			return nil, 0, err
 		}
 		out = append(out, c)
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if len(out) == 0 && offset > 0 {
+		// Past the end: the window count is not returned without rows, so count apart.
+		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM users u"+where, args...).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("store: count candidates: %w", err)
+		}
+	}
+	return out, total, nil
 }
 
 // SetRoleHolders adds and removes holders of a role in one transaction. Additions are made in

@@ -1,0 +1,69 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/rolegate/rolegate/internal/store"
+)
+
+// benchPortal is a portal with n extra roles and m staff in org 1, and a signed-in admin.
+func benchPortal(b *testing.B, roles, people int) (*portal, *client) {
+	b.Helper()
+	p := newPortal(b, true)
+	ctx := context.Background()
+	for i := range roles {
+		if _, err := p.store.CreateRole(ctx, store.RoleInput{OrgID: 1, Code: fmt.Sprintf("BENCH_%04d", i), Name: fmt.Sprintf("Bench role %04d", i),
+			Active: true, Permissions: []string{"patients.view", "billing.view"}, ActorID: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var staff []store.NewStaff
+	for i := range people {
+		staff = append(staff, store.NewStaff{Email: fmt.Sprintf("person%05d@example.org", i), Name: fmt.Sprintf("Person %05d %s", i, []string{"Smith", "Okafor", "Rossi", "Nguyen"}[i%4]),
+			PasswordHash: "x", OrgID: 1})
+	}
+	if len(staff) > 0 {
+		if _, err := p.store.AddStaff(ctx, staff); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c := p.client()
+	if r := c.login(adminEmail, adminPassword); r.StatusCode != http.StatusSeeOther {
+		b.Fatalf("sign in: %d", r.StatusCode)
+	}
+	return p, c
+}
+
+// The roles list page, 25 of 1,000 roles, rendered by the server (target ≤ 2 ms/op).
+func BenchmarkRolesListPage(b *testing.B) {
+	_, c := benchPortal(b, 1000, 0)
+	b.ResetTimer()
+	for b.Loop() {
+		req, _ := http.NewRequest(http.MethodGet, c.p.srv.URL+"/roles?org=1&page=3", nil)
+		resp, err := c.http.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatal(err, resp.StatusCode)
+		}
+		resp.Body.Close()
+	}
+}
+
+// Select members, searching 50,000 people (target ≤ 20 ms/op).
+func BenchmarkMembersSearch50k(b *testing.B) {
+	p, c := benchPortal(b, 0, 50_000)
+	path := fmt.Sprintf("%s/roles/%d/members?q=okafor&page=40", c.p.srv.URL, p.roleID("STAFF"))
+	b.ResetTimer()
+	for b.Loop() {
+		req, _ := http.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("HX-Request", "true")
+		req.Header.Set("HX-Target", "members-list")
+		resp, err := c.http.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatal(err, resp.StatusCode)
+		}
+		resp.Body.Close()
+	}
+}
