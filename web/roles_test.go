@@ -406,3 +406,47 @@ func TestGridCSV(t *testing.T) {
 		t.Fatalf("details: %d", d.StatusCode)
 	}
 }
+
+// Ids from another organisation: a role of another top-level organisation cannot be seen or
+// changed by an admin of this one, and its people cannot be made holders here.
+func TestRolesAcrossOrganisations(t *testing.T) {
+	p := newPortal(t, true)
+	ctx := context.Background()
+	other, err := p.store.CreateOrganisation(ctx, "Elsewhere Clinic", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.store.SeedSystemRoles(ctx, p.app.Auth().SystemRoles); err != nil {
+		t.Fatal(err)
+	}
+	rows, _, _ := p.store.ListRoles(ctx, store.RoleQuery{OrgID: other, Q: "NURSE"})
+	theirs := fmt.Sprint(rows[0].ID)
+	hash, _ := auth.HashPassword("x")
+	stranger, err := p.store.AddStaff(ctx, []store.NewStaff{{Email: "zed@elsewhere.example", Name: "Zed", PasswordHash: hash, OrgID: other}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	manager := p.customRole("Local Admin", "roles.manage", "staff.manage", "staff.view", "access.delegate")
+	mc, _ := p.person("local@example.org", manager)
+	mine := p.customRole("Local Role")
+
+	before := p.accessState()
+	for _, path := range []string{"/roles/" + theirs, "/roles/" + theirs + "/edit", "/roles/" + theirs + "/members", fmt.Sprintf("/roles?org=%d", other), fmt.Sprintf("/roles/new?org=%d", other)} {
+		if r := mc.get(path); r.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s: %d, want 403", path, r.StatusCode)
+		}
+	}
+	mc.get("/roles")
+	if r := mc.postForm("/roles", url.Values{"org": {fmt.Sprint(other)}, "name": {"Planted"}, "status": {"active"}}); r.StatusCode != http.StatusForbidden {
+		t.Errorf("create in another organisation: %d", r.StatusCode)
+	}
+	if r := mc.postForm("/roles/"+theirs+"/members", url.Values{"members": {"1"}}); r.StatusCode != http.StatusForbidden {
+		t.Errorf("members of another organisation's role: %d", r.StatusCode)
+	}
+	if r := mc.postForm(fmt.Sprintf("/roles/%d/members", mine), url.Values{"members": {fmt.Sprint(stranger[0])}}); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("a person of another organisation as holder: %d", r.StatusCode)
+	}
+	if after := p.accessState(); after != before {
+		t.Fatal("cross-organisation requests changed access")
+	}
+}

@@ -26,7 +26,11 @@ type App struct {
 	Sessions *auth.Sessions
 	Access   *rbac.Engine
 	Handler  http.Handler
+	auth     *auth.Service
 }
+
+// Auth is the sign-in and setup service the portal uses.
+func (a *App) Auth() *auth.Service { return a.auth }
 
 // LoadCatalog returns the catalog cfg names (the built-in one by default). A file that is
 // malformed, or lacks the administration permissions Rolegate's own pages need, is refused.
@@ -93,11 +97,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, version s
 		st.Close()
 		return nil, err
 	}
-	e := web.New(web.Deps{
-		Store: st, Sessions: sessions, Config: cfg, Logger: logger, Version: version, Access: engine,
-		Auth: &auth.Service{Store: st, Throttle: auth.NewThrottle(nil), SystemRoles: rbac.SystemRoles(cat)},
-	})
-	return &App{Store: st, Sessions: sessions, Access: engine, Handler: e}, nil
+	svc := &auth.Service{Store: st, Throttle: auth.NewThrottle(nil), SystemRoles: rbac.SystemRoles(cat)}
+	e := web.New(web.Deps{Store: st, Sessions: sessions, Config: cfg, Logger: logger, Version: version, Access: engine, Auth: svc})
+	return &App{Store: st, Sessions: sessions, Access: engine, Handler: e, auth: svc}, nil
 }
 
 // Serve answers on ln until ctx is done, then gives requests in flight web.ShutdownGrace to
