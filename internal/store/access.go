@@ -182,7 +182,7 @@ func (s *Store) SetRoleHolders(ctx context.Context, roleID, orgID int64, add, re
 		now := s.now().Unix()
 		for _, u := range add {
 			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
-				VALUES (?, ?, ?, ?, ?)`, u, roleID, orgID, actorID, now); err != nil {
+				VALUES (?, ?, ?, ?, ?)`, u, roleID, orgID, nullID(actorID), now); err != nil {
 				return fmt.Errorf("store: add holder: %w", err)
 			}
 		}

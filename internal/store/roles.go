@@ -217,7 +217,7 @@ func (s *Store) CreateRole(ctx context.Context, in RoleInput) (int64, error) {
 	err := s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
 		res, err := tx.ExecContext(ctx, `INSERT INTO roles (org_id, code, name, description, active, system, created_by, created_at, updated_by, updated_at)
-			VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`, in.OrgID, in.Code, in.Name, in.Description, in.Active, in.ActorID, now, in.ActorID, now)
+			VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`, in.OrgID, in.Code, in.Name, in.Description, in.Active, nullID(in.ActorID), now, nullID(in.ActorID), now)
 		if isConstraint(err) {
 			return ErrCodeTaken
 		}
@@ -255,7 +255,7 @@ func (s *Store) UpdateRole(ctx context.Context, id, version int64, in RoleInput)
 			return &StaleError{ByName: by, At: at}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE roles SET name = ?, description = ?, active = ?, updated_by = ?, updated_at = ?,
-			version = version + 1 WHERE id = ?`, in.Name, in.Description, in.Active, in.ActorID, s.now().Unix(), id); err != nil {
+			version = version + 1 WHERE id = ?`, in.Name, in.Description, in.Active, nullID(in.ActorID), s.now().Unix(), id); err != nil {
 			return fmt.Errorf("store: update role: %w", err)
 		}
 		return setPermissions(ctx, tx, id, in.Permissions)
@@ -295,7 +295,7 @@ func (s *Store) DeleteRole(ctx context.Context, id, reassignTo int64, removeAll 
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
-				SELECT user_id, ?, org_id, ?, ? FROM role_assignments WHERE role_id = ?`, reassignTo, actorID, s.now().Unix(), id); err != nil {
+				SELECT user_id, ?, org_id, ?, ? FROM role_assignments WHERE role_id = ?`, reassignTo, nullID(actorID), s.now().Unix(), id); err != nil {
 				return fmt.Errorf("store: reassign: %w", err)
 			}
 		default:

@@ -200,3 +200,11 @@ func isConstraint(err error) bool {
 		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey ||
 			se.ExtendedCode == sqlite3.ErrConstraintCheck)
 }
+
+// nullID stores 0 (no one, e.g. the system) as NULL in a column that references a row.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
