@@ -40,9 +40,8 @@
   }
   document.addEventListener("close", function (e) {
     if (e.target.matches && e.target.matches("dialog[data-modal]")) {
-      var host = e.target.parentElement;
+      // Remove only this dialog: a newer one may already have been swapped in beside it.
       e.target.remove();
-      if (host) host.innerHTML = "";
       if (opener && document.contains(opener)) opener.focus();
     }
   }, true);

@@ -185,19 +185,19 @@ func genWorld(rng *rand.Rand) *propWorld {
 }
 
 type propStats struct {
-	sequences, ops                          int
-	accepted                                map[string]int
-	refused                                 map[string]int
-	acceptedSelf, acceptedDelegate          int
-	newGrants, membershipGrants             int
-	grantsBelowWhereActorLacks              int
-	exampleBelow                            string
-	unexpectedErrors                        int
-	ignoreGuard                             bool
-	membershipActorLacks                    int
-	exampleMembership                       string
-	violations                              map[string]int
-	actorDelegateWorlds, actorNoDelegateOps int
+	sequences, ops                 int
+	accepted                       map[string]int
+	refused                        map[string]int
+	acceptedSelf, acceptedDelegate int
+	newGrants, membershipGrants    int
+	grantsBelowWhereActorLacks     int
+	exampleBelow                   string
+	unexpectedErrors               int
+	ignoreGuard                    bool
+	membershipActorLacks           int
+	exampleMembership              string
+	violations                     map[string]int
+	actorDelegateWorlds            int
 }
 
 func TestEscalationProperty(t *testing.T) {

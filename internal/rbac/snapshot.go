@@ -2,7 +2,6 @@ package rbac
 
 import (
 	"fmt"
-	"math/bits"
 	"sort"
 )
 
@@ -100,12 +99,6 @@ type set []uint64
 func newSet(n int) set       { return make(set, (n+63)/64) }
 func (s set) has(i int) bool { return s[i>>6]&(1<<(uint(i)&63)) != 0 }
 func (s set) add(i int)      { s[i>>6] |= 1 << (uint(i) & 63) }
-func (s set) count() (n int) {
-	for _, w := range s {
-		n += bits.OnesCount64(w)
-	}
-	return n
-}
 
 type orgEntry struct {
 	Org

@@ -107,6 +107,11 @@ func newBrowser(t *testing.T) *browser {
 func (b *browser) freshContext() *browser {
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	b.t.Cleanup(cancel)
+	// Open the tab with this context itself: a tab first used through a shorter-lived
+	// derived context would close when that context ends.
+	if err := chromedp.Do(ctx); err != nil {
+		b.t.Fatalf("open a fresh browser context: %v", err)
+	}
 	return &browser{t: b.t, ctx: ctx}
 }
 
@@ -116,7 +121,8 @@ func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.t.Fatalf("%s: %v", what, err)
+		b.screenshot("failed-step")
+		b.t.Fatalf("%s: %v (screenshot: failed-step.png)", what, err)
 	}
 }
 
@@ -186,7 +192,12 @@ func (b *browser) screenshot(name string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	// Dialogs and inner scrolling areas show as a person sees them: the viewport only.
+	shot := chromedp.FullScreenshot(100)
+	if b.eval(`String(!!document.querySelector("dialog[open], .table-wrap--tall"))`) == "true" {
+		shot = chromedp.CaptureScreenshot()
+	}
+	png, err := chromedp.Run(b.ctx, shot)
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
