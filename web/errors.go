@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -36,7 +37,7 @@ func (a *app) handleError(err error, c echo.Context) {
 	switch {
 	case errors.As(err, &fe):
 		v.Status, v.Heading = http.StatusForbidden, "You do not have access to this"
-		v.Permission = fe.Permission
+		v.Permission = a.permissionWords(fe.Permission)
 		v.Message = "Your account does not hold the permission this needs. Ask an administrator if you need it."
 		if fe.Reason != "" {
 			v.Message = fe.Reason
@@ -82,4 +83,16 @@ func statusWords(code int) (string, string) {
 		return "Sign in needed", "Sign in to continue."
 	}
 	return "Request not understood", "The request could not be understood. Go back and try again."
+}
+
+// permissionWords names permission keys ("a or b") by their labels, keeping the keys.
+func (a *app) permissionWords(keys string) string {
+	if keys == "" || a.Access == nil {
+		return keys
+	}
+	parts := strings.Split(keys, " or ")
+	for i, k := range parts {
+		parts[i] = a.Access.Catalog().Label(k) + " (" + k + ")"
+	}
+	return strings.Join(parts, " or ")
 }
