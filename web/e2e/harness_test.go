@@ -223,6 +223,14 @@ func (b *browser) waitJS(expr string) {
 	}
 }
 
+// settled waits until htmx has finished swapping and settling (and so has wired up the
+// links it swapped in), as a person's next click would naturally come after.
+func (b *browser) settled() {
+	b.t.Helper()
+	b.waitJS(`document.readyState === "complete" && !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")`)
+	time.Sleep(50 * time.Millisecond)
+}
+
 // fill empties a field and types text into it, as a person would.
 func (b *browser) fill(sel, text string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(

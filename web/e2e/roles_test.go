@@ -116,6 +116,7 @@ func TestRolesFlow(t *testing.T) {
 
 	// Select members, with search.
 	addStaff(t, p, "Ben Okafor", "Chloé Martin", "Dev Patel")
+	b.settled()
 	b.do("open members", chromedp.Click(chromedp.CSS(`[data-code="TRAVEL_NURSE_LEAD"] `+testid("role-members"))),
 		chromedp.WaitVisible(chromedp.CSS("dialog[open] "+testid("members-form"))))
 	b.checkA11y("select members")
@@ -129,6 +130,7 @@ func TestRolesFlow(t *testing.T) {
 	}
 
 	// Edit: deactivate.
+	b.settled()
 	b.do("edit", chromedp.Click(chromedp.CSS(`[data-code="TRAVEL_NURSE_LEAD"] `+testid("edit-role"))),
 		chromedp.WaitVisible(chromedp.CSS("dialog[open] "+testid("role-form"))))
 	if got := b.text(testid("code")); got != "TRAVEL_NURSE_LEAD" {
@@ -139,8 +141,9 @@ func TestRolesFlow(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-code="TRAVEL_NURSE_LEAD"] .badge--muted`)))
 
 	// Delete with members: reassign to Staff.
+	b.settled()
 	b.do("delete", chromedp.Click(chromedp.CSS(`[data-code="TRAVEL_NURSE_LEAD"] `+testid("delete-role"))),
-		chromedp.WaitVisible(chromedp.CSS("dialog[open] "+testid("delete-panel"))))
+		chromedp.WaitVisible(chromedp.CSS(testid("delete-panel"))))
 	if got := b.text(testid("holders-warning")); got != "1 user holds this role." {
 		t.Fatalf("delete warns %q", got)
 	}
