@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	errviews "github.com/rolegate/rolegate/views/errors"
 )
@@ -34,7 +35,15 @@ func (a *app) handleError(err error, c echo.Context) {
 		Message: "The request could not be completed. Nothing was changed. Try again in a moment; if it keeps happening, tell your administrator the time it happened."}
 	var fe *ForbiddenError
 	var he *echo.HTTPError
+	var le *rbac.LockoutError
 	switch {
+	case errors.As(err, &le):
+		v.Status, v.Heading = http.StatusConflict, "Nothing was changed: this would lock people out"
+		if le.GlobalAdmin {
+			v.Message = "The portal must keep at least one active global admin."
+		} else {
+			v.Message = le.OrgName + " must keep at least one person who can manage both roles and staff. Give that access to someone else first."
+		}
 	case errors.As(err, &fe):
 		v.Status, v.Heading = http.StatusForbidden, "You do not have access to this"
 		v.Permission = a.permissionWords(fe.Permission)

@@ -450,3 +450,56 @@ func TestRolesAcrossOrganisations(t *testing.T) {
 		t.Fatal("cross-organisation requests changed access")
 	}
 }
+
+// The last person who can manage roles and staff cannot be demoted, by any route, and two
+// concurrent demotions cannot both pass.
+func TestLockoutGuardOnRoles(t *testing.T) {
+	p := newPortal(t, true)
+	lead := p.customRole("Practice Lead", "roles.manage", "staff.manage", "staff.view")
+	c, ana := p.person("lead@example.org", lead)
+	_, ben := p.person("lead2@example.org", lead)
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+	id := fmt.Sprint(lead)
+
+	// Two managers: removing one in each of two racing requests — exactly one may pass.
+	admin.get("/roles/" + id + "/members")
+	results := make(chan int, 2)
+	for _, u := range []int64{ana, ben} {
+		go func() {
+			r := admin.postForm("/roles/"+id+"/members", url.Values{"shown": {fmt.Sprint(u)}})
+			results <- r.StatusCode
+		}()
+	}
+	codes := []int{<-results, <-results}
+	ok := 0
+	for _, code := range codes {
+		if code == http.StatusSeeOther {
+			ok++
+		} else if code != http.StatusConflict {
+			t.Errorf("racing demotion answered %d", code)
+		}
+	}
+	if ok != 1 || p.holders(lead) == "[]" {
+		t.Fatalf("racing demotions: %v, holders %s; exactly one may pass", codes, p.holders(lead))
+	}
+	// The last one left: no edit, delete or removal may strip them.
+	before := p.accessState()
+	c.get("/roles")
+	for _, tc := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/roles/" + id, url.Values{"name": {"Practice Lead"}, "status": {"active"}, "version": {"1"}, "permissions": {"roles.manage"}}},
+		{"/roles/" + id + "/delete", url.Values{"confirm_code": {"PRACTICE_LEAD"}}},
+		{"/roles/" + id + "/members", url.Values{"shown": {fmt.Sprint(ana), fmt.Sprint(ben)}}},
+	} {
+		r := admin.postForm(tc.path, tc.form)
+		if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "must keep at least one person who can manage both roles and staff") {
+			t.Errorf("POST %s: %d", tc.path, r.StatusCode)
+		}
+	}
+	if p.accessState() != before {
+		t.Fatal("a refused demotion changed access")
+	}
+}

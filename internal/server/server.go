@@ -78,6 +78,9 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*st
 		st.Close()
 		return nil, nil, nil, err
 	}
+	st.GuardAccess(func(after rbac.Data) error {
+		return rbac.CheckLockout(cat, engine.Now().Data(), after)
+	})
 	st.OnAccessChange(func(ctx context.Context) {
 		if err := engine.Reload(context.WithoutCancel(ctx)); err != nil {
 			logger.Error("reload permissions", "err", err)

@@ -12,12 +12,19 @@ import (
 // LoadAccess reads every fact the permission rule needs, in one read transaction so the
 // snapshot built from it is consistent.
 func (s *Store) LoadAccess(ctx context.Context) (rbac.Data, error) {
-	var d rbac.Data
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return d, fmt.Errorf("store: load access: %w", err)
+		return rbac.Data{}, fmt.Errorf("store: load access: %w", err)
 	}
 	defer tx.Rollback()
+	return loadAccess(ctx, tx)
+}
+
+// loadAccess reads the access facts through tx (a read transaction, or a write transaction
+// to see what it is about to commit).
+func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
+	var d rbac.Data
+	var err error
 	each := func(query string, scan func(*sql.Rows) error) error {
 		rows, err := tx.QueryContext(ctx, query)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/rolegate/rolegate/db"
+	"github.com/rolegate/rolegate/internal/rbac"
 )
 
 // ErrNotFound is returned when the row asked for does not exist.
@@ -39,6 +40,9 @@ type Store struct {
 	// accessChanged runs after each committed write that changes who holds what, so the
 	// in-memory permission snapshot is rebuilt before the next request.
 	accessChanged func(context.Context)
+	// accessGuard, when set, sees the access data a write would leave and may refuse it;
+	// it runs inside the transaction, so concurrent writes cannot slip past it together.
+	accessGuard func(after rbac.Data) error
 }
 
 // Open opens (creating if needed) the SQLite file at path, applies pending migrations and
@@ -123,10 +127,27 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // OnAccessChange sets the function run after every committed write that changes access.
 func (s *Store) OnAccessChange(fn func(context.Context)) { s.accessChanged = fn }
 
-// withAccessTx is withTx for writes that change access: after the commit it tells the
-// permission engine, so the change is visible on the very next request.
+// GuardAccess sets the check every access-changing write must pass before it commits.
+func (s *Store) GuardAccess(fn func(after rbac.Data) error) { s.accessGuard = fn }
+
+// withAccessTx is withTx for writes that change access: the guard checks the result before
+// the commit, and after the commit the permission engine is told, so the change is visible
+// on the very next request.
 func (s *Store) withAccessTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if err := s.withTx(ctx, fn); err != nil {
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if s.accessGuard == nil {
+			return nil
+		}
+		after, err := loadAccess(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return s.accessGuard(after)
+	})
+	if err != nil {
 		return err
 	}
 	if s.accessChanged != nil {
