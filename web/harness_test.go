@@ -107,12 +107,14 @@ func (c *client) postForm(path string, v url.Values, hdr ...string) response {
 			c.get("/setup")
 		}
 	}
-	if v == nil {
-		v = url.Values{}
+	form := url.Values{} // a copy: callers reuse their values across clients
+	for k, vals := range v {
+		form[k] = append([]string(nil), vals...)
 	}
-	if _, ok := v["_csrf"]; !ok {
-		v.Set("_csrf", c.csrf)
+	if _, ok := form["_csrf"]; !ok {
+		form.Set("_csrf", c.csrf)
 	}
+	v = form
 	return c.postRaw(path, v, hdr...)
 }
 

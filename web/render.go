@@ -31,6 +31,7 @@ var nav = []navItem{
 	{"Home", "/"},
 	{"Roles", "/roles"},
 	{"Permissions", "/permissions"},
+	{"Staff", "/staff"},
 }
 
 // page builds the frame of a page for the request: user, organisation, navigation filtered by

@@ -86,6 +86,16 @@ func (a *app) Routes() []Route {
 		{http.MethodGet, "/roles/:id/members", Perm(rbac.PermStaffManage), a.membersForm},
 		{http.MethodPost, "/roles/:id/members", Perm(rbac.PermStaffManage), a.membersSave},
 		{http.MethodGet, "/permissions", Perm(viewRoles...), a.permissionDetails},
+
+		{http.MethodGet, "/staff", Perm(rbac.PermStaffView), a.staffList},
+		{http.MethodGet, "/staff/:id", Perm(rbac.PermStaffView), a.personPage},
+		{http.MethodPost, "/staff/:id/roles", Perm(rbac.PermStaffManage), a.personAddRole},
+		{http.MethodPost, "/staff/:id/roles/remove", Perm(rbac.PermStaffManage), a.personRemoveRole},
+		{http.MethodPost, "/staff/:id/overrides", Perm(rbac.PermStaffManage), a.personOverride},
+		{http.MethodPost, "/staff/:id/disable", Perm(rbac.PermStaffManage), a.personDisable},
+		{http.MethodPost, "/staff/:id/enable", Perm(rbac.PermStaffManage), a.personEnable},
+		{http.MethodPost, "/staff/:id/remove", Perm(rbac.PermStaffManage), a.personRemove},
+		{http.MethodPost, "/staff/:id/sessions/end", Perm(rbac.PermStaffManage), a.personEndSessions},
 	}
 }
 

@@ -487,3 +487,18 @@ func (s *Snapshot) Holders(orgID int64, perm string) int {
 	}
 	return n
 }
+
+// MemberAt reports whether user's membership reaches org: staff of it or of an organisation
+// above it, or holding a role there or above.
+func (s *Snapshot) MemberAt(userID, orgID int64) bool {
+	u, ok := s.users[userID]
+	if !ok {
+		return false
+	}
+	for _, id := range s.Ancestry(orgID) {
+		if u.member[id] {
+			return true
+		}
+	}
+	return false
+}

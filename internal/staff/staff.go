@@ -1,0 +1,119 @@
+// Package staff is the domain of people in organisations: their roles, overrides, status
+// and membership, each change checked against the escalation guard. It knows nothing of HTTP.
+package staff
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/valid"
+)
+
+// ErrForbidden is returned when the actor lacks staff.manage in the organisation concerned.
+var ErrForbidden = errors.New("staff: not allowed in this organisation")
+
+// Service changes people's access.
+type Service struct {
+	Store  *store.Store
+	Access *rbac.Engine
+}
+
+func (s *Service) allowed(snap *rbac.Snapshot, actorID, orgID int64) error {
+	if !snap.Can(actorID, orgID, rbac.PermStaffManage) {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// refusal turns a guard refusal into a message for the page.
+func refusal(cat *rbac.Catalog, err error) (valid.Problems, bool) {
+	var ee *rbac.EscalationError
+	if !errors.As(err, &ee) {
+		return nil, false
+	}
+	msg := strings.ToUpper(ee.Reason[:1]) + ee.Reason[1:]
+	if len(ee.Perms) > 0 {
+		labels := make([]string, len(ee.Perms))
+		for i, k := range ee.Perms {
+			labels[i] = cat.Label(k)
+		}
+		msg += ": " + strings.Join(labels, ", ")
+	}
+	return valid.Problems{"role": msg + "."}, true
+}
+
+// AssignRole gives user role in org, optionally replacing another role there. In an
+// organisation whose role mode is "one role per person" the caller passes the current role.
+func (s *Service) AssignRole(ctx context.Context, actorID, userID, roleID, orgID, replaceRoleID int64) (valid.Problems, error) {
+	snap := s.Access.Now()
+	if err := s.allowed(snap, actorID, orgID); err != nil {
+		return nil, err
+	}
+	if !snap.MemberWithin(userID, orgID) && !snap.MemberAt(userID, orgID) {
+		return valid.Problems{"role": "This person is not staff of that organisation."}, nil
+	}
+	if replaceRoleID == roleID {
+		return valid.Problems{"role": "They already hold that role."}, nil
+	}
+	if err := snap.CheckAssignments(actorID, []rbac.Assignment{{UserID: userID, RoleID: roleID, OrgID: orgID}}); err != nil {
+		if p, ok := refusal(snap.Catalog(), err); ok {
+			return p, nil
+		}
+		return nil, err
+	}
+	return nil, s.Store.AssignRole(ctx, userID, roleID, orgID, replaceRoleID, actorID)
+}
+
+// RemoveRole takes role in org away from user.
+func (s *Service) RemoveRole(ctx context.Context, actorID, userID, roleID, orgID int64) error {
+	if err := s.allowed(s.Access.Now(), actorID, orgID); err != nil {
+		return err
+	}
+	return s.Store.UnassignRole(ctx, userID, roleID, orgID)
+}
+
+// SetOverride sets user's override of perm in org.
+func (s *Service) SetOverride(ctx context.Context, actorID, userID, orgID int64, perm, effect string) (valid.Problems, error) {
+	snap := s.Access.Now()
+	if err := s.allowed(snap, actorID, orgID); err != nil {
+		return nil, err
+	}
+	e, err := rbac.ParseEffect(effect)
+	if err != nil {
+		return valid.Problems{"effect": "Choose inherit, allow or deny."}, nil
+	}
+	if !snap.Catalog().Has(perm) {
+		return valid.Problems{"effect": "Unknown permission " + perm + "."}, nil
+	}
+	if err := snap.CheckOverride(actorID, userID, orgID, perm, e); err != nil {
+		if p, ok := refusal(snap.Catalog(), err); ok {
+			return valid.Problems{"effect": p["role"]}, nil
+		}
+		return nil, err
+	}
+	return nil, s.Store.SetOverride(ctx, userID, orgID, perm, e.String(), actorID)
+}
+
+// SetDisabled disables or enables user. The actor needs staff.manage in an organisation the
+// person is staff of; nobody disables themselves.
+func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, orgID int64, disabled bool) (valid.Problems, error) {
+	if err := s.allowed(s.Access.Now(), actorID, orgID); err != nil {
+		return nil, err
+	}
+	if disabled && actorID == userID {
+		return valid.Problems{"status": "You cannot disable your own account."}, nil
+	}
+	return nil, s.Store.SetDisabled(ctx, userID, disabled)
+}
+
+// RemoveFromOrganisation ends user's membership of org and everything below it.
+func (s *Service) RemoveFromOrganisation(ctx context.Context, actorID, userID, orgID int64) error {
+	snap := s.Access.Now()
+	if err := s.allowed(snap, actorID, orgID); err != nil {
+		return err
+	}
+	return s.Store.RemoveFromOrganisation(ctx, userID, snap.Subtree(orgID))
+}

@@ -1,0 +1,291 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// HeldRole is one role a person holds in one organisation.
+type HeldRole struct {
+	RoleID   int64
+	RoleName string
+	RoleCode string
+	OrgID    int64
+	OrgName  string
+}
+
+// StaffRow is one person in the staff list.
+type StaffRow struct {
+	UserID   int64
+	Name     string
+	Email    string
+	Disabled bool
+	Roles    []HeldRole
+}
+
+// StaffQuery selects people for the staff list.
+type StaffQuery struct {
+	OrgIDs []int64 // people who are staff of (or hold a role in) any of these
+	Q      string
+	Status string // "", "active", "disabled"
+	Limit  int
+	Offset int
+}
+
+// ListStaff returns one page of people and how many match in all.
+func (s *Store) ListStaff(ctx context.Context, q StaffQuery) ([]StaffRow, int, error) {
+	if len(q.OrgIDs) == 0 {
+		return nil, 0, nil
+	}
+	var args []any
+	where := " WHERE 1"
+	if q.Q != "" {
+		where += ` AND (u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
+		args = append(args, likePattern(q.Q), likePattern(q.Q))
+	}
+	switch q.Status {
+	case "active":
+		where += " AND u.status = 'active'"
+	case "disabled":
+		where += " AND u.status = 'disabled'"
+	}
+	for _, id := range q.OrgIDs {
+		args = append(args, id)
+	}
+	for _, id := range q.OrgIDs {
+		args = append(args, id)
+	}
+	where += ` AND (EXISTS (SELECT 1 FROM staff st WHERE st.user_id = u.id AND st.org_id IN (` + placeholders(len(q.OrgIDs)) + `))
+		OR EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.org_id IN (` + placeholders(len(q.OrgIDs)) + `)))`
+	if q.Limit <= 0 {
+		q.Limit = 25
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.name, u.email, u.status = 'disabled', count(*) OVER ()
+		FROM users u`+where+` ORDER BY u.name COLLATE NOCASE, u.id LIMIT ? OFFSET ?`, append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list staff: %w", err)
+	}
+	defer rows.Close()
+	var out []StaffRow
+	total := 0
+	for rows.Next() {
+		var r StaffRow
+		if err := rows.Scan(&r.UserID, &r.Name, &r.Email, &r.Disabled, &total); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if len(out) == 0 && q.Offset > 0 {
+		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM users u"+where, args...).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("store: count staff: %w", err)
+		}
+	}
+	if len(out) == 0 {
+		return out, total, nil
+	}
+	ids := make([]any, len(out))
+	index := map[int64]int{}
+	for i, r := range out {
+		ids[i] = r.UserID
+		index[r.UserID] = i
+	}
+	held, err := s.heldRoles(ctx, "a.user_id IN ("+placeholders(len(ids))+")", ids...)
+	if err != nil {
+		return nil, 0, err
+	}
+	for uid, roles := range held {
+		out[index[uid]].Roles = roles
+	}
+	return out, total, nil
+}
+
+// heldRoles returns the roles held by the users the condition selects, by user.
+func (s *Store) heldRoles(ctx context.Context, cond string, args ...any) (map[int64][]HeldRole, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT a.user_id, r.id, r.name, r.code, o.id, o.name
+		FROM role_assignments a JOIN roles r ON r.id = a.role_id JOIN organisations o ON o.id = a.org_id
+		WHERE `+cond+` ORDER BY o.name, r.name`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: held roles: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]HeldRole{}
+	for rows.Next() {
+		var uid int64
+		var h HeldRole
+		if err := rows.Scan(&uid, &h.RoleID, &h.RoleName, &h.RoleCode, &h.OrgID, &h.OrgName); err != nil {
+			return nil, err
+		}
+		out[uid] = append(out[uid], h)
+	}
+	return out, rows.Err()
+}
+
+// Override is a user-level override as the person page shows it.
+type Override struct {
+	OrgID   int64
+	OrgName string
+	Perm    string
+	Effect  string // allow or deny
+	SetBy   string
+	SetAt   int64
+}
+
+// Person is everything the person page shows about someone.
+type Person struct {
+	User      User
+	Orgs      []Organisation // staff of
+	Roles     []HeldRole
+	Overrides []Override
+}
+
+// Person loads one person.
+func (s *Store) Person(ctx context.Context, userID int64) (Person, error) {
+	u, err := s.UserByID(ctx, userID)
+	if err != nil {
+		return Person{}, err
+	}
+	p := Person{User: u}
+	if p.Orgs, err = s.OrganisationsOf(ctx, userID); err != nil {
+		return p, err
+	}
+	held, err := s.heldRoles(ctx, "a.user_id = ?", userID)
+	if err != nil {
+		return p, err
+	}
+	p.Roles = held[userID]
+	rows, err := s.r.QueryContext(ctx, `SELECT ov.org_id, o.name, ov.perm, ov.effect, coalesce(u.name, ''), ov.set_at
+		FROM user_overrides ov JOIN organisations o ON o.id = ov.org_id LEFT JOIN users u ON u.id = ov.set_by
+		WHERE ov.user_id = ? ORDER BY o.name, ov.perm`, userID)
+	if err != nil {
+		return p, fmt.Errorf("store: overrides: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o Override
+		if err := rows.Scan(&o.OrgID, &o.OrgName, &o.Perm, &o.Effect, &o.SetBy, &o.SetAt); err != nil {
+			return p, err
+		}
+		p.Overrides = append(p.Overrides, o)
+	}
+	return p, rows.Err()
+}
+
+// AssignRole gives userID roleID in orgID; when replaceRoleID is not 0 that role is taken
+// away in orgID in the same transaction ("move from Nurse to Staff").
+func (s *Store) AssignRole(ctx context.Context, userID, roleID, orgID, replaceRoleID, actorID int64) error {
+	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
+		if replaceRoleID != 0 {
+			res, err := tx.ExecContext(ctx, "DELETE FROM role_assignments WHERE user_id = ? AND role_id = ? AND org_id = ?", userID, replaceRoleID, orgID)
+			if err != nil {
+				return fmt.Errorf("store: replace role: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return ErrNotFound
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?)`, userID, roleID, orgID, nullID(actorID), s.now().Unix()); err != nil {
+			return fmt.Errorf("store: assign role: %w", err)
+		}
+		return nil
+	})
+}
+
+// UnassignRole takes roleID in orgID away from userID.
+func (s *Store) UnassignRole(ctx context.Context, userID, roleID, orgID int64) error {
+	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM role_assignments WHERE user_id = ? AND role_id = ? AND org_id = ?", userID, roleID, orgID)
+		if err != nil {
+			return fmt.Errorf("store: unassign role: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
+// SetOverride sets a user-level override (effect "allow" or "deny"), or removes it ("inherit").
+func (s *Store) SetOverride(ctx context.Context, userID, orgID int64, perm, effect string, actorID int64) error {
+	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
+		if effect == "inherit" {
+			_, err := tx.ExecContext(ctx, "DELETE FROM user_overrides WHERE user_id = ? AND org_id = ? AND perm = ?", userID, orgID, perm)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO user_overrides (user_id, org_id, perm, effect, set_by, set_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (user_id, org_id, perm) DO UPDATE SET effect = excluded.effect, set_by = excluded.set_by, set_at = excluded.set_at`,
+			userID, orgID, perm, effect, nullID(actorID), s.now().Unix())
+		if err != nil {
+			return fmt.Errorf("store: set override: %w", err)
+		}
+		return nil
+	})
+}
+
+// SetDisabled disables or enables a user; disabling ends every session of theirs at once.
+func (s *Store) SetDisabled(ctx context.Context, userID int64, disabled bool) error {
+	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
+		status := "active"
+		if disabled {
+			status = "disabled"
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE users SET status = ?, updated_at = ? WHERE id = ?", status, s.now().Unix(), userID)
+		if err != nil {
+			return fmt.Errorf("store: set status: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if disabled {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID); err != nil {
+				return fmt.Errorf("store: end sessions: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// RemoveFromOrganisation ends userID's membership of the organisations orgIDs (an
+// organisation and those below it): staff rows, role assignments and overrides there.
+func (s *Store) RemoveFromOrganisation(ctx context.Context, userID int64, orgIDs []int64) error {
+	if len(orgIDs) == 0 {
+		return ErrNotFound
+	}
+	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
+		args := []any{userID}
+		for _, id := range orgIDs {
+			args = append(args, id)
+		}
+		in := "(" + placeholders(len(orgIDs)) + ")"
+		var total int64
+		for _, table := range []string{"staff", "role_assignments", "user_overrides"} {
+			// table comes from the fixed list above, never from input.
+			res, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE user_id = ? AND org_id IN "+in, args...)
+			if err != nil {
+				return fmt.Errorf("store: remove from organisation: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			total += n
+		}
+		if total == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
+// IsStaffOf reports whether userID is staff of orgID itself.
+func (s *Store) IsStaffOf(ctx context.Context, userID, orgID int64) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM staff WHERE user_id = ? AND org_id = ?", userID, orgID).Scan(&n)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("store: is staff: %w", err)
+	}
+	return n > 0, nil
+}
+

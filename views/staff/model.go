@@ -1,0 +1,113 @@
+// Package staff holds the screens about people: the staff list and the person page, where
+// anyone may answer "why can this person do this?".
+package staff
+
+import (
+	"strconv"
+
+	"github.com/rolegate/rolegate/views/layout"
+)
+
+// RoleTag is a role a person holds somewhere.
+type RoleTag struct {
+	Role string
+	Org  string
+}
+
+// Row is one person in the staff list.
+type Row struct {
+	ID     int64
+	Name   string
+	Email  string
+	Status string // active, disabled
+	Roles  []RoleTag
+}
+
+// TableView is the swappable part of the staff list.
+type TableView struct {
+	Rows             []Row
+	From, To, Total  int
+	PrevURL, NextURL string
+	Filtered         bool
+}
+
+// ListView is the staff list page.
+type ListView struct {
+	Page   layout.Page
+	Q      string
+	Status string
+	Table  TableView
+}
+
+// Option is a choice in a select.
+type Option struct {
+	ID       int64
+	Name     string
+	Selected bool
+}
+
+// HeldRole is a role the person holds, with what the viewer may do to it.
+type HeldRole struct {
+	RoleID    int64
+	Role      string
+	Code      string
+	OrgID     int64
+	Org       string
+	CanChange bool
+	MoveTo    []Option // other roles it can become in one step
+}
+
+// PermRow is one line of the effective permissions.
+type PermRow struct {
+	Key         string
+	Label       string
+	Allowed     bool
+	Reason      string
+	Override    string // inherit, allow, deny: the override set in this organisation
+	CanOverride bool
+}
+
+// PermGroup is one category of effective permissions.
+type PermGroup struct {
+	Name  string
+	Perms []PermRow
+}
+
+// OrgTab is one organisation whose effective permissions may be shown.
+type OrgTab struct {
+	ID        int64
+	Name      string
+	Current   bool
+	CanRemove bool // the viewer may remove the person from it
+}
+
+// PersonView is the person page.
+type PersonView struct {
+	Page        layout.Page
+	ID          int64
+	Name        string
+	Email       string
+	Disabled    bool
+	GlobalAdmin bool
+	IsSelf      bool
+	CanManage   bool // in the organisation shown
+	OrgID       int64
+	OrgName     string
+	Orgs        []OrgTab
+	Roles       []HeldRole
+	AddOrgs     []Option // organisations where the viewer may add a role
+	AddRoles    []Option // roles assignable in the shown organisation
+	Groups      []PermGroup
+	Problem     string
+}
+
+// URL is the person page, showing org.
+func (v PersonView) URL(org int64) string {
+	return "/staff/" + id(v.ID) + "?org=" + id(org)
+}
+
+// Action is a POST target on the person.
+func (v PersonView) Action(path string) string { return "/staff/" + id(v.ID) + path }
+
+func id(n int64) string { return strconv.FormatInt(n, 10) }
+func itoa(n int) string { return strconv.Itoa(n) }

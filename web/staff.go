@@ -1,0 +1,397 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/staff"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/valid"
+	sv "github.com/rolegate/rolegate/views/staff"
+)
+
+const staffPerPage = 25
+
+func (a *app) staffService() *staff.Service { return &staff.Service{Store: a.Store, Access: a.Access} }
+
+// visibleOrgs are the organisations whose staff the user may see: where they hold staff.view,
+// and everything below those.
+func (a *app) visibleOrgs(u store.User) []int64 {
+	snap := a.Access.Now()
+	seen := map[int64]bool{}
+	var out []int64
+	for _, o := range snap.OrgsWhere(u.ID, rbac.PermStaffView) {
+		for _, id := range snap.Subtree(o) {
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func staffURL(q, status string, page int) string {
+	v := url.Values{}
+	if q != "" {
+		v.Set("q", q)
+	}
+	if status != "" {
+		v.Set("status", status)
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if len(v) == 0 {
+		return "/staff"
+	}
+	return "/staff?" + v.Encode()
+}
+
+// staffList is the staff list; htmx gets only the table.
+func (a *app) staffList(c echo.Context) error {
+	u, _ := currentUser(c)
+	q, _ := valid.Text(c.QueryParam("q"), false, 100)
+	status := oneOf(c.QueryParam("status"), "active", "disabled")
+	page := pageParam(c)
+	rows, total, err := a.Store.ListStaff(c.Request().Context(), store.StaffQuery{OrgIDs: a.visibleOrgs(u), Q: q, Status: status,
+		Limit: staffPerPage, Offset: (page - 1) * staffPerPage})
+	if err != nil {
+		return err
+	}
+	t := sv.TableView{Total: total, Filtered: q != "" || status != ""}
+	for _, r := range rows {
+		row := sv.Row{ID: r.UserID, Name: r.Name, Email: r.Email, Status: "active"}
+		if r.Disabled {
+			row.Status = "disabled"
+		}
+		for _, h := range r.Roles {
+			row.Roles = append(row.Roles, sv.RoleTag{Role: h.RoleName, Org: h.OrgName})
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	if len(rows) > 0 {
+		t.From = (page-1)*staffPerPage + 1
+		t.To = t.From + len(rows) - 1
+	}
+	if page > 1 {
+		t.PrevURL = staffURL(q, status, page-1)
+	}
+	if page*staffPerPage < total {
+		t.NextURL = staffURL(q, status, page+1)
+	}
+	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "staff-table" {
+		return a.renderStatus(c, http.StatusOK, sv.Table(t))
+	}
+	return a.renderStatus(c, http.StatusOK, sv.List(sv.ListView{Page: a.page(c, "Staff"), Q: q, Status: status, Table: t}))
+}
+
+// loadPerson finds the person of the :id parameter, visible to the user.
+func (a *app) loadPerson(c echo.Context) (store.Person, []int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return store.Person{}, nil, store.ErrNotFound
+	}
+	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	var where []int64 // organisations where the viewer sees this person
+	for _, o := range a.visibleOrgs(u) {
+		if snap.MemberAt(id, o) || snap.MemberWithin(id, o) {
+			where = append(where, o)
+		}
+	}
+	if len(where) == 0 {
+		if _, known := snap.User(id); known {
+			return store.Person{}, nil, &ForbiddenError{Permission: rbac.PermStaffView}
+		}
+		return store.Person{}, nil, store.ErrNotFound
+	}
+	p, err := a.Store.Person(c.Request().Context(), id)
+	return p, where, err
+}
+
+// personPage shows roles, effective permissions with reasons, overrides and membership.
+func (a *app) personPage(c echo.Context) error {
+	p, where, err := a.loadPerson(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.personView(c, p, where, c.QueryParam("org"), "")
+	if err != nil {
+		return err
+	}
+	return a.renderStatus(c, http.StatusOK, sv.Person(v))
+}
+
+func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam, problem string) (sv.PersonView, error) {
+	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	cat := snap.Catalog()
+	v := sv.PersonView{Page: a.page(c, p.User.Name), ID: p.User.ID, Name: p.User.Name, Email: p.User.Email, Disabled: p.User.Disabled,
+		GlobalAdmin: p.User.GlobalAdmin, IsSelf: p.User.ID == u.ID, Problem: problem}
+	// Tabs: the organisations the person belongs to (staff or roles) that the viewer sees.
+	var tabs []int64
+	add := func(id int64) {
+		if slices.Contains(where, id) && !slices.Contains(tabs, id) {
+			tabs = append(tabs, id)
+		}
+	}
+	for _, o := range p.Orgs {
+		add(o.ID)
+	}
+	for _, r := range p.Roles {
+		add(r.OrgID)
+	}
+	if len(tabs) == 0 {
+		tabs = where[:1]
+	}
+	v.OrgID = tabs[0]
+	if n, err := strconv.ParseInt(orgParam, 10, 64); err == nil && slices.Contains(where, n) {
+		v.OrgID = n
+		if !slices.Contains(tabs, n) {
+			tabs = append(tabs, n)
+		}
+	}
+	org, _ := snap.Org(v.OrgID)
+	v.OrgName = org.Name
+	v.CanManage = snap.Can(u.ID, v.OrgID, rbac.PermStaffManage)
+	for _, id := range tabs {
+		o, _ := snap.Org(id)
+		v.Orgs = append(v.Orgs, sv.OrgTab{ID: id, Name: o.Name, Current: id == v.OrgID,
+			CanRemove: snap.Can(u.ID, id, rbac.PermStaffManage) && !v.IsSelf && isStaffOf(p, id)})
+	}
+	assignable := func(orgID int64) []rbac.Role {
+		var out []rbac.Role
+		for _, anc := range snap.Ancestry(orgID) {
+			for _, r := range snap.Data().Roles {
+				if r.OrgID == anc && r.Active {
+					out = append(out, r)
+				}
+			}
+		}
+		return out
+	}
+	held := map[[2]int64]bool{}
+	for _, r := range p.Roles {
+		held[[2]int64{r.RoleID, r.OrgID}] = true
+	}
+	for _, r := range p.Roles {
+		if !slices.Contains(where, r.OrgID) {
+			continue
+		}
+		h := sv.HeldRole{RoleID: r.RoleID, Role: r.RoleName, Code: r.RoleCode, OrgID: r.OrgID, Org: r.OrgName,
+			CanChange: snap.Can(u.ID, r.OrgID, rbac.PermStaffManage)}
+		for _, o := range assignable(r.OrgID) {
+			if !held[[2]int64{o.ID, r.OrgID}] {
+				h.MoveTo = append(h.MoveTo, sv.Option{ID: o.ID, Name: o.Name})
+			}
+		}
+		v.Roles = append(v.Roles, h)
+	}
+	for _, o := range assignable(v.OrgID) {
+		if !held[[2]int64{o.ID, v.OrgID}] {
+			v.AddRoles = append(v.AddRoles, sv.Option{ID: o.ID, Name: o.Name})
+		}
+	}
+	overrides := map[string]string{}
+	for _, ov := range p.Overrides {
+		if ov.OrgID == v.OrgID {
+			overrides[ov.Perm] = ov.Effect
+		}
+	}
+	for _, g := range cat.Categories() {
+		pg := sv.PermGroup{Name: g.Name}
+		for _, perm := range g.Permissions {
+			d := snap.Explain(p.User.ID, v.OrgID, perm.Key)
+			row := sv.PermRow{Key: perm.Key, Label: perm.Label, Allowed: d.Allowed, Reason: a.reasonText(snap, d, v.OrgID),
+				Override: "inherit", CanOverride: v.CanManage && !p.User.GlobalAdmin}
+			if e, ok := overrides[perm.Key]; ok {
+				row.Override = e
+			}
+			pg.Perms = append(pg.Perms, row)
+		}
+		v.Groups = append(v.Groups, pg)
+	}
+	return v, nil
+}
+
+func isStaffOf(p store.Person, orgID int64) bool {
+	for _, o := range p.Orgs {
+		if o.ID == orgID {
+			return true
+		}
+	}
+	for _, r := range p.Roles {
+		if r.OrgID == orgID {
+			return true
+		}
+	}
+	return false
+}
+
+// reasonText puts an explanation in plain words.
+func (a *app) reasonText(snap *rbac.Snapshot, d rbac.Decision, shown int64) string {
+	via := ""
+	if d.OrgID != 0 && d.OrgID != shown {
+		via = " (applies here from " + d.OrgName + ")"
+	}
+	switch d.Step {
+	case rbac.StepGlobalAdmin:
+		return "Global admin: holds every permission everywhere."
+	case rbac.StepDisabled:
+		return "The account is disabled: it holds nothing."
+	case rbac.StepNotMember:
+		return "Not a member of this organisation or one above it."
+	case rbac.StepUserOverride:
+		who := "an administrator"
+		if u, ok := snap.User(d.SetBy); ok {
+			who = u.Name
+		}
+		verb := "Denied"
+		if d.Allowed {
+			verb = "Allowed"
+		}
+		return fmt.Sprintf("%s by a user-level override in %s set by %s%s.", verb, d.OrgName, who, via)
+	case rbac.StepRoleGrant:
+		return fmt.Sprintf("Granted by role %s in %s%s.", d.RoleName, d.OrgName, via)
+	case rbac.StepOrgDefault:
+		verb := "Denied"
+		if d.Allowed {
+			verb = "Allowed"
+		}
+		return fmt.Sprintf("%s by the default of %s%s.", verb, d.OrgName, via)
+	case rbac.StepCatalogDefault:
+		if d.Allowed {
+			return "Always granted: every member holds it."
+		}
+		return "No role, override or default grants it."
+	}
+	return "Unknown."
+}
+
+// personChange runs a change on the person page and answers like a form: back to the page
+// with a flash, or the page with the problem (422).
+func (a *app) personChange(c echo.Context, do func(u store.User, p store.Person, org int64) (valid.Problems, error), done string) error {
+	p, where, err := a.loadPerson(c)
+	if err != nil {
+		return err
+	}
+	org, err := strconv.ParseInt(c.FormValue("org"), 10, 64)
+	if err != nil || !slices.Contains(where, org) {
+		return store.ErrNotFound
+	}
+	u, _ := currentUser(c)
+	problems, err := do(u, p, org)
+	if errors.Is(err, staff.ErrForbidden) {
+		return &ForbiddenError{Permission: rbac.PermStaffManage}
+	}
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		msg := ""
+		for _, m := range problems {
+			msg = m
+		}
+		v, err := a.personView(c, p, where, strconv.FormatInt(org, 10), msg)
+		if err != nil {
+			return err
+		}
+		return a.renderStatus(c, http.StatusUnprocessableEntity, sv.Person(v))
+	}
+	a.flash(c, done)
+	return redirect(c, fmt.Sprintf("/staff/%d?org=%d", p.User.ID, org))
+}
+
+func formID(c echo.Context, name string) int64 {
+	n, err := strconv.ParseInt(c.FormValue(name), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// personAddRole adds a role, or with replace moves the person from one role to another.
+func (a *app) personAddRole(c echo.Context) error {
+	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
+		role := formID(c, "role")
+		if _, ok := a.Access.Now().Role(role); !ok {
+			return valid.Problems{"role": "Choose a role."}, nil
+		}
+		var replace int64
+		if c.FormValue("replace") != "" {
+			if replace = formID(c, "replace"); replace <= 0 {
+				return valid.Problems{"role": "Choose the role to change."}, nil
+			}
+		}
+		return a.staffService().AssignRole(c.Request().Context(), u.ID, p.User.ID, role, org, replace)
+	}, "Roles saved.")
+}
+
+// personRemoveRole takes a role away.
+func (a *app) personRemoveRole(c echo.Context) error {
+	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
+		return nil, a.staffService().RemoveRole(c.Request().Context(), u.ID, p.User.ID, formID(c, "role"), org)
+	}, "Role removed.")
+}
+
+// personOverride sets a user-level override.
+func (a *app) personOverride(c echo.Context) error {
+	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
+		return a.staffService().SetOverride(c.Request().Context(), u.ID, p.User.ID, org, c.FormValue("perm"), c.FormValue("effect"))
+	}, "Override saved.")
+}
+
+// personDisable disables the account and ends its sessions at once.
+func (a *app) personDisable(c echo.Context) error {
+	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
+		return a.staffService().SetDisabled(c.Request().Context(), u.ID, p.User.ID, org, true)
+	}, "Account disabled; their sessions have ended.")
+}
+
+// personEnable enables the account again.
+func (a *app) personEnable(c echo.Context) error {
+	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
+		return a.staffService().SetDisabled(c.Request().Context(), u.ID, p.User.ID, org, false)
+	}, "Account enabled.")
+}
+
+// personRemove removes the person from an organisation (and those below it).
+func (a *app) personRemove(c echo.Context) error {
+	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
+		if u.ID == p.User.ID {
+			return valid.Problems{"org": "You cannot remove yourself."}, nil
+		}
+		return nil, a.staffService().RemoveFromOrganisation(c.Request().Context(), u.ID, p.User.ID, org)
+	}, "Removed from the organisation.")
+}
+
+// personEndSessions signs the person out everywhere.
+func (a *app) personEndSessions(c echo.Context) error {
+	p, where, err := a.loadPerson(c)
+	if err != nil {
+		return err
+	}
+	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	allowed := false
+	for _, o := range where {
+		allowed = allowed || snap.Can(u.ID, o, rbac.PermStaffManage)
+	}
+	if !allowed {
+		return &ForbiddenError{Permission: rbac.PermStaffManage}
+	}
+	if err := a.Store.DeleteUserSessions(c.Request().Context(), p.User.ID); err != nil {
+		return err
+	}
+	a.flash(c, "They have been signed out everywhere.")
+	return redirect(c, fmt.Sprintf("/staff/%d", p.User.ID))
+}
