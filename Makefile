@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/rolegate
 CHROMIUM := /usr/lib/chromium/chromium
 
-.PHONY: run demo build test deps deps-gcc deps-chromium generate check-generated vet staticcheck unit bench fuzz screenshots clean
+.PHONY: run demo build test fmt-check deps deps-gcc deps-chromium generate check-generated vet staticcheck unit bench fuzz screenshots clean
 
 run: build
 	./$(BIN) serve $(ARGS)
@@ -34,6 +34,10 @@ check-generated:
 		echo "Generated templ code was out of date; it has been regenerated now - commit it."; \
 		diff <(echo "$$before") <(echo "$$after"); exit 1; fi
 
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
 vet:
 	$(GO) vet -tags '$(TAGS)' ./...
 
@@ -43,7 +47,7 @@ staticcheck:
 unit:
 	$(GO) test -tags '$(TAGS)' -count=1 -timeout 30m ./...
 
-test: deps check-generated vet staticcheck unit
+test: deps check-generated fmt-check vet staticcheck unit
 
 # make bench: benchmarks only (figures, never pass/fail timings).
 bench: deps-gcc

@@ -54,24 +54,15 @@ func (a *app) membersView(c echo.Context, r store.RoleRow, q string, page int, p
 	for _, cd := range cands {
 		v.Candidates = append(v.Candidates, rv.Candidate{ID: cd.UserID, Name: cd.Name, Email: cd.Email, Checked: cd.Holds})
 	}
-	if len(cands) > 0 {
-		v.From = (page-1)*membersPerPage + 1
-		v.To = v.From + len(cands) - 1
-	}
-	pageURL := func(p int) string {
+	pg := paginate(page, membersPerPage, len(cands), total, func(p int) string {
 		vals := url.Values{}
 		if q != "" {
 			vals.Set("q", q)
 		}
 		vals.Set("page", strconv.Itoa(p))
 		return "/roles/" + strconv.FormatInt(r.ID, 10) + "/members?" + vals.Encode()
-	}
-	if page > 1 {
-		v.PrevURL = pageURL(page - 1)
-	}
-	if page*membersPerPage < total {
-		v.NextURL = pageURL(page + 1)
-	}
+	})
+	v.From, v.To, v.PrevURL, v.NextURL = pg.From, pg.To, pg.PrevURL, pg.NextURL
 	return v, nil
 }
 

@@ -70,3 +70,26 @@ func (a *app) page(c echo.Context, title string) layout.Page {
 func (a *app) flash(c echo.Context, msg string) {
 	a.Sessions.Flash(c.Response(), c.Request(), msg)
 }
+
+// pager is the "Showing 1–25 of N records" and Prev/Next of one page of a list.
+type pager struct {
+	From, To, Total  int
+	PrevURL, NextURL string
+}
+
+// paginate describes page (1-based) of per items holding shown of total; urlFor builds the
+// address of another page.
+func paginate(page, per, shown, total int, urlFor func(page int) string) pager {
+	p := pager{Total: total}
+	if shown > 0 {
+		p.From = (page-1)*per + 1
+		p.To = p.From + shown - 1
+	}
+	if page > 1 {
+		p.PrevURL = urlFor(page - 1)
+	}
+	if page*per < total {
+		p.NextURL = urlFor(page + 1)
+	}
+	return p
+}

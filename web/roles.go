@@ -158,16 +158,8 @@ func (a *app) rolesTable(c echo.Context, org int64, q, kind, status string, page
 		t.Rows = append(t.Rows, rv.Row{ID: r.ID, Name: r.Name, Code: r.Code, Description: r.Description, Active: r.Active,
 			System: r.System, Members: r.Members, CreatedBy: r.CreatedByName, CanEdit: canEdit && !r.System, CanMembers: canMembers})
 	}
-	if len(rows) > 0 {
-		t.From = (page-1)*rolesPerPage + 1
-		t.To = t.From + len(rows) - 1
-	}
-	if page > 1 {
-		t.PrevURL = listURL(org, q, kind, status, page-1)
-	}
-	if page*rolesPerPage < total {
-		t.NextURL = listURL(org, q, kind, status, page+1)
-	}
+	pg := paginate(page, rolesPerPage, len(rows), total, func(p int) string { return listURL(org, q, kind, status, p) })
+	t.From, t.To, t.PrevURL, t.NextURL = pg.From, pg.To, pg.PrevURL, pg.NextURL
 	return t, nil
 }
 

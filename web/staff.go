@@ -78,16 +78,8 @@ func (a *app) staffList(c echo.Context) error {
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	if len(rows) > 0 {
-		t.From = (page-1)*staffPerPage + 1
-		t.To = t.From + len(rows) - 1
-	}
-	if page > 1 {
-		t.PrevURL = staffURL(q, status, page-1)
-	}
-	if page*staffPerPage < total {
-		t.NextURL = staffURL(q, status, page+1)
-	}
+	pg := paginate(page, staffPerPage, len(rows), total, func(p int) string { return staffURL(q, status, p) })
+	t.From, t.To, t.PrevURL, t.NextURL = pg.From, pg.To, pg.PrevURL, pg.NextURL
 	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "staff-table" {
 		return a.renderStatus(c, http.StatusOK, sv.Table(t))
 	}

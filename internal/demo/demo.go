@@ -5,8 +5,8 @@ package demo
 
 import (
 	"context"
-	"fmt"
 	crand "crypto/rand"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 

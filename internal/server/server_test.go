@@ -3,12 +3,12 @@ package server
 import (
 	"context"
 	"io"
-	"os"
-	"strings"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 

@@ -288,4 +288,3 @@ func (s *Store) IsStaffOf(ctx context.Context, userID, orgID int64) (bool, error
 	}
 	return n > 0, nil
 }
-

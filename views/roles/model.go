@@ -242,9 +242,9 @@ type Detail struct {
 	People      int
 }
 
-func itoa(n int) string       { return strconv.Itoa(n) }
-func id(n int64) string       { return strconv.FormatInt(n, 10) }
-func roleURL(n int64) string  { return "/roles/" + id(n) }
+func itoa(n int) string      { return strconv.Itoa(n) }
+func id(n int64) string      { return strconv.FormatInt(n, 10) }
+func roleURL(n int64) string { return "/roles/" + id(n) }
 
 func boolAttr(b bool) string {
 	if b {

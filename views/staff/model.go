@@ -110,4 +110,3 @@ func (v PersonView) URL(org int64) string {
 func (v PersonView) Action(path string) string { return "/staff/" + id(v.ID) + path }
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }
-func itoa(n int) string { return strconv.Itoa(n) }
