@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -42,14 +43,14 @@ func (a *app) orgsFor(c echo.Context, raw string, perms ...string) ([]rv.OrgOpti
 		}
 	}
 	if len(ids) == 0 {
-		return nil, 0, &ForbiddenError{Permission: joinOr(perms)}
+		return nil, 0, &ForbiddenError{Permission: strings.Join(perms, " or ")}
 	}
 	chosen := ids[0]
 	if raw != "" {
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || !slices.Contains(ids, n) {
 			if _, known := snap.Org(n); err == nil && known {
-				return nil, 0, &ForbiddenError{Permission: joinOr(perms)}
+				return nil, 0, &ForbiddenError{Permission: strings.Join(perms, " or ")}
 			}
 			return nil, 0, store.ErrNotFound
 		}
@@ -61,17 +62,6 @@ func (a *app) orgsFor(c echo.Context, raw string, perms ...string) ([]rv.OrgOpti
 		opts[i] = rv.OrgOption{ID: id, Name: o.Name, Selected: id == chosen}
 	}
 	return opts, chosen, nil
-}
-
-func joinOr(perms []string) string {
-	s := ""
-	for i, p := range perms {
-		if i > 0 {
-			s += " or "
-		}
-		s += p
-	}
-	return s
 }
 
 // loadRole finds the role named by the :id parameter and checks the user holds one of perms
@@ -92,7 +82,7 @@ func (a *app) loadRole(c echo.Context, perms ...string) (store.RoleRow, error) {
 			return r, nil
 		}
 	}
-	return r, &ForbiddenError{Permission: joinOr(perms)}
+	return r, &ForbiddenError{Permission: strings.Join(perms, " or ")}
 }
 
 func listURL(org int64, q, kind, status string, page int) string {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 )
 
@@ -277,14 +276,4 @@ func (s *Store) RemoveFromOrganisation(ctx context.Context, userID int64, orgIDs
 		}
 		return nil
 	})
-}
-
-// IsStaffOf reports whether userID is staff of orgID itself.
-func (s *Store) IsStaffOf(ctx context.Context, userID, orgID int64) (bool, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM staff WHERE user_id = ? AND org_id = ?", userID, orgID).Scan(&n)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return false, fmt.Errorf("store: is staff: %w", err)
-	}
-	return n > 0, nil
 }
