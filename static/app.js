@@ -141,8 +141,32 @@
     region.replaceChildren(p);
   });
 
+  // ---- copy buttons: <button data-copy="input-id"> copies that field's value ----
+  function copied(btn, ok) {
+    var status = btn.closest(".field") && btn.closest(".field").querySelector("[data-copy-status]");
+    btn.textContent = ok ? "Copied" : "Copy link";
+    if (status) status.textContent = ok ? "Copied to the clipboard." : "Press Ctrl+C (or ⌘C) to copy the selected link.";
+  }
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest && e.target.closest("[data-copy]");
+    if (!btn) return;
+    var field = document.getElementById(btn.getAttribute("data-copy"));
+    if (!field) return;
+    field.focus();
+    field.select();
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(field.value).then(function () { copied(btn, true); }, function () { copied(btn, false); });
+    } else {
+      copied(btn, false);
+    }
+  });
+  function initCopy(root) {
+    within(root, "[data-copy]").forEach(function (b) { b.hidden = false; });
+  }
+
   function init(root) {
     initMatrices(root);
+    initCopy(root);
     openModals(root);
   }
   document.addEventListener("DOMContentLoaded", function () { init(document); });

@@ -239,6 +239,7 @@ func (a *app) roleNew(c echo.Context) error {
 		}
 	}
 	v := a.roleForm(c, 0, org, f, rbac.CodeFromName(f.Name), nil)
+	v.Next = returnPath(c.QueryParam("next"))
 	v.Templates, err = a.templates(c, org, fromID)
 	if err != nil {
 		return err
@@ -287,7 +288,8 @@ func (a *app) roleCreate(c echo.Context) error {
 		return err
 	}
 	u, _ := currentUser(c)
-	_, problems, err := a.roleService().Create(c.Request().Context(), u.ID, org, f)
+	next := returnPath(c.FormValue("next"))
+	id, problems, err := a.roleService().Create(c.Request().Context(), u.ID, org, f)
 	if errors.Is(err, roles.ErrForbidden) {
 		return &ForbiddenError{Permission: rbac.PermRolesManage}
 	}
@@ -296,12 +298,31 @@ func (a *app) roleCreate(c echo.Context) error {
 	}
 	if len(problems) > 0 {
 		v := a.roleForm(c, 0, org, f, rbac.CodeFromName(f.Name), problems)
+		v.Next = next
 		if v.Templates, err = a.templates(c, org, 0); err != nil {
 			return err
 		}
 		return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Form(v))
 	}
+	if next != "" {
+		// Back to the form that asked for the role, with it selected; htmx follows the
+		// redirect and swaps that form into the same dialog.
+		if !isHTMX(c) {
+			a.flash(c, fmt.Sprintf("Role %q created.", f.Name))
+		}
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("%s&role=%d&created=1", next, id))
+	}
 	return a.afterRoleSaved(c, org, fmt.Sprintf("Role %q created.", f.Name))
+}
+
+// returnPath accepts a next parameter only when it names the invitation form, the one page
+// that sends people to Add role and expects them back.
+func returnPath(raw string) string {
+	p := valid.LocalPath(raw)
+	if !strings.HasPrefix(p, inviteReturn+"?") || len(p) > 1000 {
+		return ""
+	}
+	return p
 }
 
 func (a *app) afterRoleSaved(c echo.Context, org int64, msg string) error {

@@ -88,6 +88,12 @@ func (a *app) Routes() []Route {
 		{http.MethodGet, "/permissions", Perm(viewRoles...), a.permissionDetails},
 
 		{http.MethodGet, "/staff", Perm(rbac.PermStaffView), a.staffList},
+		{http.MethodGet, "/staff/invitations/new", Perm(rbac.PermStaffManage), a.inviteNew},
+		{http.MethodPost, "/staff/invitations", Perm(rbac.PermStaffManage), a.inviteCreate},
+		{http.MethodPost, "/staff/invitations/:id/resend", Perm(rbac.PermStaffManage), a.inviteResend},
+		{http.MethodPost, "/staff/invitations/:id/revoke", Perm(rbac.PermStaffManage), a.inviteRevoke},
+		{http.MethodGet, "/invite/:token", Public, a.acceptForm},
+		{http.MethodPost, "/invite/:token", Public, a.acceptSubmit},
 		{http.MethodGet, "/staff/:id", Perm(rbac.PermStaffView), a.personPage},
 		{http.MethodPost, "/staff/:id/roles", Perm(rbac.PermStaffManage), a.personAddRole},
 		{http.MethodPost, "/staff/:id/roles/remove", Perm(rbac.PermStaffManage), a.personRemoveRole},

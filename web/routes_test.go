@@ -73,7 +73,8 @@ func TestRouteTableIsComplete(t *testing.T) {
 	}
 	// Only these may be public; everything else needs a session at least.
 	public := map[string]bool{"GET /healthz": true, "GET /static/*": true, "GET /setup": true, "POST /setup": true,
-		"GET /login": true, "POST /login": true, "POST /logout": true}
+		"GET /login": true, "POST /login": true, "POST /logout": true,
+		"GET /invite/:token": true, "POST /invite/:token": true}
 	for k, acc := range table {
 		if acc.kind == accessPublic && !public[k] {
 			t.Errorf("route %s is public but not on the list of public routes", k)

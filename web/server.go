@@ -15,6 +15,7 @@ import (
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/store"
 )
 
@@ -27,6 +28,8 @@ type Deps struct {
 	Config   config.Config
 	Logger   *slog.Logger
 	Version  string
+	// Mail sends invitation links; nil when SMTP is not configured (links are shown to copy).
+	Mail staff.Mailer
 }
 
 // app holds the dependencies the handlers share.

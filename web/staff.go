@@ -19,7 +19,9 @@ import (
 
 const staffPerPage = 25
 
-func (a *app) staffService() *staff.Service { return &staff.Service{Store: a.Store, Access: a.Access} }
+func (a *app) staffService() *staff.Service {
+	return &staff.Service{Store: a.Store, Access: a.Access, Mail: a.Mail}
+}
 
 // visibleOrgs are the organisations whose staff the user may see: where they hold staff.view,
 // and everything below those.
@@ -60,21 +62,26 @@ func staffURL(q, status string, page int) string {
 func (a *app) staffList(c echo.Context) error {
 	u, _ := currentUser(c)
 	q, _ := valid.Text(c.QueryParam("q"), false, 100)
-	status := oneOf(c.QueryParam("status"), "active", "disabled")
+	status := oneOf(c.QueryParam("status"), "active", "disabled", "invited")
 	page := pageParam(c)
 	rows, total, err := a.Store.ListStaff(c.Request().Context(), store.StaffQuery{OrgIDs: a.visibleOrgs(u), Q: q, Status: status,
 		Limit: staffPerPage, Offset: (page - 1) * staffPerPage})
 	if err != nil {
 		return err
 	}
-	t := sv.TableView{Total: total, Filtered: q != "" || status != ""}
+	snap := a.Access.Now()
+	now := a.Store.Now().Unix()
+	t := sv.TableView{Total: total, Filtered: q != "" || status != "", CSRF: csrfToken(c)}
 	for _, r := range rows {
-		row := sv.Row{ID: r.UserID, Name: r.Name, Email: r.Email, Status: "active"}
-		if r.Disabled {
-			row.Status = "disabled"
-		}
+		row := sv.Row{ID: r.UserID, InvitationID: r.InvitationID, Name: r.Name, Email: r.Email, Status: r.Status}
 		for _, h := range r.Roles {
 			row.Roles = append(row.Roles, sv.RoleTag{Role: h.RoleName, Org: h.OrgName})
+			if r.InvitationID != 0 {
+				row.CanManage = snap.Can(u.ID, h.OrgID, rbac.PermStaffManage)
+			}
+		}
+		if r.InvitationID != 0 {
+			row.Expires, row.Expired = formatTime(r.ExpiresAt), r.ExpiresAt <= now
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -83,7 +90,8 @@ func (a *app) staffList(c echo.Context) error {
 	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "staff-table" {
 		return a.renderStatus(c, http.StatusOK, sv.Table(t))
 	}
-	return a.renderStatus(c, http.StatusOK, sv.List(sv.ListView{Page: a.page(c, "Staff"), Q: q, Status: status, Table: t}))
+	return a.renderStatus(c, http.StatusOK, sv.List(sv.ListView{Page: a.page(c, "Staff"), Q: q, Status: status, Table: t,
+		CanInvite: a.canSomewhere(u, rbac.PermStaffManage)}))
 }
 
 // loadPerson finds the person of the :id parameter, visible to the user.

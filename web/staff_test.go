@@ -18,6 +18,7 @@ func TestStaffRoutesByPermission(t *testing.T) {
 	_, ben := p.person("ben@example.org", p.roleID("STAFF"))
 	id := fmt.Sprint(ben)
 	staffRole := fmt.Sprint(p.roleID("STAFF"))
+	inv := fmt.Sprint(p.invite("carla@example.org", p.roleID("MEMBER")).ID)
 	routes := []struct {
 		method, path string
 		form         url.Values
@@ -32,6 +33,14 @@ func TestStaffRoutesByPermission(t *testing.T) {
 		{"POST", "/staff/" + id + "/disable", url.Values{"org": {"1"}}, "staff.manage"},
 		{"POST", "/staff/" + id + "/enable", url.Values{"org": {"1"}}, "staff.manage"},
 		{"POST", "/staff/" + id + "/remove", url.Values{"org": {"1"}}, "staff.manage"},
+		{"GET", "/staff/invitations/new", nil, "staff.manage"},
+		{"POST", "/staff/invitations", url.Values{"org": {"1"}, "email": {"dan@example.org"}, "name": {"Dan"}, "role": {fmt.Sprint(p.roleID("MEMBER"))}}, "staff.manage"},
+		{"POST", "/staff/invitations/" + inv + "/resend", url.Values{}, "staff.manage"},
+		{"POST", "/staff/invitations/" + inv + "/revoke", url.Values{}, "staff.manage"}, // last: it revokes
+	}
+	state := func() string {
+		return p.accessState() + p.checksum("SELECT group_concat(id || status) FROM users") + fmt.Sprint(p.count("user_overrides"), p.count("staff")) +
+			p.checksum("SELECT coalesce(group_concat(id || hex(token_hash) || coalesce(revoked_at, '-')), '') FROM invitations")
 	}
 	holds := map[string]map[string]bool{"nobody": {}, "viewer": {"staff.view": true}, "manager": {"staff.view": true, "staff.manage": true}}
 	clients := map[string]*client{"nobody": nc, "viewer": vc, "manager": mc}
@@ -39,7 +48,7 @@ func TestStaffRoutesByPermission(t *testing.T) {
 		c := clients[who]
 		for _, rt := range routes {
 			t.Run(who+" "+rt.method+" "+rt.path, func(t *testing.T) {
-				before := p.accessState() + p.checksum("SELECT group_concat(id || status) FROM users") + fmt.Sprint(p.count("user_overrides"), p.count("staff"))
+				before := state()
 				var r response
 				if rt.method == "GET" {
 					r = c.get(rt.path)
@@ -48,8 +57,7 @@ func TestStaffRoutesByPermission(t *testing.T) {
 					r = c.postForm(rt.path, rt.form)
 				}
 				if !holds[who][rt.perm] {
-					after := p.accessState() + p.checksum("SELECT group_concat(id || status) FROM users") + fmt.Sprint(p.count("user_overrides"), p.count("staff"))
-					if r.StatusCode != http.StatusForbidden || after != before {
+					if after := state(); r.StatusCode != http.StatusForbidden || after != before {
 						t.Fatalf("status %d (want 403), changed=%v", r.StatusCode, after != before)
 					}
 					return
@@ -58,6 +66,24 @@ func TestStaffRoutesByPermission(t *testing.T) {
 					t.Fatalf("status %d: %s", r.StatusCode, r.body)
 				}
 			})
+		}
+	}
+	// Without the CSRF token, nothing changes even for someone allowed.
+	inv2 := fmt.Sprint(p.invite("erin@example.org", p.roleID("MEMBER")).ID)
+	for _, rt := range append(routes, struct {
+		method, path string
+		form         url.Values
+		perm         string
+	}{"POST", "/staff/invitations/" + inv2 + "/revoke", url.Values{}, "staff.manage"}) {
+		if rt.method != "POST" {
+			continue
+		}
+		before := state()
+		if r := mc.postRaw(rt.path, rt.form); r.StatusCode != http.StatusForbidden {
+			t.Errorf("POST %s without token: %d", rt.path, r.StatusCode)
+		}
+		if after := state(); after != before {
+			t.Errorf("POST %s without token changed something", rt.path)
 		}
 	}
 }

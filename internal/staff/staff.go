@@ -19,6 +19,7 @@ var ErrForbidden = errors.New("staff: not allowed in this organisation")
 type Service struct {
 	Store  *store.Store
 	Access *rbac.Engine
+	Mail   Mailer // nil when mail is off
 }
 
 func (s *Service) allowed(snap *rbac.Snapshot, actorID, orgID int64) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // HeldRole is one role a person holds in one organisation.
@@ -15,54 +16,72 @@ type HeldRole struct {
 	OrgName  string
 }
 
-// StaffRow is one person in the staff list.
+// StaffRow is one person in the staff list: someone with an account, or someone invited.
 type StaffRow struct {
-	UserID   int64
-	Name     string
-	Email    string
-	Disabled bool
-	Roles    []HeldRole
+	UserID       int64 // 0 for an invitation
+	InvitationID int64 // 0 for a person with an account
+	Name         string
+	Email        string
+	Status       string // active, disabled or invited
+	ExpiresAt    int64  // when an invitation's link stops working
+	Roles        []HeldRole
 }
 
 // StaffQuery selects people for the staff list.
 type StaffQuery struct {
-	OrgIDs []int64 // people who are staff of (or hold a role in) any of these
+	OrgIDs []int64 // people who are staff of (or hold a role in, or are invited to) any of these
 	Q      string
-	Status string // "", "active", "disabled"
+	Status string // "", "active", "disabled", "invited"
 	Limit  int
 	Offset int
 }
 
-// ListStaff returns one page of people and how many match in all.
+// ListStaff returns one page of people and pending invitations, by name, and how many match
+// in all.
 func (s *Store) ListStaff(ctx context.Context, q StaffQuery) ([]StaffRow, int, error) {
 	if len(q.OrgIDs) == 0 {
 		return nil, 0, nil
 	}
+	in := placeholders(len(q.OrgIDs))
+	var parts []string
 	var args []any
-	where := " WHERE 1"
-	if q.Q != "" {
-		where += ` AND (u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
-		args = append(args, likePattern(q.Q), likePattern(q.Q))
+	orgArgs := func() {
+		for _, id := range q.OrgIDs {
+			args = append(args, id)
+		}
 	}
-	switch q.Status {
-	case "active":
-		where += " AND u.status = 'active'"
-	case "disabled":
-		where += " AND u.status = 'disabled'"
+	if q.Status != "invited" {
+		part := `SELECT 0 AS kind, u.id, u.name, u.email, u.status, 0 AS expires_at FROM users u WHERE 1`
+		if q.Q != "" {
+			part += ` AND (u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
+			args = append(args, likePattern(q.Q), likePattern(q.Q))
+		}
+		if q.Status == "active" || q.Status == "disabled" {
+			part += " AND u.status = ?"
+			args = append(args, q.Status)
+		}
+		part += ` AND (EXISTS (SELECT 1 FROM staff st WHERE st.user_id = u.id AND st.org_id IN (` + in + `))
+			OR EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.org_id IN (` + in + `)))`
+		orgArgs()
+		orgArgs()
+		parts = append(parts, part)
 	}
-	for _, id := range q.OrgIDs {
-		args = append(args, id)
+	if q.Status == "" || q.Status == "invited" {
+		part := `SELECT 1 AS kind, i.id, i.name, i.email, 'invited' AS status, i.expires_at FROM invitations i
+			WHERE i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.org_id IN (` + in + `)`
+		orgArgs()
+		if q.Q != "" {
+			part += ` AND (i.name LIKE ? ESCAPE '\' OR i.email LIKE ? ESCAPE '\')`
+			args = append(args, likePattern(q.Q), likePattern(q.Q))
+		}
+		parts = append(parts, part)
 	}
-	for _, id := range q.OrgIDs {
-		args = append(args, id)
-	}
-	where += ` AND (EXISTS (SELECT 1 FROM staff st WHERE st.user_id = u.id AND st.org_id IN (` + placeholders(len(q.OrgIDs)) + `))
-		OR EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.org_id IN (` + placeholders(len(q.OrgIDs)) + `)))`
 	if q.Limit <= 0 {
 		q.Limit = 25
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.name, u.email, u.status = 'disabled', count(*) OVER ()
-		FROM users u`+where+` ORDER BY u.name COLLATE NOCASE, u.id LIMIT ? OFFSET ?`, append(args, q.Limit, q.Offset)...)
+	union := strings.Join(parts, " UNION ALL ")
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, id, name, email, status, expires_at, count(*) OVER () FROM (`+union+`)
+		ORDER BY name COLLATE NOCASE, kind, id LIMIT ? OFFSET ?`, append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list staff: %w", err)
 	}
@@ -71,8 +90,14 @@ func (s *Store) ListStaff(ctx context.Context, q StaffQuery) ([]StaffRow, int, e
 	total := 0
 	for rows.Next() {
 		var r StaffRow
-		if err := rows.Scan(&r.UserID, &r.Name, &r.Email, &r.Disabled, &total); err != nil {
+		var kind, id int64
+		if err := rows.Scan(&kind, &id, &r.Name, &r.Email, &r.Status, &r.ExpiresAt, &total); err != nil {
 			return nil, 0, err
+		}
+		if kind == 0 {
+			r.UserID = id
+		} else {
+			r.InvitationID = id
 		}
 		out = append(out, r)
 	}
@@ -80,27 +105,58 @@ func (s *Store) ListStaff(ctx context.Context, q StaffQuery) ([]StaffRow, int, e
 		return nil, 0, err
 	}
 	if len(out) == 0 && q.Offset > 0 {
-		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM users u"+where, args...).Scan(&total); err != nil {
+		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM ("+union+")", args...).Scan(&total); err != nil {
 			return nil, 0, fmt.Errorf("store: count staff: %w", err)
 		}
 	}
-	if len(out) == 0 {
-		return out, total, nil
-	}
-	ids := make([]any, len(out))
-	index := map[int64]int{}
-	for i, r := range out {
-		ids[i] = r.UserID
-		index[r.UserID] = i
-	}
-	held, err := s.heldRoles(ctx, "a.user_id IN ("+placeholders(len(ids))+")", ids...)
-	if err != nil {
+	if err := s.fillStaffRoles(ctx, out); err != nil {
 		return nil, 0, err
 	}
-	for uid, roles := range held {
-		out[index[uid]].Roles = roles
-	}
 	return out, total, nil
+}
+
+// fillStaffRoles adds the roles people hold, and the role each invitation offers.
+func (s *Store) fillStaffRoles(ctx context.Context, out []StaffRow) error {
+	var users, invs []any
+	index := map[[2]int64]int{}
+	for i, r := range out {
+		if r.UserID != 0 {
+			users = append(users, r.UserID)
+			index[[2]int64{0, r.UserID}] = i
+		} else {
+			invs = append(invs, r.InvitationID)
+			index[[2]int64{1, r.InvitationID}] = i
+		}
+	}
+	if len(users) > 0 {
+		held, err := s.heldRoles(ctx, "a.user_id IN ("+placeholders(len(users))+")", users...)
+		if err != nil {
+			return err
+		}
+		for uid, roles := range held {
+			out[index[[2]int64{0, uid}]].Roles = roles
+		}
+	}
+	if len(invs) == 0 {
+		return nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT i.id, coalesce(r.id, 0), coalesce(r.name, ''), coalesce(r.code, ''), o.id, o.name
+		FROM invitations i JOIN organisations o ON o.id = i.org_id LEFT JOIN roles r ON r.id = i.role_id
+		WHERE i.id IN (`+placeholders(len(invs))+`)`, invs...)
+	if err != nil {
+		return fmt.Errorf("store: invitation roles: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var h HeldRole
+		if err := rows.Scan(&id, &h.RoleID, &h.RoleName, &h.RoleCode, &h.OrgID, &h.OrgName); err != nil {
+			return err
+		}
+		i := index[[2]int64{1, id}]
+		out[i].Roles = append(out[i].Roles, h)
+	}
+	return rows.Err()
 }
 
 // heldRoles returns the roles held by the users the condition selects, by user.

@@ -107,6 +107,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // SetClock replaces the time source; tests use it to move through timeouts.
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
+// Now is the store's clock, so expiry decisions elsewhere agree with what the store records.
+func (s *Store) Now() time.Time { return s.now() }
+
 // withTx runs fn in one write transaction (BEGIN IMMEDIATE through the DSN), committing when
 // fn returns nil and rolling back otherwise.
 func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {

@@ -51,7 +51,7 @@ func Members(v MembersView) templ.Component {
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = modal("members-title").Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = layout.Modal("members-title").Render(templ.WithChildren(ctx, templ_7745c5c3_Var2), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -106,6 +106,9 @@ type FormView struct {
 	Templates   []TemplateOption
 	Problems    map[string]string
 	Stale       string // someone saved in between: who and when
+	// Next is where a new role goes back to once created, with it selected (the invitation
+	// form's Add a new role); "" for the roles list.
+	Next string
 }
 
 // Action is where the form posts.

@@ -14,13 +14,17 @@ type RoleTag struct {
 	Org  string
 }
 
-// Row is one person in the staff list.
+// Row is one person in the staff list, or one pending invitation.
 type Row struct {
-	ID     int64
-	Name   string
-	Email  string
-	Status string // active, disabled
-	Roles  []RoleTag
+	ID           int64 // the person; 0 for an invitation
+	InvitationID int64
+	Name         string
+	Email        string
+	Status       string // active, disabled, invited
+	Expires      string // for an invitation: when its link stops working
+	Expired      bool
+	CanManage    bool // the viewer may resend or revoke the invitation
+	Roles        []RoleTag
 }
 
 // TableView is the swappable part of the staff list.
@@ -29,14 +33,45 @@ type TableView struct {
 	From, To, Total  int
 	PrevURL, NextURL string
 	Filtered         bool
+	CSRF             string // for the resend and revoke forms
 }
 
 // ListView is the staff list page.
 type ListView struct {
-	Page   layout.Page
-	Q      string
-	Status string
-	Table  TableView
+	Page      layout.Page
+	Q         string
+	Status    string
+	CanInvite bool
+	Table     TableView
+}
+
+// InviteView is the Invite staff form: a modal for htmx, a page otherwise.
+type InviteView struct {
+	Page       layout.Page
+	Modal      bool
+	Email      string
+	Name       string
+	OrgID      int64
+	Orgs       []Option
+	Roles      []Option
+	CanAddRole bool   // the inviter may create a role in the chosen organisation
+	NewRole    string // the role just created from this form, now selected
+	Problems   map[string]string
+}
+
+// SentView shows a new invitation link, once, to copy.
+type SentView struct {
+	Page      layout.Page
+	Modal     bool
+	Resent    bool
+	Name      string
+	Email     string
+	Org       string
+	Role      string
+	Link      string
+	Expires   string
+	Mailed    bool
+	MailError bool
 }
 
 // Option is a choice in a select.

@@ -1,0 +1,234 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrAlreadyInvited is returned when the person already has a pending invitation to the
+// organisation (one of them at a time: resend it instead).
+var ErrAlreadyInvited = errors.New("store: already invited to this organisation")
+
+// ErrInvitationClosed is returned when an invitation was accepted, revoked or expired before
+// the change could be made.
+var ErrInvitationClosed = errors.New("store: invitation no longer pending")
+
+// ErrRoleUnavailable is returned when an invitation's role was deleted or made inactive
+// since it was sent.
+var ErrRoleUnavailable = errors.New("store: the invitation's role is no longer available")
+
+// InvitationState is where an invitation is in its life.
+type InvitationState string
+
+// The states of an invitation.
+const (
+	InvitationPending  InvitationState = "pending"
+	InvitationExpired  InvitationState = "expired"
+	InvitationAccepted InvitationState = "accepted"
+	InvitationRevoked  InvitationState = "revoked"
+)
+
+// Invitation is an invitation with the names the pages show.
+type Invitation struct {
+	ID            int64
+	Email         string
+	Name          string
+	OrgID         int64
+	OrgName       string
+	RoleID        int64 // 0 once the role is deleted
+	RoleName      string
+	RoleActive    bool
+	InvitedBy     int64
+	InvitedByName string
+	CreatedAt     int64
+	SentAt        int64
+	ExpiresAt     int64
+	AcceptedAt    int64
+	RevokedAt     int64
+}
+
+// State says whether the invitation can still be accepted at now.
+func (i Invitation) State(now time.Time) InvitationState {
+	switch {
+	case i.AcceptedAt != 0:
+		return InvitationAccepted
+	case i.RevokedAt != 0:
+		return InvitationRevoked
+	case now.Unix() >= i.ExpiresAt:
+		return InvitationExpired
+	}
+	return InvitationPending
+}
+
+// NewInvitation is what inviting someone records.
+type NewInvitation struct {
+	TokenHash []byte
+	Email     string
+	Name      string
+	OrgID     int64
+	RoleID    int64
+	InvitedBy int64
+	ExpiresAt int64
+}
+
+// CreateInvitation records an invitation; ErrAlreadyInvited when one is pending for the
+// same email and organisation.
+func (s *Store) CreateInvitation(ctx context.Context, in NewInvitation) (int64, error) {
+	var id int64
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		now := s.now().Unix()
+		res, err := tx.ExecContext(ctx, `INSERT INTO invitations (token_hash, email, name, org_id, role_id, invited_by, created_at, sent_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TokenHash, in.Email, in.Name, in.OrgID, in.RoleID, nullID(in.InvitedBy), now, now, in.ExpiresAt)
+		if isConstraint(err) {
+			return ErrAlreadyInvited
+		}
+		if err != nil {
+			return fmt.Errorf("store: create invitation: %w", err)
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	return id, err
+}
+
+const invitationSelect = `SELECT i.id, i.email, i.name, i.org_id, o.name, coalesce(i.role_id, 0), coalesce(r.name, ''), coalesce(r.active, 0),
+	coalesce(i.invited_by, 0), coalesce(u.name, ''), i.created_at, i.sent_at, i.expires_at, coalesce(i.accepted_at, 0), coalesce(i.revoked_at, 0)
+	FROM invitations i JOIN organisations o ON o.id = i.org_id LEFT JOIN roles r ON r.id = i.role_id LEFT JOIN users u ON u.id = i.invited_by`
+
+func scanInvitation(row interface{ Scan(...any) error }) (Invitation, error) {
+	var i Invitation
+	err := row.Scan(&i.ID, &i.Email, &i.Name, &i.OrgID, &i.OrgName, &i.RoleID, &i.RoleName, &i.RoleActive,
+		&i.InvitedBy, &i.InvitedByName, &i.CreatedAt, &i.SentAt, &i.ExpiresAt, &i.AcceptedAt, &i.RevokedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return i, ErrNotFound
+	}
+	if err != nil {
+		return i, fmt.Errorf("store: invitation: %w", err)
+	}
+	return i, nil
+}
+
+// InvitationByToken finds the invitation whose link carries the token hashed to hash.
+func (s *Store) InvitationByToken(ctx context.Context, hash []byte) (Invitation, error) {
+	return scanInvitation(s.r.QueryRowContext(ctx, invitationSelect+" WHERE i.token_hash = ?", hash))
+}
+
+// InvitationByID finds one invitation.
+func (s *Store) InvitationByID(ctx context.Context, id int64) (Invitation, error) {
+	return scanInvitation(s.r.QueryRowContext(ctx, invitationSelect+" WHERE i.id = ?", id))
+}
+
+// PendingInvitation finds the pending (possibly expired) invitation of email to orgID.
+func (s *Store) PendingInvitation(ctx context.Context, orgID int64, email string) (Invitation, error) {
+	return scanInvitation(s.r.QueryRowContext(ctx, invitationSelect+
+		" WHERE i.org_id = ? AND i.email = ? AND i.accepted_at IS NULL AND i.revoked_at IS NULL", orgID, email))
+}
+
+// RenewInvitation gives a pending invitation a new token (the old link stops working) and
+// a new expiry; ErrInvitationClosed when it was accepted or revoked meanwhile.
+func (s *Store) RenewInvitation(ctx context.Context, id int64, hash []byte, expiresAt int64) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE invitations SET token_hash = ?, sent_at = ?, expires_at = ?
+			WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, hash, s.now().Unix(), expiresAt, id)
+		if err != nil {
+			return fmt.Errorf("store: renew invitation: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrInvitationClosed
+		}
+		return nil
+	})
+}
+
+// RevokeInvitation withdraws a pending invitation; ErrInvitationClosed when it was accepted
+// or revoked meanwhile.
+func (s *Store) RevokeInvitation(ctx context.Context, id, by int64) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE invitations SET revoked_at = ?, revoked_by = ?
+			WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, s.now().Unix(), nullID(by), id)
+		if err != nil {
+			return fmt.Errorf("store: revoke invitation: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrInvitationClosed
+		}
+		return nil
+	})
+}
+
+// Acceptance says who accepts an invitation: an existing user (UserID), or a new account
+// with the invitation's email.
+type Acceptance struct {
+	UserID       int64
+	Name         string
+	PasswordHash string
+}
+
+// AcceptInvitation uses the invitation once, in one transaction: it creates the account (or
+// takes the existing user), makes them staff of the organisation with the role, and marks
+// the invitation accepted. It returns the user's id; ErrInvitationClosed when the token is
+// unknown, used, revoked or expired; ErrRoleUnavailable when the role is gone or inactive;
+// ErrEmailTaken when a new account is asked for an email that has one.
+func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, a Acceptance) (int64, error) {
+	userID := a.UserID
+	err := s.withAccessTx(ctx, func(tx *sql.Tx) error {
+		now := s.now().Unix()
+		var id, orgID, invitedBy int64
+		var roleID sql.NullInt64
+		var email string
+		err := tx.QueryRowContext(ctx, `UPDATE invitations SET accepted_at = ?
+			WHERE token_hash = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?
+			RETURNING id, email, org_id, role_id, coalesce(invited_by, 0)`, now, hash, now).Scan(&id, &email, &orgID, &roleID, &invitedBy)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrInvitationClosed
+		}
+		if err != nil {
+			return fmt.Errorf("store: accept invitation: %w", err)
+		}
+		var active bool
+		if roleID.Valid {
+			if err := tx.QueryRowContext(ctx, "SELECT active FROM roles WHERE id = ?", roleID.Int64).Scan(&active); err != nil {
+				return fmt.Errorf("store: accept invitation: role: %w", err)
+			}
+		}
+		if !active {
+			return ErrRoleUnavailable
+		}
+		if userID == 0 {
+			res, err := tx.ExecContext(ctx, `INSERT INTO users (email, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+				email, a.Name, a.PasswordHash, now, now)
+			if isConstraint(err) {
+				return ErrEmailTaken
+			}
+			if err != nil {
+				return fmt.Errorf("store: accept invitation: user: %w", err)
+			}
+			if userID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		} else {
+			var same bool
+			if err := tx.QueryRowContext(ctx, "SELECT email = ? FROM users WHERE id = ? AND status = 'active'", email, userID).Scan(&same); err != nil || !same {
+				return ErrInvitationClosed
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET accepted_by = ? WHERE id = ?", userID, id); err != nil {
+			return fmt.Errorf("store: accept invitation: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO staff (user_id, org_id, created_at) VALUES (?, ?, ?)", userID, orgID, now); err != nil {
+			return fmt.Errorf("store: accept invitation: staff: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?)`, userID, roleID.Int64, orgID, nullID(invitedBy), now); err != nil {
+			return fmt.Errorf("store: accept invitation: role: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return userID, nil
+}
