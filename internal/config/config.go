@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 )
 
@@ -22,6 +25,11 @@ type Config struct {
 	TLSKey        string
 	TrustedProxy  []*net.IPNet // empty: the client address is the connection's
 	trustedProxyS string
+
+	SMTP             SMTP // outgoing mail; off unless SMTP.Host is set
+	smtpPortS        string
+	smtpTLSS         string
+	smtpPasswordFile string
 }
 
 // Secure reports whether people reach the portal over HTTPS (directly or through a proxy
@@ -45,6 +53,12 @@ func (c *Config) Register(fs *flag.FlagSet, env func(string) string) {
 	str(&c.TLSCert, "tls-cert", "ROLEGATE_TLS_CERT", "", "TLS certificate file (serve HTTPS)")
 	str(&c.TLSKey, "tls-key", "ROLEGATE_TLS_KEY", "", "TLS private key file")
 	str(&c.trustedProxyS, "trusted-proxy", "ROLEGATE_TRUSTED_PROXY", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed")
+	str(&c.SMTP.Host, "smtp-host", "ROLEGATE_SMTP_HOST", "", "SMTP server for outgoing mail such as invitations; empty: no mail is sent")
+	str(&c.smtpPortS, "smtp-port", "ROLEGATE_SMTP_PORT", "587", "SMTP server port (usually 587 for starttls, 465 for tls)")
+	str(&c.SMTP.Username, "smtp-username", "ROLEGATE_SMTP_USERNAME", "", "SMTP user name; empty: no authentication")
+	str(&c.smtpPasswordFile, "smtp-password-file", "ROLEGATE_SMTP_PASSWORD_FILE", "", "file holding the SMTP password (a trailing newline is ignored)")
+	str(&c.SMTP.From, "smtp-from", "ROLEGATE_SMTP_FROM", "", `sender of outgoing mail, e.g. "Rolegate <access@clinic.example>"`)
+	str(&c.smtpTLSS, "smtp-tls", "ROLEGATE_SMTP_TLS", string(SMTPStartTLS), "SMTP encryption: starttls, tls (implicit TLS) or none (plain; only for a relay on this machine)")
 }
 
 // Parse parses args with the shared settings and any extra flags the caller registered on fs,
@@ -91,6 +105,116 @@ func (c *Config) Check() error {
 			return fmt.Errorf("--trusted-proxy %q: want an IP address or CIDR", p)
 		}
 		c.TrustedProxy = append(c.TrustedProxy, n)
+	}
+	return c.checkSMTP()
+}
+
+// checkSMTP turns the SMTP flags into c.SMTP: it parses the port, reads the password file and
+// validates the whole, so a mistyped setting stops the portal at start rather than at the first
+// invitation. Values already in c.SMTP (a Config built in code) stand when no flag gave one.
+func (c *Config) checkSMTP() error {
+	s := &c.SMTP
+	if c.smtpPortS != "" {
+		p, err := strconv.Atoi(c.smtpPortS)
+		if err != nil {
+			return fmt.Errorf("--smtp-port %q: want a number from 1 to 65535", c.smtpPortS)
+		}
+		s.Port = p
+	} else if s.Port == 0 {
+		s.Port = 587
+	}
+	if c.smtpTLSS != "" {
+		s.TLS = SMTPTLS(strings.ToLower(c.smtpTLSS))
+	} else if s.TLS == "" {
+		s.TLS = SMTPStartTLS
+	}
+	if c.smtpPasswordFile != "" {
+		b, err := os.ReadFile(c.smtpPasswordFile)
+		if err != nil {
+			return fmt.Errorf("--smtp-password-file: %w", err)
+		}
+		s.Password = strings.TrimRight(string(b), "\r\n")
+		if s.Password == "" {
+			return fmt.Errorf("--smtp-password-file %q is empty", c.smtpPasswordFile)
+		}
+	}
+	return s.check()
+}
+
+// SMTPTLS says how the connection to the SMTP server is encrypted.
+type SMTPTLS string
+
+// The encryption modes of --smtp-tls.
+const (
+	SMTPStartTLS SMTPTLS = "starttls" // plain connect, then STARTTLS, which the server must offer
+	SMTPImplicit SMTPTLS = "tls"      // TLS from the first byte (usually port 465)
+	SMTPNoTLS    SMTPTLS = "none"     // no encryption: only for a relay on the same machine
+)
+
+// SMTP holds the outgoing-mail settings, kept together so the mail package needs nothing
+// else from Config.
+type SMTP struct {
+	Host     string // "" means mail is off
+	Port     int
+	Username string // "" means no authentication
+	Password string // read from --smtp-password-file, never given on the command line
+	From     string // RFC 5322 address, e.g. "Rolegate <access@clinic.example>"
+	TLS      SMTPTLS
+}
+
+// Enabled reports whether the portal sends mail; without a host it shows invitation links
+// for the admin to pass on instead.
+func (s SMTP) Enabled() bool { return s.Host != "" }
+
+// String leaves the password out, so printing a Config by mistake does not leak it.
+func (s SMTP) String() string {
+	if !s.Enabled() {
+		return "smtp off"
+	}
+	auth := "no auth"
+	if s.Username != "" {
+		auth = "user " + s.Username
+	}
+	return fmt.Sprintf("smtp %s port %d %s, %s, from %s", s.Host, s.Port, s.TLS, auth, s.From)
+}
+
+func (s SMTP) check() error {
+	switch s.TLS {
+	case SMTPStartTLS, SMTPImplicit, SMTPNoTLS:
+	default:
+		return fmt.Errorf("--smtp-tls %q: want starttls, tls or none", s.TLS)
+	}
+	if s.Port < 1 || s.Port > 65535 {
+		return fmt.Errorf("--smtp-port %d: want a number from 1 to 65535", s.Port)
+	}
+	if !s.Enabled() {
+		// Mail settings without a host are most likely a mistyped host variable; saying so
+		// beats silently sending nothing.
+		if s.Username != "" || s.Password != "" || s.From != "" {
+			return errors.New("--smtp-username, --smtp-password-file and --smtp-from need --smtp-host")
+		}
+		return nil
+	}
+	if strings.ContainsAny(s.Host, " \t\r\n/") {
+		return fmt.Errorf("--smtp-host %q: want a host name or IP address", s.Host)
+	}
+	if _, _, err := net.SplitHostPort(s.Host); err == nil {
+		return fmt.Errorf("--smtp-host %q: give the port with --smtp-port", s.Host)
+	}
+	if s.From == "" {
+		return errors.New("--smtp-from is required with --smtp-host, e.g. \"Rolegate <access@clinic.example>\"")
+	}
+	if strings.ContainsAny(s.From, "\r\n") {
+		return fmt.Errorf("--smtp-from %q: line breaks are not allowed", s.From)
+	}
+	if _, err := mail.ParseAddress(s.From); err != nil {
+		return fmt.Errorf("--smtp-from %q: want an address such as \"Rolegate <access@clinic.example>\": %w", s.From, err)
+	}
+	if (s.Username == "") != (s.Password == "") {
+		return errors.New("--smtp-username and --smtp-password-file go together")
+	}
+	if strings.ContainsAny(s.Username, "\r\n") {
+		return errors.New("--smtp-username: line breaks are not allowed")
 	}
 	return nil
 }
