@@ -33,9 +33,12 @@ const (
 	adminPassword = "correct horse battery staple"
 )
 
-func newPortal(t testing.TB, setup bool) *portal {
+func newPortal(t testing.TB, setup bool, options ...func(*config.Config)) *portal {
 	t.Helper()
 	cfg := config.Config{DB: filepath.Join(t.TempDir(), "rolegate.db")}
+	for _, o := range options {
+		o(&cfg)
+	}
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/config"
+	"github.com/rolegate/rolegate/internal/mail"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/web"
@@ -101,8 +102,24 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, version s
 		return nil, err
 	}
 	svc := &auth.Service{Store: st, Throttle: auth.NewThrottle(nil), SystemRoles: rbac.SystemRoles(cat)}
-	e := web.New(web.Deps{Store: st, Sessions: sessions, Config: cfg, Logger: logger, Version: version, Access: engine, Auth: svc})
+	deps := web.Deps{Store: st, Sessions: sessions, Config: cfg, Logger: logger, Version: version, Access: engine, Auth: svc}
+	sender, err := mail.New(cfg.SMTP)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if sender != nil {
+		deps.Mail = mailer{sender}
+	}
+	e := web.New(deps)
 	return &App{Store: st, Sessions: sessions, Access: engine, Handler: e, auth: svc}, nil
+}
+
+// mailer lets the staff domain send through the SMTP sender without knowing its types.
+type mailer struct{ s *mail.Sender }
+
+func (m mailer) Send(ctx context.Context, to, toName, subject, text string) error {
+	return m.s.Send(ctx, mail.Message{To: to, ToName: toName, Subject: subject, Text: text})
 }
 
 // Serve answers on ln until ctx is done, then gives requests in flight web.ShutdownGrace to

@@ -28,11 +28,13 @@ type Mailer interface {
 
 // UnusableError says why an invitation link cannot be used; nothing was created.
 type UnusableError struct {
-	State store.InvitationState // expired, accepted, revoked; pending when Reason says why
+	State  store.InvitationState // expired, accepted, revoked; pending when Reason says why
 	Reason string
 }
 
-func (e *UnusableError) Error() string { return "staff: invitation cannot be used: " + string(e.State) + " " + e.Reason }
+func (e *UnusableError) Error() string {
+	return "staff: invitation cannot be used: " + string(e.State) + " " + e.Reason
+}
 
 // InviteForm is what the Invite staff form asks for.
 type InviteForm struct {
