@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
@@ -57,13 +58,17 @@ func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		sess, u, err := a.Sessions.Load(c.Request())
+		actor := audit.Actor{Client: c.RealIP()}
 		switch {
 		case err == nil:
 			c.Set(userKey, u)
 			c.Set(sessionKey, sess)
+			actor.UserID = u.ID
 		case !errors.Is(err, auth.ErrNoSession):
 			return err
 		}
+		// Who acts travels with the request to the store, which writes it into the audit log.
+		c.SetRequest(c.Request().WithContext(audit.WithActor(c.Request().Context(), actor)))
 		return next(c)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	errviews "github.com/rolegate/rolegate/views/errors"
@@ -45,6 +46,7 @@ func (a *app) handleError(err error, c echo.Context) {
 			v.Message = le.OrgName + " must keep at least one person who can manage both roles and staff. Give that access to someone else first."
 		}
 	case errors.As(err, &fe):
+		a.auditDenied(c, fe.Permission, fe.Reason)
 		v.Status, v.Heading = http.StatusForbidden, "You do not have access to this"
 		v.Permission = a.permissionWords(fe.Permission)
 		v.Message = "Your account does not hold the permission this needs. Ask an administrator if you need it."
@@ -54,6 +56,9 @@ func (a *app) handleError(err error, c echo.Context) {
 	case errors.Is(err, store.ErrNotFound):
 		v.Status, v.Heading, v.Message = http.StatusNotFound, "Not found", "There is nothing here. It may have been removed, or the link is wrong."
 	case errors.As(err, &he) && he.Code < 500:
+		if he.Code == http.StatusForbidden {
+			a.auditDenied(c, "", "security check (CSRF) failed")
+		}
 		v.Status = he.Code
 		v.Heading, v.Message = statusWords(he.Code)
 	}
@@ -104,4 +109,28 @@ func (a *app) permissionWords(keys string) string {
 		parts[i] = a.Access.Catalog().Label(k) + " (" + k + ")"
 	}
 	return strings.Join(parts, " or ")
+}
+
+// auditDenied records a refused request of a signed-in person. Anonymous refusals are not
+// recorded, so nobody can fill the log from outside.
+func (a *app) auditDenied(c echo.Context, perm, reason string) {
+	u, ok := currentUser(c)
+	if !ok {
+		return
+	}
+	after := map[string]string{"method": c.Request().Method}
+	if perm != "" {
+		after["missing_permission"] = perm
+	}
+	if reason != "" {
+		after["reason"] = reason
+	}
+	path := c.Request().URL.Path
+	if len(path) > 200 {
+		path = path[:200]
+	}
+	if err := a.Store.Audit(c.Request().Context(), audit.Entry{ActorID: u.ID, Action: audit.Denied, TargetType: "route",
+		TargetName: path, After: audit.JSON(after)}); err != nil {
+		a.Logger.Error("audit a denied request", "err", err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
@@ -108,6 +109,15 @@ func (s *Service) Authenticate(ctx context.Context, email, password, addr string
 	}
 	if err != nil || u.Disabled || !match {
 		s.Throttle.Fail(email, addr)
+		// The log keeps the address typed (when it looks like one), never the password.
+		typed := email
+		if msg != "" {
+			typed = ""
+		}
+		if aerr := s.Store.Audit(ctx, audit.Entry{Action: audit.SignInFailed, TargetType: "user", TargetID: u.ID,
+			TargetName: typed, Client: addr}); aerr != nil {
+			return store.User{}, aerr
+		}
 		return store.User{}, ErrBadCredentials
 	}
 	s.Throttle.Succeed(email)

@@ -107,7 +107,7 @@ func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, orgID 
 	if disabled && actorID == userID {
 		return valid.Problems{"status": "You cannot disable your own account."}, nil
 	}
-	return nil, s.Store.SetDisabled(ctx, userID, disabled)
+	return nil, s.Store.SetDisabled(ctx, userID, orgID, disabled)
 }
 
 // RemoveFromOrganisation ends user's membership of org and everything below it.

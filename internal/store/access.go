@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/rbac"
 )
 
@@ -186,18 +187,72 @@ func (s *Store) MemberCandidates(ctx context.Context, roleID int64, orgIDs []int
 // orgID (the role's organisation); removals end every assignment of the role to that person.
 func (s *Store) SetRoleHolders(ctx context.Context, roleID, orgID int64, add, remove []int64, actorID int64) error {
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
-		now := s.now().Unix()
 		for _, u := range add {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
-				VALUES (?, ?, ?, ?, ?)`, u, roleID, orgID, nullID(actorID), now); err != nil {
-				return fmt.Errorf("store: add holder: %w", err)
+			if err := s.addAssignment(ctx, tx, actorID, u, roleID, orgID); err != nil {
+				return err
 			}
 		}
 		for _, u := range remove {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM role_assignments WHERE user_id = ? AND role_id = ?", u, roleID); err != nil {
-				return fmt.Errorf("store: remove holder: %w", err)
+			orgs, err := queryInts(ctx, tx, "SELECT org_id FROM role_assignments WHERE user_id = ? AND role_id = ?", u, roleID)
+			if err != nil {
+				return err
+			}
+			for _, o := range orgs {
+				if err := s.removeAssignment(ctx, tx, actorID, u, roleID, o); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
+}
+
+// auditedAssignment is what the audit log records of one role held in one organisation.
+type auditedAssignment struct {
+	RoleID int64  `json:"role_id"`
+	Role   string `json:"role"`
+	OrgID  int64  `json:"org_id"`
+	Org    string `json:"org"`
+}
+
+func (s *Store) auditAssignment(ctx context.Context, tx *sql.Tx, action string, actorID, userID, roleID, orgID int64) error {
+	a := auditedAssignment{RoleID: roleID, OrgID: orgID}
+	var user string
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT name FROM users WHERE id = ?), coalesce((SELECT name FROM roles WHERE id = ?), ''),
+		(SELECT name FROM organisations WHERE id = ?)`, userID, roleID, orgID).Scan(&user, &a.Role, &a.Org); err != nil {
+		return fmt.Errorf("store: audit assignment: %w", err)
+	}
+	e := audit.Entry{ActorID: actorID, OrgID: orgID, Action: action, TargetType: "user", TargetID: userID, TargetName: user}
+	if action == audit.AssignmentAdded {
+		e.After = audit.JSON(a)
+	} else {
+		e.Before = audit.JSON(a)
+	}
+	return s.appendAudit(ctx, tx, e)
+}
+
+// addAssignment gives userID roleID in orgID (if they do not hold it there) and records it.
+func (s *Store) addAssignment(ctx context.Context, tx *sql.Tx, actorID, userID, roleID, orgID int64) error {
+	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
+		VALUES (?, ?, ?, ?, ?)`, userID, roleID, orgID, nullID(actorID), s.now().Unix())
+	if err != nil {
+		return fmt.Errorf("store: assign role: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	return s.auditAssignment(ctx, tx, audit.AssignmentAdded, actorID, userID, roleID, orgID)
+}
+
+// removeAssignment takes roleID in orgID from userID (if held) and records it; it reports
+// whether anything was removed.
+func (s *Store) removeAssignment(ctx context.Context, tx *sql.Tx, actorID, userID, roleID, orgID int64) error {
+	res, err := tx.ExecContext(ctx, "DELETE FROM role_assignments WHERE user_id = ? AND role_id = ? AND org_id = ?", userID, roleID, orgID)
+	if err != nil {
+		return fmt.Errorf("store: remove role: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return s.auditAssignment(ctx, tx, audit.AssignmentRemoved, actorID, userID, roleID, orgID)
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/rolegate/rolegate/internal/audit"
 )
 
 // ErrAlreadyInvited is returned when the person already has a pending invitation to the
@@ -88,10 +90,40 @@ func (s *Store) CreateInvitation(ctx context.Context, in NewInvitation) (int64, 
 		if err != nil {
 			return fmt.Errorf("store: create invitation: %w", err)
 		}
-		id, err = res.LastInsertId()
-		return err
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return s.auditInvitation(ctx, tx, audit.InvitationCreated, in.InvitedBy, id, nil)
 	})
 	return id, err
+}
+
+// auditInvitation records a change to invitation id (never its token).
+func (s *Store) auditInvitation(ctx context.Context, tx *sql.Tx, action string, actorID, id int64, before any) error {
+	var v struct {
+		Email   string `json:"email"`
+		Name    string `json:"name"`
+		Role    string `json:"role"`
+		Org     string `json:"org"`
+		Expires int64  `json:"expires_at"`
+		Status  string `json:"status"`
+	}
+	var orgID int64
+	var accepted, revoked sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT i.email, i.name, coalesce(r.name, ''), o.name, i.expires_at, i.org_id, i.accepted_at, i.revoked_at
+		FROM invitations i JOIN organisations o ON o.id = i.org_id LEFT JOIN roles r ON r.id = i.role_id WHERE i.id = ?`, id).
+		Scan(&v.Email, &v.Name, &v.Role, &v.Org, &v.Expires, &orgID, &accepted, &revoked)
+	if err != nil {
+		return fmt.Errorf("store: audit invitation: %w", err)
+	}
+	v.Status = "pending"
+	if accepted.Valid {
+		v.Status = "accepted"
+	} else if revoked.Valid {
+		v.Status = "revoked"
+	}
+	return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: orgID, Action: action, TargetType: "invitation", TargetID: id,
+		TargetName: v.Name + " <" + v.Email + ">", Before: audit.JSON(before), After: audit.JSON(v)})
 }
 
 const invitationSelect = `SELECT i.id, i.email, i.name, i.org_id, o.name, coalesce(i.role_id, 0), coalesce(r.name, ''), coalesce(r.active, 0),
@@ -131,15 +163,17 @@ func (s *Store) PendingInvitation(ctx context.Context, orgID int64, email string
 // a new expiry; ErrInvitationClosed when it was accepted or revoked meanwhile.
 func (s *Store) RenewInvitation(ctx context.Context, id int64, hash []byte, expiresAt int64) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE invitations SET token_hash = ?, sent_at = ?, expires_at = ?
-			WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, hash, s.now().Unix(), expiresAt, id)
+		var was int64
+		err := tx.QueryRowContext(ctx, `UPDATE invitations SET token_hash = ?, sent_at = ?, expires_at = ?
+			WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL RETURNING (SELECT expires_at FROM invitations WHERE id = ?)`,
+			hash, s.now().Unix(), expiresAt, id, id).Scan(&was)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrInvitationClosed
+		}
 		if err != nil {
 			return fmt.Errorf("store: renew invitation: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrInvitationClosed
-		}
-		return nil
+		return s.auditInvitation(ctx, tx, audit.InvitationResent, 0, id, map[string]int64{"expires_at": was})
 	})
 }
 
@@ -155,7 +189,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, id, by int64) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrInvitationClosed
 		}
-		return nil
+		return s.auditInvitation(ctx, tx, audit.InvitationRevoked, by, id, map[string]string{"status": "pending"})
 	})
 }
 
@@ -221,11 +255,10 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, a Acceptance)
 		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO staff (user_id, org_id, created_at) VALUES (?, ?, ?)", userID, orgID, now); err != nil {
 			return fmt.Errorf("store: accept invitation: staff: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?)`, userID, roleID.Int64, orgID, nullID(invitedBy), now); err != nil {
-			return fmt.Errorf("store: accept invitation: role: %w", err)
+		if err := s.addAssignment(ctx, tx, invitedBy, userID, roleID.Int64, orgID); err != nil {
+			return err
 		}
-		return nil
+		return s.auditInvitation(ctx, tx, audit.InvitationAccepted, userID, id, map[string]string{"status": "pending"})
 	})
 	if err != nil {
 		return 0, err

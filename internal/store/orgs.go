@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/rolegate/rolegate/internal/audit"
 )
 
 // CreateOrganisation adds an organisation under parentID (0 for a top-level one).
@@ -18,8 +20,11 @@ func (s *Store) CreateOrganisation(ctx context.Context, name string, parentID in
 		if err != nil {
 			return fmt.Errorf("store: create organisation: %w", err)
 		}
-		id, err = res.LastInsertId()
-		return err
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, audit.Entry{OrgID: id, Action: audit.OrgCreated, TargetType: "organisation", TargetID: id,
+			TargetName: name, After: audit.JSON(map[string]any{"name": name, "parent_id": parentID})})
 	})
 	return id, err
 }

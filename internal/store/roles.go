@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/rbac"
 )
 
@@ -227,9 +228,38 @@ func (s *Store) CreateRole(ctx context.Context, in RoleInput) (int64, error) {
 		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		return setPermissions(ctx, tx, id, in.Permissions)
+		if err := setPermissions(ctx, tx, id, in.Permissions); err != nil {
+			return err
+		}
+		after, err := roleState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, audit.Entry{ActorID: in.ActorID, OrgID: in.OrgID, Action: audit.RoleCreated, TargetType: "role",
+			TargetID: id, TargetName: in.Name, After: audit.JSON(after)})
 	})
 	return id, err
+}
+
+// auditedRole is what the audit log records of a role, before and after a change.
+type auditedRole struct {
+	Code        string   `json:"code"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Active      bool     `json:"active"`
+	Permissions []string `json:"permissions"`
+	Holders     int      `json:"holders"`
+}
+
+func roleState(ctx context.Context, tx *sql.Tx, id int64) (auditedRole, error) {
+	var r auditedRole
+	err := tx.QueryRowContext(ctx, `SELECT code, name, description, active, (SELECT count(DISTINCT user_id) FROM role_assignments WHERE role_id = roles.id)
+		FROM roles WHERE id = ?`, id).Scan(&r.Code, &r.Name, &r.Description, &r.Active, &r.Holders)
+	if err != nil {
+		return r, fmt.Errorf("store: role state: %w", err)
+	}
+	r.Permissions, err = queryStrings(ctx, tx, "SELECT perm FROM role_permissions WHERE role_id = ? ORDER BY perm", id)
+	return r, err
 }
 
 // UpdateRole saves a custom role's name, description, status and permissions, provided it is
@@ -254,11 +284,27 @@ func (s *Store) UpdateRole(ctx context.Context, id, version int64, in RoleInput)
 		if cur != version {
 			return &StaleError{ByName: by, At: at}
 		}
+		before, err := roleState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE roles SET name = ?, description = ?, active = ?, updated_by = ?, updated_at = ?,
 			version = version + 1 WHERE id = ?`, in.Name, in.Description, in.Active, nullID(in.ActorID), s.now().Unix(), id); err != nil {
 			return fmt.Errorf("store: update role: %w", err)
 		}
-		return setPermissions(ctx, tx, id, in.Permissions)
+		if err := setPermissions(ctx, tx, id, in.Permissions); err != nil {
+			return err
+		}
+		after, err := roleState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		var orgID int64
+		if err := tx.QueryRowContext(ctx, "SELECT org_id FROM roles WHERE id = ?", id).Scan(&orgID); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, audit.Entry{ActorID: in.ActorID, OrgID: orgID, Action: audit.RoleUpdated, TargetType: "role",
+			TargetID: id, TargetName: in.Name, Before: audit.JSON(before), After: audit.JSON(after)})
 	})
 }
 
@@ -283,6 +329,14 @@ func (s *Store) DeleteRole(ctx context.Context, id, reassignTo int64, removeAll 
 		if err := tx.QueryRowContext(ctx, "SELECT count(DISTINCT user_id) FROM role_assignments WHERE role_id = ?", id).Scan(&n); err != nil {
 			return err
 		}
+		before, err := roleState(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		var after any
+		if reassignTo != 0 && n > 0 && !removeAll {
+			after = map[string]int64{"holders_moved_to_role": reassignTo}
+		}
 		switch {
 		case n == 0 || removeAll:
 		case reassignTo != 0:
@@ -304,7 +358,8 @@ func (s *Store) DeleteRole(ctx context.Context, id, reassignTo int64, removeAll 
 		if _, err := tx.ExecContext(ctx, "DELETE FROM roles WHERE id = ?", id); err != nil {
 			return fmt.Errorf("store: delete role: %w", err)
 		}
-		return nil
+		return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: orgID, Action: audit.RoleDeleted, TargetType: "role",
+			TargetID: id, TargetName: before.Name, Before: audit.JSON(before), After: audit.JSON(after)})
 	})
 }
 

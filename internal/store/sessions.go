@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/rolegate/rolegate/internal/audit"
 )
 
 // Session is one signed-in browser of a user.
@@ -44,8 +46,11 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess Sessio
 		if err != nil {
 			return fmt.Errorf("store: create session: %w", err)
 		}
-		sess.ID, err = res.LastInsertId()
-		return err
+		if sess.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, audit.Entry{ActorID: sess.UserID, Action: audit.SignIn, TargetType: "user", TargetID: sess.UserID,
+			TargetName: userName(ctx, tx, sess.UserID), Client: sess.ClientIP, After: audit.JSON(map[string]string{"user_agent": sess.UserAgent})})
 	})
 	return sess, err
 }
@@ -70,31 +75,46 @@ func (s *Store) TouchSession(ctx context.Context, id, at int64) error {
 // DeleteSession ends one session. Deleting one that is already gone is not an error: the
 // outcome the caller wants holds.
 func (s *Store) DeleteSession(ctx context.Context, id int64) error {
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE id = ?", id); err != nil {
-		return fmt.Errorf("store: delete session: %w", err)
-	}
-	return nil
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		var userID int64
+		err := tx.QueryRowContext(ctx, "DELETE FROM sessions WHERE id = ? RETURNING user_id", id).Scan(&userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store: delete session: %w", err)
+		}
+		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.SignOut, TargetType: "user", TargetID: userID, TargetName: userName(ctx, tx, userID)})
+	})
 }
 
 // DeleteUserSession ends one session of a user; ErrNotFound when that user has no such
 // session, so nobody can end another person's session by guessing ids.
 func (s *Store) DeleteUserSession(ctx context.Context, userID, id int64) error {
-	res, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE id = ? AND user_id = ?", id, userID)
-	if err != nil {
-		return fmt.Errorf("store: delete session: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE id = ? AND user_id = ?", id, userID)
+		if err != nil {
+			return fmt.Errorf("store: delete session: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.SessionsEnded, TargetType: "user", TargetID: userID,
+			TargetName: userName(ctx, tx, userID), Before: audit.JSON(map[string]int64{"session": id})})
+	})
 }
 
 // DeleteUserSessions ends every session of a user ("sign out everywhere").
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID); err != nil {
-		return fmt.Errorf("store: delete sessions: %w", err)
-	}
-	return nil
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID)
+		if err != nil {
+			return fmt.Errorf("store: delete sessions: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.SessionsEnded, TargetType: "user", TargetID: userID,
+			TargetName: userName(ctx, tx, userID), Before: audit.JSON(map[string]int64{"sessions": n})})
+	})
 }
 
 // UserSessions lists a user's sessions, most recently active first.
@@ -163,9 +183,19 @@ func (s *Store) Setting(ctx context.Context, key, def string) (string, error) {
 
 // SetSetting saves the value of a setting.
 func (s *Store) SetSetting(ctx context.Context, key, value string) error {
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
-		return fmt.Errorf("store: set setting %s: %w", key, err)
-	}
-	return nil
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		var before *string
+		if err := tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&before); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: set setting %s: %w", key, err)
+		}
+		if before != nil && *before == value {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+			return fmt.Errorf("store: set setting %s: %w", key, err)
+		}
+		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.SettingChanged, TargetType: "setting", TargetName: key,
+			Before: audit.JSON(map[string]*string{key: before}), After: audit.JSON(map[string]string{key: value})})
+	})
 }

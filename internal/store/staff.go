@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/rolegate/rolegate/internal/audit"
 )
 
 // HeldRole is one role a person holds in one organisation.
@@ -235,55 +238,52 @@ func (s *Store) Person(ctx context.Context, userID int64) (Person, error) {
 func (s *Store) AssignRole(ctx context.Context, userID, roleID, orgID, replaceRoleID, actorID int64) error {
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		if replaceRoleID != 0 {
-			res, err := tx.ExecContext(ctx, "DELETE FROM role_assignments WHERE user_id = ? AND role_id = ? AND org_id = ?", userID, replaceRoleID, orgID)
-			if err != nil {
-				return fmt.Errorf("store: replace role: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return ErrNotFound
+			if err := s.removeAssignment(ctx, tx, actorID, userID, replaceRoleID, orgID); err != nil {
+				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?)`, userID, roleID, orgID, nullID(actorID), s.now().Unix()); err != nil {
-			return fmt.Errorf("store: assign role: %w", err)
-		}
-		return nil
+		return s.addAssignment(ctx, tx, actorID, userID, roleID, orgID)
 	})
 }
 
 // UnassignRole takes roleID in orgID away from userID.
 func (s *Store) UnassignRole(ctx context.Context, userID, roleID, orgID int64) error {
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM role_assignments WHERE user_id = ? AND role_id = ? AND org_id = ?", userID, roleID, orgID)
-		if err != nil {
-			return fmt.Errorf("store: unassign role: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		return nil
+		return s.removeAssignment(ctx, tx, 0, userID, roleID, orgID)
 	})
 }
 
 // SetOverride sets a user-level override (effect "allow" or "deny"), or removes it ("inherit").
 func (s *Store) SetOverride(ctx context.Context, userID, orgID int64, perm, effect string, actorID int64) error {
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
-		if effect == "inherit" {
-			_, err := tx.ExecContext(ctx, "DELETE FROM user_overrides WHERE user_id = ? AND org_id = ? AND perm = ?", userID, orgID, perm)
-			return err
+		before := "inherit"
+		if err := tx.QueryRowContext(ctx, "SELECT effect FROM user_overrides WHERE user_id = ? AND org_id = ? AND perm = ?", userID, orgID, perm).
+			Scan(&before); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: set override: %w", err)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO user_overrides (user_id, org_id, perm, effect, set_by, set_at) VALUES (?, ?, ?, ?, ?, ?)
+		if before == effect {
+			return nil // nothing changes, nothing to record
+		}
+		var err error
+		if effect == "inherit" {
+			_, err = tx.ExecContext(ctx, "DELETE FROM user_overrides WHERE user_id = ? AND org_id = ? AND perm = ?", userID, orgID, perm)
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO user_overrides (user_id, org_id, perm, effect, set_by, set_at) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (user_id, org_id, perm) DO UPDATE SET effect = excluded.effect, set_by = excluded.set_by, set_at = excluded.set_at`,
-			userID, orgID, perm, effect, nullID(actorID), s.now().Unix())
+				userID, orgID, perm, effect, nullID(actorID), s.now().Unix())
+		}
 		if err != nil {
 			return fmt.Errorf("store: set override: %w", err)
 		}
-		return nil
+		return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: orgID, Action: audit.OverrideSet, TargetType: "user",
+			TargetID: userID, TargetName: userName(ctx, tx, userID),
+			Before: audit.JSON(map[string]string{perm: before}), After: audit.JSON(map[string]string{perm: effect})})
 	})
 }
 
 // SetDisabled disables or enables a user; disabling ends every session of theirs at once.
-func (s *Store) SetDisabled(ctx context.Context, userID int64, disabled bool) error {
+// orgID is the organisation the change was made from, for the audit log.
+func (s *Store) SetDisabled(ctx context.Context, userID, orgID int64, disabled bool) error {
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		status := "active"
 		if disabled {
@@ -301,7 +301,12 @@ func (s *Store) SetDisabled(ctx context.Context, userID int64, disabled bool) er
 				return fmt.Errorf("store: end sessions: %w", err)
 			}
 		}
-		return nil
+		action, before := audit.StaffEnabled, "disabled"
+		if disabled {
+			action, before = audit.StaffDisabled, "active"
+		}
+		return s.appendAudit(ctx, tx, audit.Entry{OrgID: orgID, Action: action, TargetType: "user", TargetID: userID,
+			TargetName: userName(ctx, tx, userID), Before: audit.JSON(map[string]string{"status": before}), After: audit.JSON(map[string]string{"status": status})})
 	})
 }
 
@@ -317,6 +322,10 @@ func (s *Store) RemoveFromOrganisation(ctx context.Context, userID int64, orgIDs
 			args = append(args, id)
 		}
 		in := "(" + placeholders(len(orgIDs)) + ")"
+		held, err := s.heldRolesTx(ctx, tx, userID, in, args[1:])
+		if err != nil {
+			return err
+		}
 		var total int64
 		for _, table := range []string{"staff", "role_assignments", "user_overrides"} {
 			// table comes from the fixed list above, never from input.
@@ -330,6 +339,34 @@ func (s *Store) RemoveFromOrganisation(ctx context.Context, userID int64, orgIDs
 		if total == 0 {
 			return ErrNotFound
 		}
-		return nil
+		return s.appendAudit(ctx, tx, audit.Entry{OrgID: orgIDs[0], Action: audit.StaffRemoved, TargetType: "user", TargetID: userID,
+			TargetName: userName(ctx, tx, userID), Before: audit.JSON(map[string]any{"roles": held}), After: nil})
 	})
+}
+
+// heldRolesTx lists "Role in Organisation" for the roles userID holds in the organisations
+// of the placeholder list in.
+func (s *Store) heldRolesTx(ctx context.Context, tx *sql.Tx, userID int64, in string, orgs []any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT r.name || ' in ' || o.name FROM role_assignments a JOIN roles r ON r.id = a.role_id
+		JOIN organisations o ON o.id = a.org_id WHERE a.user_id = ? AND a.org_id IN `+in+` ORDER BY o.name, r.name`, append([]any{userID}, orgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: held roles: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// userName is a person's name for the audit log ("" if they are gone).
+func userName(ctx context.Context, tx *sql.Tx, id int64) string {
+	var n string
+	_ = tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", id).Scan(&n)
+	return n
 }

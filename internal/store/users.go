@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/rbac"
 )
 
@@ -99,7 +100,8 @@ func (s *Store) Setup(ctx context.Context, in SetupInput) (User, Organisation, e
 		if err != nil {
 			return fmt.Errorf("store: setup admin role: %w", err)
 		}
-		return nil
+		return s.appendAudit(ctx, tx, audit.Entry{ActorID: u.ID, OrgID: o.ID, Action: audit.Setup, TargetType: "user", TargetID: u.ID,
+			TargetName: u.Name, After: audit.JSON(map[string]any{"organisation": o.Name, "admin": u.Name, "email": u.Email, "global_admin": true})})
 	})
 	return u, o, err
 }
@@ -136,7 +138,9 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, hash string, keep
 		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ? AND id <> ?", userID, keepSessionID); err != nil {
 			return fmt.Errorf("store: end sessions: %w", err)
 		}
-		return nil
+		// Never the hash itself: the log says that it changed, not to what.
+		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.PasswordChanged, TargetType: "user", TargetID: userID,
+			TargetName: userName(ctx, tx, userID)})
 	})
 }
 
@@ -198,6 +202,10 @@ func (s *Store) AddStaff(ctx context.Context, people []NewStaff) ([]int64, error
 			}
 			if _, err := tx.ExecContext(ctx, "INSERT INTO staff (user_id, org_id, created_at) VALUES (?, ?, ?)", id, p.OrgID, now); err != nil {
 				return fmt.Errorf("store: add staff: %w", err)
+			}
+			if err := s.appendAudit(ctx, tx, audit.Entry{OrgID: p.OrgID, Action: audit.StaffAdded, TargetType: "user", TargetID: id,
+				TargetName: p.Name, After: audit.JSON(map[string]string{"email": p.Email, "name": p.Name})}); err != nil {
+				return err
 			}
 			ids = append(ids, id)
 		}

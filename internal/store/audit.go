@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/rolegate/rolegate/internal/audit"
+)
+
+// appendAudit adds e to the log inside tx, the transaction of the change it records, so a
+// rolled-back change leaves no entry and a committed one always has its entry. Names are
+// looked up now; the actor defaults to the one the context carries.
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
+	actor := audit.ActorFrom(ctx)
+	if e.ActorID == 0 {
+		e.ActorID = actor.UserID
+	}
+	if e.Client == "" {
+		e.Client = actor.Client
+	}
+	if e.ActorID != 0 && e.ActorName == "" {
+		if err := tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", e.ActorID).Scan(&e.ActorName); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: audit actor: %w", err)
+		}
+	}
+	if e.OrgID != 0 && e.OrgName == "" {
+		if err := tx.QueryRowContext(ctx, "SELECT name FROM organisations WHERE id = ?", e.OrgID).Scan(&e.OrgName); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: audit organisation: %w", err)
+		}
+	}
+	var prev []byte
+	var lastID int64
+	err := tx.QueryRowContext(ctx, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").Scan(&lastID, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: audit chain: %w", err)
+	}
+	e.ID, e.At = lastID+1, s.now().Unix()
+	if err := e.Seal(prev); err != nil {
+		return err
+	}
+	if prev == nil {
+		prev = []byte{}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, actor_name, org_id, org_name, action, target_type, target_id,
+		target_name, before_json, after_json, client, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.At, nullID(e.ActorID), e.ActorName, nullID(e.OrgID), e.OrgName, e.Action, e.TargetType, e.TargetID, e.TargetName,
+		rawOrNull(e.Before), rawOrNull(e.After), e.Client, prev, e.Hash)
+	if err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	return nil
+}
+
+func rawOrNull(r json.RawMessage) any {
+	if len(r) == 0 {
+		return nil
+	}
+	return string(r)
+}
+
+// Audit records an event that changes nothing else: a sign-in, a failed sign-in, a denied
+// request.
+func (s *Store) Audit(ctx context.Context, e audit.Entry) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error { return s.appendAudit(ctx, tx, e) })
+}
+
+// AuditQuery selects entries for the audit page and its exports.
+type AuditQuery struct {
+	ActorID    int64
+	OrgIDs     []int64 // entries about any of these organisations (nil: every entry)
+	Action     string
+	From, To   int64 // Unix seconds, inclusive; 0 for open
+	TargetType string
+	TargetID   int64
+	BeforeID   int64 // keyset paging: entries older than this id
+	Limit      int
+}
+
+func (q AuditQuery) where() (string, []any) {
+	w := " WHERE 1"
+	var args []any
+	if q.ActorID != 0 {
+		w += " AND actor_id = ?"
+		args = append(args, q.ActorID)
+	}
+	if q.OrgIDs != nil {
+		w += " AND org_id IN (" + placeholders(max(len(q.OrgIDs), 1)) + ")"
+		if len(q.OrgIDs) == 0 {
+			args = append(args, -1)
+		}
+		for _, id := range q.OrgIDs {
+			args = append(args, id)
+		}
+	}
+	if q.Action != "" {
+		w += " AND action = ?"
+		args = append(args, q.Action)
+	}
+	if q.From != 0 {
+		w += " AND at >= ?"
+		args = append(args, q.From)
+	}
+	if q.To != 0 {
+		w += " AND at <= ?"
+		args = append(args, q.To)
+	}
+	if q.TargetType != "" {
+		w += " AND target_type = ? AND target_id = ?"
+		args = append(args, q.TargetType, q.TargetID)
+	}
+	if q.BeforeID != 0 {
+		w += " AND id < ?"
+		args = append(args, q.BeforeID)
+	}
+	return w, args
+}
+
+const auditColumns = `id, at, coalesce(actor_id, 0), actor_name, coalesce(org_id, 0), org_name, action, target_type, target_id, target_name,
+	coalesce(before_json, ''), coalesce(after_json, ''), client, prev_hash, hash`
+
+func scanAudit(rows *sql.Rows) (audit.Entry, error) {
+	var e audit.Entry
+	var before, after string
+	err := rows.Scan(&e.ID, &e.At, &e.ActorID, &e.ActorName, &e.OrgID, &e.OrgName, &e.Action, &e.TargetType, &e.TargetID, &e.TargetName,
+		&before, &after, &e.Client, &e.PrevHash, &e.Hash)
+	if before != "" {
+		e.Before = json.RawMessage(before)
+	}
+	if after != "" {
+		e.After = json.RawMessage(after)
+	}
+	return e, err
+}
+
+// ListAudit returns entries matching q, newest first.
+func (s *Store) ListAudit(ctx context.Context, q AuditQuery) ([]audit.Entry, error) {
+	w, args := q.where()
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_log"+w+" ORDER BY id DESC LIMIT ?", append(args, q.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list audit: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Entry
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// EachAudit calls fn for every entry matching q, oldest first (exports, verification).
+func (s *Store) EachAudit(ctx context.Context, q AuditQuery, fn func(audit.Entry) error) error {
+	w, args := q.where()
+	rows, err := s.r.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_log"+w+" ORDER BY id", args...)
+	if err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// VerifyAudit checks the whole chain; it returns how many entries were checked and a
+// *audit.TamperedError naming the first entry that does not match.
+func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
+	var v audit.Verifier
+	err := s.EachAudit(ctx, AuditQuery{}, v.Check)
+	return v.Count(), err
+}
