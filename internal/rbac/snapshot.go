@@ -45,6 +45,10 @@ type (
 	Org struct {
 		ID, ParentID int64
 		Name         string
+		// OneRole: each person holds at most one role here (role mode "one role per person").
+		OneRole bool
+		// LimitVisibility: its admins see only the staff of this organisation and below.
+		LimitVisibility bool
 	}
 	// User is a person, as far as access is concerned.
 	User struct {

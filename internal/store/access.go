@@ -39,9 +39,9 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 		}
 		return rows.Err()
 	}
-	err = each("SELECT id, coalesce(parent_id, 0), name FROM organisations", func(r *sql.Rows) error {
+	err = each("SELECT id, coalesce(parent_id, 0), name, role_mode = 'one', limit_visibility FROM organisations", func(r *sql.Rows) error {
 		var o rbac.Org
-		err := r.Scan(&o.ID, &o.ParentID, &o.Name)
+		err := r.Scan(&o.ID, &o.ParentID, &o.Name, &o.OneRole, &o.LimitVisibility)
 		d.Orgs = append(d.Orgs, o)
 		return err
 	})
