@@ -87,6 +87,10 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/roles/:id/members", Perm(rbac.PermStaffManage), a.membersSave},
 		{http.MethodGet, "/permissions", Perm(viewRoles...), a.permissionDetails},
 
+		{http.MethodGet, "/audit", Perm(rbac.PermAuditView), a.auditPage},
+		{http.MethodGet, "/audit.csv", Perm(rbac.PermAuditView), a.auditExport("csv")},
+		{http.MethodGet, "/audit.json", Perm(rbac.PermAuditView), a.auditExport("json")},
+
 		{http.MethodGet, "/staff", Perm(rbac.PermStaffView), a.staffList},
 		{http.MethodGet, "/staff/invitations/new", Perm(rbac.PermStaffManage), a.inviteNew},
 		{http.MethodPost, "/staff/invitations", Perm(rbac.PermStaffManage), a.inviteCreate},

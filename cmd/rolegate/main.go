@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/demo"
@@ -44,6 +45,7 @@ Commands:
   setup          create the first organisation and global admin
   demo           fill a new database with a sample group practice to try every page
   backup FILE    write a consistent copy of the database to FILE
+  audit verify   check the audit log's hash chain; exits non-zero naming the first tampered entry
   version        print the version
 
 Every command takes the shared flags (see 'rolegate serve -h'); each also reads the
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return backup(ctx, args, env, stdout, stderr)
 	case "demo":
 		return demoCmd(ctx, args, env, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "rolegate", version)
 		return nil
@@ -211,6 +215,36 @@ func backup(ctx context.Context, args []string, env func(string) string, stdout,
 		return err
 	}
 	fmt.Fprintf(stdout, "Wrote a consistent copy of %s to %s.\n", cfg.DB, dest)
+	return nil
+}
+
+func auditCmd(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return errors.New("audit: the one subcommand is verify: rolegate audit verify [--db FILE]")
+	}
+	var cfg config.Config
+	fs := config.NewFlagSet("rolegate audit verify", stderr)
+	cfg.Register(fs, env)
+	if err := cfg.Parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if _, err := os.Stat(cfg.DB); err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.VerifyAudit(ctx)
+	var te *audit.TamperedError
+	if errors.As(err, &te) {
+		return fmt.Errorf("audit verify: entry %d was tampered with: %s (%d entries before it are intact)", te.ID, te.Reason, n)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "The audit log is intact: %d entries, every hash and link matches.\n", n)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,5 +91,72 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		if _, err := runCmd(t, map[string]string{"ROLEGATE_DB": filepath.Join(t.TempDir(), "x.db")}, args...); err == nil {
 			t.Errorf("%v accepted", args)
 		}
+	}
+}
+
+// Editing any past entry directly in SQLite (dropping the trigger first, as a tamperer
+// would) makes `audit verify` fail naming that entry.
+func TestAuditVerifyCommand(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "rolegate.db")
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ROLEGATE_DB": db}
+	if _, err := runCmd(t, env, "audit", "verify"); err == nil {
+		t.Fatal("verify of a missing database passed")
+	}
+	if out, err := runCmd(t, env, "demo", "--password-file", pwFile); err != nil {
+		t.Fatalf("demo: %q %v", out, err)
+	}
+	out, err := runCmd(t, env, "audit", "verify")
+	if err != nil || !strings.Contains(out, "intact") {
+		t.Fatalf("verify of an untouched log: %q %v", out, err)
+	}
+	raw, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRow("SELECT count(*) FROM audit_log").Scan(&n); err != nil || n < 5 {
+		t.Fatalf("the demo wrote %d audit entries: %v", n, err)
+	}
+	// The triggers refuse changes outright.
+	if _, err := raw.Exec("UPDATE audit_log SET actor_name = 'Mallory' WHERE id = 3"); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Fatalf("update allowed: %v", err)
+	}
+	if _, err := raw.Exec("DELETE FROM audit_log WHERE id = 3"); err == nil {
+		t.Fatal("delete allowed")
+	}
+	for _, tc := range []struct {
+		name, sql string
+		id        int
+	}{
+		{"content", "UPDATE audit_log SET after_json = '{\"name\":\"Mallory\"}' WHERE id = 4", 4},
+		{"actor", "UPDATE audit_log SET actor_name = 'Mallory' WHERE id = 2", 2},
+		{"removed", "DELETE FROM audit_log WHERE id = 3", 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			copyDB := filepath.Join(t.TempDir(), "copy.db")
+			if out, err := runCmd(t, nil, "backup", copyDB, "--db", db); err != nil {
+				t.Fatalf("copy: %q %v", out, err)
+			}
+			c, err := sql.Open("sqlite3", copyDB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			for _, q := range []string{"DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete", tc.sql} {
+				if _, err := c.Exec(q); err != nil {
+					t.Fatal(q, err)
+				}
+			}
+			_, err = runCmd(t, nil, "audit", "verify", "--db", copyDB)
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("entry %d ", tc.id)) {
+				t.Fatalf("verify after tampering with %s: %v", tc.name, err)
+			}
+		})
 	}
 }

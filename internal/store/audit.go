@@ -70,6 +70,7 @@ func (s *Store) Audit(ctx context.Context, e audit.Entry) error {
 // AuditQuery selects entries for the audit page and its exports.
 type AuditQuery struct {
 	ActorID    int64
+	PersonID   int64   // entries by or about this person
 	OrgIDs     []int64 // entries about any of these organisations (nil: every entry)
 	Action     string
 	From, To   int64 // Unix seconds, inclusive; 0 for open
@@ -85,6 +86,10 @@ func (q AuditQuery) where() (string, []any) {
 	if q.ActorID != 0 {
 		w += " AND actor_id = ?"
 		args = append(args, q.ActorID)
+	}
+	if q.PersonID != 0 {
+		w += " AND (actor_id = ? OR (target_type = 'user' AND target_id = ?))"
+		args = append(args, q.PersonID, q.PersonID)
 	}
 	if q.OrgIDs != nil {
 		w += " AND org_id IN (" + placeholders(max(len(q.OrgIDs), 1)) + ")"

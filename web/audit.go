@@ -1,0 +1,305 @@
+package web
+
+import (
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/audit"
+	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/valid"
+	av "github.com/rolegate/rolegate/views/audit"
+)
+
+const auditPerPage = 50
+
+// auditScope is what the user may read of the log: nil for everything (a global admin),
+// else the organisations where they hold audit.view and those below. Entries about no
+// organisation (sign-ins, portal settings) are for global admins only.
+func (a *app) auditScope(u store.User) []int64 {
+	if u.GlobalAdmin {
+		return nil
+	}
+	snap := a.Access.Now()
+	out := []int64{}
+	for _, o := range snap.OrgsWhere(u.ID, rbac.PermAuditView) {
+		for _, id := range snap.Subtree(o) {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// auditFilter reads the filters of the audit page and its exports.
+type auditFilter struct {
+	q                   store.AuditQuery
+	person, org, action string
+	from, to, target    string
+	problems            map[string]string
+	scopeOrgs           []int64
+}
+
+func (a *app) parseAuditFilter(c echo.Context) (auditFilter, error) {
+	u, _ := currentUser(c)
+	f := auditFilter{problems: map[string]string{}, scopeOrgs: a.auditScope(u)}
+	f.q.OrgIDs = f.scopeOrgs
+	snap := a.Access.Now()
+	if raw := strings.TrimSpace(c.QueryParam("person")); raw != "" {
+		email, msg := valid.Email(raw)
+		if msg == "" {
+			p, err := a.Store.UserByEmail(c.Request().Context(), email)
+			switch {
+			case err == nil:
+				f.q.PersonID = p.ID
+			case errors.Is(err, store.ErrNotFound):
+				msg = "Nobody has that email address."
+			default:
+				return f, err
+			}
+		}
+		if msg != "" {
+			f.problems["person"] = msg
+		}
+		f.person, _ = valid.Text(raw, false, valid.MaxEmail)
+	}
+	if raw := c.QueryParam("org"); raw != "" {
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if _, known := snap.Org(id); err != nil || !known {
+			return f, store.ErrNotFound
+		}
+		if f.scopeOrgs != nil && !slices.Contains(f.scopeOrgs, id) {
+			return f, &ForbiddenError{Permission: rbac.PermAuditView}
+		}
+		f.org, f.q.OrgIDs = raw, snap.Subtree(id)
+	}
+	f.action = oneOf(c.QueryParam("action"), audit.Actions...)
+	f.q.Action = f.action
+	day := func(name string) int64 {
+		raw := c.QueryParam(name)
+		if raw == "" {
+			return 0
+		}
+		t, err := time.Parse(time.DateOnly, raw)
+		if err != nil || t.Year() < 2000 || t.Year() > 9999 {
+			f.problems[name] = "Give the date as YYYY-MM-DD. "
+			return 0
+		}
+		if name == "from" {
+			f.from = raw
+			return t.Unix()
+		}
+		f.to = raw
+		return t.Add(24*time.Hour).Unix() - 1 // the whole day
+	}
+	f.q.From, f.q.To = day("from"), day("to")
+	if kind, id, ok := strings.Cut(c.QueryParam("target"), ":"); ok && (kind == "role" || kind == "organisation") {
+		if n, err := strconv.ParseInt(id, 10, 64); err == nil {
+			f.q.TargetType, f.q.TargetID, f.target = kind, n, c.QueryParam("target")
+		}
+	}
+	return f, nil
+}
+
+// values is the filter as a query string, for links and exports.
+func (f auditFilter) values() url.Values {
+	v := url.Values{}
+	for k, val := range map[string]string{"person": f.person, "org": f.org, "action": f.action, "from": f.from, "to": f.to, "target": f.target} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	return v
+}
+
+func withQuery(path string, v url.Values) string {
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
+func auditRow(e audit.Entry) av.Row {
+	clip := func(r json.RawMessage) string {
+		s := string(r)
+		if len(s) > 400 {
+			s = s[:400] + "…"
+		}
+		return s
+	}
+	who := e.ActorName
+	if who == "" {
+		who = "Nobody signed in"
+	}
+	target := e.TargetName
+	if target == "" && e.TargetID != 0 {
+		target = e.TargetType + " " + strconv.FormatInt(e.TargetID, 10)
+	}
+	return av.Row{ID: e.ID, When: time.Unix(e.At, 0).UTC().Format(time.DateTime), Who: who, Org: e.OrgName, Action: e.Action,
+		Target: target, Before: clip(e.Before), After: clip(e.After), Client: e.Client}
+}
+
+// auditPage is the audit log, filtered; htmx gets only the table.
+func (a *app) auditPage(c echo.Context) error {
+	f, err := a.parseAuditFilter(c)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if len(f.problems) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	var rows []audit.Entry
+	if len(f.problems) == 0 {
+		q := f.q
+		q.Limit = auditPerPage + 1
+		if b, err := strconv.ParseInt(c.QueryParam("before"), 10, 64); err == nil && b > 0 {
+			q.BeforeID = b
+		}
+		if rows, err = a.Store.ListAudit(c.Request().Context(), q); err != nil {
+			return err
+		}
+	}
+	vals := f.values()
+	t := av.TableView{CSVURL: withQuery("/audit.csv", vals), JSONURL: withQuery("/audit.json", vals), Filtered: len(vals) > 0}
+	if len(rows) > auditPerPage {
+		rows = rows[:auditPerPage]
+		older := f.values()
+		older.Set("before", strconv.FormatInt(rows[len(rows)-1].ID, 10))
+		t.OlderURL = withQuery("/audit", older)
+	}
+	if c.QueryParam("before") != "" {
+		t.NewestURL = withQuery("/audit", vals)
+	}
+	for _, e := range rows {
+		t.Rows = append(t.Rows, auditRow(e))
+	}
+	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "audit-table" && len(f.problems) == 0 {
+		return a.renderStatus(c, status, av.Table(t))
+	}
+	v := av.PageView{Page: a.page(c, "Audit log"), Person: f.person, From: f.from, To: f.to, Problems: f.problems, Table: t}
+	snap := a.Access.Now()
+	orgs := f.scopeOrgs
+	if orgs == nil {
+		orgs = snap.AllOrgs()
+	}
+	for _, id := range orgs {
+		o, _ := snap.Org(id)
+		v.Orgs = append(v.Orgs, av.Option{Value: strconv.FormatInt(id, 10), Label: o.Name, Selected: strconv.FormatInt(id, 10) == f.org})
+	}
+	for _, act := range audit.Actions {
+		v.Actions = append(v.Actions, av.Option{Value: act, Label: act, Selected: act == f.action})
+	}
+	if isHTMX(c) {
+		// A filter problem: the whole page, so the message shows beside its field.
+		h := c.Response().Header()
+		h.Set("HX-Retarget", "#main")
+		h.Set("HX-Reswap", "outerHTML")
+		h.Set("HX-Reselect", "#main")
+	}
+	return a.renderStatus(c, status, av.Page(v))
+}
+
+// auditExport streams the filtered log, oldest first, as CSV or JSON.
+func (a *app) auditExport(format string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		f, err := a.parseAuditFilter(c)
+		if err != nil {
+			return err
+		}
+		if len(f.problems) > 0 {
+			return echo.NewHTTPError(http.StatusUnprocessableEntity, "bad filter")
+		}
+		name := "rolegate-audit-" + a.Store.Now().UTC().Format("2006-01-02")
+		h := c.Response().Header()
+		h.Set("Cache-Control", "no-store")
+		ctx := c.Request().Context()
+		if format == "csv" {
+			h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+			h.Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`.csv"`)
+			c.Response().WriteHeader(http.StatusOK)
+			w := csv.NewWriter(c.Response())
+			_ = w.Write([]string{"id", "at", "actor_id", "actor", "org_id", "organisation", "action", "target_type", "target_id", "target", "before", "after", "client", "hash"})
+			err := a.Store.EachAudit(ctx, f.q, func(e audit.Entry) error {
+				return w.Write([]string{strconv.FormatInt(e.ID, 10), time.Unix(e.At, 0).UTC().Format(time.RFC3339), strconv.FormatInt(e.ActorID, 10),
+					csvSafe(e.ActorName), strconv.FormatInt(e.OrgID, 10), csvSafe(e.OrgName), e.Action, e.TargetType, strconv.FormatInt(e.TargetID, 10),
+					csvSafe(e.TargetName), csvSafe(string(e.Before)), csvSafe(string(e.After)), csvSafe(e.Client), hex.EncodeToString(e.Hash)})
+			})
+			w.Flush()
+			return errors.Join(err, w.Error())
+		}
+		h.Set(echo.HeaderContentType, "application/json")
+		h.Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`.json"`)
+		c.Response().WriteHeader(http.StatusOK)
+		enc := json.NewEncoder(c.Response())
+		first := true
+		_, _ = c.Response().Write([]byte("[\n"))
+		err = a.Store.EachAudit(ctx, f.q, func(e audit.Entry) error {
+			if !first {
+				if _, err := c.Response().Write([]byte(",")); err != nil {
+					return err
+				}
+			}
+			first = false
+			return enc.Encode(exportEntry{ID: e.ID, At: time.Unix(e.At, 0).UTC().Format(time.RFC3339), ActorID: e.ActorID, Actor: e.ActorName,
+				OrgID: e.OrgID, Org: e.OrgName, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, Target: e.TargetName,
+				Before: e.Before, After: e.After, Client: e.Client, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash)})
+		})
+		_, _ = c.Response().Write([]byte("]\n"))
+		return err
+	}
+}
+
+// exportEntry is one entry of the JSON export.
+type exportEntry struct {
+	ID         int64           `json:"id"`
+	At         string          `json:"at"`
+	ActorID    int64           `json:"actor_id"`
+	Actor      string          `json:"actor"`
+	OrgID      int64           `json:"org_id"`
+	Org        string          `json:"organisation"`
+	Action     string          `json:"action"`
+	TargetType string          `json:"target_type"`
+	TargetID   int64           `json:"target_id"`
+	Target     string          `json:"target"`
+	Before     json.RawMessage `json:"before"`
+	After      json.RawMessage `json:"after"`
+	Client     string          `json:"client"`
+	PrevHash   string          `json:"prev_hash"`
+	Hash       string          `json:"hash"`
+}
+
+// history is the History panel for entries about one role or person, for those who may read
+// the audit log of orgID; nil otherwise.
+func (a *app) history(c echo.Context, orgID int64, q store.AuditQuery, allURL string) (*av.HistoryView, error) {
+	u, _ := currentUser(c)
+	scope := a.auditScope(u)
+	if scope != nil {
+		if !slices.Contains(scope, orgID) {
+			return nil, nil
+		}
+		q.OrgIDs = scope
+	}
+	q.Limit = 20
+	rows, err := a.Store.ListAudit(c.Request().Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	h := &av.HistoryView{AllURL: allURL}
+	for _, e := range rows {
+		h.Rows = append(h.Rows, auditRow(e))
+	}
+	return h, nil
+}
