@@ -169,3 +169,14 @@ func (p *portal) rawDB() *sql.DB {
 	}
 	return db
 }
+
+// rawDBWrite opens the portal's database for a test to change what a page would (settings
+// whose pages are tested elsewhere).
+func (p *portal) rawDBWrite() *sql.DB {
+	p.t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+p.dbPath+"?_busy_timeout=5000")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return db
+}

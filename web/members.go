@@ -44,8 +44,8 @@ func (a *app) membersForm(c echo.Context) error {
 }
 
 func (a *app) membersView(c echo.Context, r store.RoleRow, q string, page int, problem string) (rv.MembersView, error) {
-	snap := a.Access.Now()
-	cands, total, err := a.Store.MemberCandidates(c.Request().Context(), r.ID, snap.Subtree(r.OrgID), q, membersPerPage, (page-1)*membersPerPage)
+	u, _ := currentUser(c)
+	cands, total, err := a.Store.MemberCandidates(c.Request().Context(), r.ID, a.memberScope(u, r.OrgID), q, membersPerPage, (page-1)*membersPerPage)
 	if err != nil {
 		return rv.MembersView{}, err
 	}
@@ -105,8 +105,13 @@ func (a *app) membersSave(c echo.Context) error {
 			remove = append(remove, id)
 		}
 	}
-	visible := func(id int64) bool { return snap.HoldsRole(id, r.ID) || snap.MemberWithin(id, r.OrgID) }
 	u, _ := currentUser(c)
+	scope := a.memberScope(u, r.OrgID)
+	// The same visibility as the form's list: ids of anyone else are refused.
+	visible := func(id int64) bool {
+		_, known := snap.User(id)
+		return snap.HoldsRole(id, r.ID) || snap.MemberWithin(id, r.OrgID) || (scope.Everyone && known)
+	}
 	problems, err := a.roleService().SetHolders(c.Request().Context(), u.ID, r, members, remove, visible)
 	if errors.Is(err, roles.ErrForbidden) {
 		return &ForbiddenError{Permission: rbac.PermStaffManage}

@@ -23,6 +23,28 @@ func (a *app) staffService() *staff.Service {
 	return &staff.Service{Store: a.Store, Access: a.Access, Mail: a.Mail}
 }
 
+// staffScope is whom the staff list shows the user (PRODUCT.md §2.6): the staff of the
+// organisations where they hold staff.view and below; everyone when they are a global admin
+// or one of those organisations does not limit its members visibility.
+func (a *app) staffScope(u store.User) store.Scope {
+	snap := a.Access.Now()
+	sc := store.Scope{OrgIDs: a.visibleOrgs(u), Everyone: u.GlobalAdmin}
+	for _, o := range snap.OrgsWhere(u.ID, rbac.PermStaffView) {
+		if org, _ := snap.Org(o); !org.LimitVisibility {
+			sc.Everyone = true
+		}
+	}
+	return sc
+}
+
+// memberScope is whom an admin choosing members for a role of orgID may see: the staff of
+// orgID and below it, or everyone when orgID does not limit visibility (or for a global admin).
+func (a *app) memberScope(u store.User, orgID int64) store.Scope {
+	snap := a.Access.Now()
+	org, _ := snap.Org(orgID)
+	return store.Scope{Everyone: u.GlobalAdmin || !org.LimitVisibility, OrgIDs: snap.Subtree(orgID)}
+}
+
 // visibleOrgs are the organisations whose staff the user may see: where they hold staff.view,
 // and everything below those.
 func (a *app) visibleOrgs(u store.User) []int64 {
@@ -64,7 +86,8 @@ func (a *app) staffList(c echo.Context) error {
 	q, _ := valid.Text(c.QueryParam("q"), false, 100)
 	status := oneOf(c.QueryParam("status"), "active", "disabled", "invited")
 	page := pageParam(c)
-	rows, total, err := a.Store.ListStaff(c.Request().Context(), store.StaffQuery{OrgIDs: a.visibleOrgs(u), Q: q, Status: status,
+	scope := a.staffScope(u)
+	rows, total, err := a.Store.ListStaff(c.Request().Context(), store.StaffQuery{OrgIDs: scope.OrgIDs, Everyone: scope.Everyone, Q: q, Status: status,
 		Limit: staffPerPage, Offset: (page - 1) * staffPerPage})
 	if err != nil {
 		return err
@@ -104,12 +127,22 @@ func (a *app) loadPerson(c echo.Context) (store.Person, []int64, error) {
 	snap := a.Access.Now()
 	var where []int64 // organisations where the viewer sees this person
 	for _, o := range a.visibleOrgs(u) {
-		if snap.MemberAt(id, o) || snap.MemberWithin(id, o) {
+		if snap.MemberWithin(id, o) {
 			where = append(where, o)
 		}
 	}
+	_, known := snap.User(id)
+	if len(where) == 0 && known && a.staffScope(u).Everyone {
+		// Someone outside the viewer's organisations, visible because an organisation of
+		// theirs does not limit members visibility: shown from those organisations.
+		for _, o := range snap.OrgsWhere(u.ID, rbac.PermStaffView) {
+			if org, _ := snap.Org(o); u.GlobalAdmin || !org.LimitVisibility {
+				where = append(where, o)
+			}
+		}
+	}
 	if len(where) == 0 {
-		if _, known := snap.User(id); known {
+		if known {
 			return store.Person{}, nil, &ForbiddenError{Permission: rbac.PermStaffView}
 		}
 		return store.Person{}, nil, store.ErrNotFound

@@ -135,10 +135,19 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// MemberCandidates returns one page of the people who are staff of any of orgIDs (or hold the
-// role already), matching q by name or email, with whether each holds roleID; and the total.
-func (s *Store) MemberCandidates(ctx context.Context, roleID int64, orgIDs []int64, q string, limit, offset int) ([]Candidate, int, error) {
-	if len(orgIDs) == 0 {
+// Scope is whose people a query may return: every user in the portal, or the staff of the
+// organisations OrgIDs. Member visibility (PRODUCT.md §2.6) is decided by the caller and
+// enforced here, in the query, never by filtering a page afterwards.
+type Scope struct {
+	Everyone bool
+	OrgIDs   []int64
+}
+
+// MemberCandidates returns one page of the people in scope (and those who hold the role
+// already), matching q by name or email, with whether each holds roleID; and the total.
+func (s *Store) MemberCandidates(ctx context.Context, roleID int64, scope Scope, q string, limit, offset int) ([]Candidate, int, error) {
+	orgIDs := scope.OrgIDs
+	if len(orgIDs) == 0 && !scope.Everyone {
 		return nil, 0, nil
 	}
 	// The text filter comes first so the membership lookups run only for matching people.
@@ -148,12 +157,14 @@ func (s *Store) MemberCandidates(ctx context.Context, roleID int64, orgIDs []int
 		where += ` AND (u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
 		args = append(args, likePattern(q), likePattern(q))
 	}
-	for _, id := range orgIDs {
-		args = append(args, id)
-	}
-	args = append(args, roleID)
-	where += ` AND (EXISTS (SELECT 1 FROM staff s WHERE s.user_id = u.id AND s.org_id IN (` + placeholders(len(orgIDs)) + `))
+	if !scope.Everyone {
+		for _, id := range orgIDs {
+			args = append(args, id)
+		}
+		args = append(args, roleID)
+		where += ` AND (EXISTS (SELECT 1 FROM staff s WHERE s.user_id = u.id AND s.org_id IN (` + placeholders(len(orgIDs)) + `))
 		OR EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.role_id = ?))`
+	}
 	// One pass: the window count gives the total alongside the page.
 	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.name, u.email,
 		EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.role_id = ?), count(*) OVER ()

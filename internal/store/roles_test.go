@@ -94,11 +94,11 @@ func TestRolesStore(t *testing.T) {
 	if err := st.SetRoleHolders(ctx, id, org.ID, ids, nil, admin.ID); err != nil {
 		t.Fatal(err)
 	}
-	cands, total, err := st.MemberCandidates(ctx, id, []int64{org.ID}, "okafor", 10, 0)
+	cands, total, err := st.MemberCandidates(ctx, id, store.Scope{OrgIDs: []int64{org.ID}}, "okafor", 10, 0)
 	if err != nil || total != 1 || len(cands) != 1 || !cands[0].Holds {
 		t.Fatalf("candidates %+v total %d %v", cands, total, err)
 	}
-	if _, total, _ := st.MemberCandidates(ctx, id, []int64{org.ID}, "", 1, 5); total != 3 {
+	if _, total, _ := st.MemberCandidates(ctx, id, store.Scope{OrgIDs: []int64{org.ID}}, "", 1, 5); total != 3 {
 		t.Fatalf("total past the last page = %d, want 3", total)
 	}
 	var hm *store.HasMembersError

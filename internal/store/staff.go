@@ -33,6 +33,9 @@ type StaffRow struct {
 // StaffQuery selects people for the staff list.
 type StaffQuery struct {
 	OrgIDs []int64 // people who are staff of (or hold a role in, or are invited to) any of these
+	// Everyone lists every user in the portal (member visibility "No"); invitations are
+	// still only those to OrgIDs.
+	Everyone bool
 	Q      string
 	Status string // "", "active", "disabled", "invited"
 	Limit  int
@@ -42,13 +45,16 @@ type StaffQuery struct {
 // ListStaff returns one page of people and pending invitations, by name, and how many match
 // in all.
 func (s *Store) ListStaff(ctx context.Context, q StaffQuery) ([]StaffRow, int, error) {
-	if len(q.OrgIDs) == 0 {
+	if len(q.OrgIDs) == 0 && !q.Everyone {
 		return nil, 0, nil
 	}
-	in := placeholders(len(q.OrgIDs))
+	in := placeholders(max(len(q.OrgIDs), 1))
 	var parts []string
 	var args []any
 	orgArgs := func() {
+		if len(q.OrgIDs) == 0 {
+			args = append(args, -1) // IN (?) with no organisation matches nothing
+		}
 		for _, id := range q.OrgIDs {
 			args = append(args, id)
 		}
@@ -63,10 +69,12 @@ func (s *Store) ListStaff(ctx context.Context, q StaffQuery) ([]StaffRow, int, e
 			part += " AND u.status = ?"
 			args = append(args, q.Status)
 		}
-		part += ` AND (EXISTS (SELECT 1 FROM staff st WHERE st.user_id = u.id AND st.org_id IN (` + in + `))
+		if !q.Everyone {
+			part += ` AND (EXISTS (SELECT 1 FROM staff st WHERE st.user_id = u.id AND st.org_id IN (` + in + `))
 			OR EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.org_id IN (` + in + `)))`
-		orgArgs()
-		orgArgs()
+			orgArgs()
+			orgArgs()
+		}
 		parts = append(parts, part)
 	}
 	if q.Status == "" || q.Status == "invited" {
