@@ -36,10 +36,10 @@ type StaffQuery struct {
 	// Everyone lists every user in the portal (member visibility "No"); invitations are
 	// still only those to OrgIDs.
 	Everyone bool
-	Q      string
-	Status string // "", "active", "disabled", "invited"
-	Limit  int
-	Offset int
+	Q        string
+	Status   string // "", "active", "disabled", "invited"
+	Limit    int
+	Offset   int
 }
 
 // ListStaff returns one page of people and pending invitations, by name, and how many match
