@@ -107,7 +107,12 @@ func (a *app) parseAuditFilter(c echo.Context) (auditFilter, error) {
 	f.q.From, f.q.To = day("from"), day("to")
 	if kind, id, ok := strings.Cut(c.QueryParam("target"), ":"); ok && (kind == "role" || kind == "organisation") {
 		if n, err := strconv.ParseInt(id, 10, 64); err == nil {
-			f.q.TargetType, f.q.TargetID, f.target = kind, n, c.QueryParam("target")
+			f.target = c.QueryParam("target")
+			if kind == "role" {
+				f.q.RoleID = n // the role and who was given it or lost it, as its History shows
+			} else {
+				f.q.TargetType, f.q.TargetID = kind, n
+			}
 		}
 	}
 	return f, nil

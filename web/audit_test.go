@@ -290,3 +290,31 @@ func regexpFind(s, pattern string) string {
 	}
 	return m[1]
 }
+
+func TestHistoryPanels(t *testing.T) {
+	p := newPortal(t, true)
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+	role := p.customRole("Locum", "billing.view")
+	_, ben := p.person("ben@example.org", role)
+	r := admin.get(fmt.Sprintf("/roles/%d", role))
+	if !strings.Contains(r.body, `data-testid="history"`) || !strings.Contains(r.body, `data-action="role.create"`) ||
+		!strings.Contains(r.body, `data-action="assignment.add"`) {
+		t.Fatalf("role History: %s", r.body)
+	}
+	r = admin.get(fmt.Sprintf("/staff/%d", ben))
+	if !strings.Contains(r.body, `data-testid="history"`) || !strings.Contains(r.body, `data-action="staff.add"`) || !strings.Contains(r.body, `data-action="auth.sign_in"`) {
+		t.Fatal("person History missing entries")
+	}
+	// The full list behind "All entries" matches.
+	r = admin.get(fmt.Sprintf("/audit?target=role:%d", role))
+	if n := strings.Count(r.body, `data-testid="audit-row"`); n != 2 {
+		t.Fatalf("audit filtered to the role: %d rows", n)
+	}
+	// Without audit.view, no History.
+	viewer := p.customRole("Viewer", "staff.view")
+	vc, _ := p.person("viewer@example.org", viewer)
+	if r := vc.get(fmt.Sprintf("/staff/%d", ben)); r.StatusCode != http.StatusOK || strings.Contains(r.body, `data-testid="history"`) {
+		t.Fatalf("History shown without audit.view: %d", r.StatusCode)
+	}
+}

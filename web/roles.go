@@ -392,6 +392,13 @@ func (a *app) roleViewModel(c echo.Context, r store.RoleRow, deleting bool, prob
 			v.Sections = append(v.Sections, rv.PermSection{Name: "Unknown", Perms: []rv.PermLine{{Label: k, Key: k, Unknown: true}}})
 		}
 	}
+	if !v.Modal {
+		h, err := a.history(c, r.OrgID, store.AuditQuery{RoleID: r.ID}, "/audit?target=role:"+strconv.FormatInt(r.ID, 10))
+		if err != nil {
+			return v, err
+		}
+		v.History = h
+	}
 	if deleting && r.Members > 0 {
 		rows, _, err := a.Store.ListRoles(c.Request().Context(), store.RoleQuery{OrgID: r.OrgID, Status: "active", Limit: 1000})
 		if err != nil {

@@ -234,6 +234,11 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 			v.AddRoles = append(v.AddRoles, sv.Option{ID: o.ID, Name: o.Name})
 		}
 	}
+	h, err := a.history(c, v.OrgID, store.AuditQuery{PersonID: p.User.ID}, "/audit?person="+url.QueryEscape(p.User.Email))
+	if err != nil {
+		return v, err
+	}
+	v.History = h
 	overrides := map[string]string{}
 	for _, ov := range p.Overrides {
 		if ov.OrgID == v.OrgID {

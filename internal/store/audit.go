@@ -71,6 +71,7 @@ func (s *Store) Audit(ctx context.Context, e audit.Entry) error {
 type AuditQuery struct {
 	ActorID    int64
 	PersonID   int64   // entries by or about this person
+	RoleID     int64   // entries about this role, its holders included
 	OrgIDs     []int64 // entries about any of these organisations (nil: every entry)
 	Action     string
 	From, To   int64 // Unix seconds, inclusive; 0 for open
@@ -90,6 +91,11 @@ func (q AuditQuery) where() (string, []any) {
 	if q.PersonID != 0 {
 		w += " AND (actor_id = ? OR (target_type = 'user' AND target_id = ?))"
 		args = append(args, q.PersonID, q.PersonID)
+	}
+	if q.RoleID != 0 {
+		w += ` AND ((target_type = 'role' AND target_id = ?) OR (action IN ('assignment.add', 'assignment.remove')
+			AND json_extract(coalesce(after_json, before_json), '$.role_id') = ?))`
+		args = append(args, q.RoleID, q.RoleID)
 	}
 	if q.OrgIDs != nil {
 		w += " AND org_id IN (" + placeholders(max(len(q.OrgIDs), 1)) + ")"

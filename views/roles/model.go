@@ -3,6 +3,7 @@
 package roles
 
 import (
+	"github.com/rolegate/rolegate/views/audit"
 	"strconv"
 
 	"github.com/rolegate/rolegate/views/layout"
@@ -155,6 +156,7 @@ type Option struct {
 // RoleView is the page of one role; with Deleting, its deletion panel too.
 type RoleView struct {
 	Page        layout.Page
+	History     *audit.HistoryView // nil unless the viewer may read the audit log there
 	Modal       bool
 	ID          int64
 	Name        string

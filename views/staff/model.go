@@ -3,6 +3,7 @@
 package staff
 
 import (
+	"github.com/rolegate/rolegate/views/audit"
 	"strconv"
 
 	"github.com/rolegate/rolegate/views/layout"
@@ -119,6 +120,7 @@ type OrgTab struct {
 // PersonView is the person page.
 type PersonView struct {
 	Page        layout.Page
+	History     *audit.HistoryView // nil unless the viewer may read the audit log there
 	ID          int64
 	Name        string
 	Email       string
