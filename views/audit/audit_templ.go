@@ -520,7 +520,7 @@ func entries(rows []Row, withOrg bool) templ.Component {
 			templ_7745c5c3_Var26 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<div class=\"table-wrap\"><table class=\"table table--audit\" data-testid=\"audit-table\"><caption class=\"visually-hidden\">Audit entries</caption> <thead><tr><th scope=\"col\">When (UTC)</th><th scope=\"col\">Who</th>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Audit entries (scrolls sideways)\"><table class=\"table table--audit\" data-testid=\"audit-table\"><caption class=\"visually-hidden\">Audit entries</caption> <thead><tr><th scope=\"col\">When (UTC)</th><th scope=\"col\">Who</th>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
