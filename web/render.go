@@ -32,6 +32,7 @@ var nav = []navItem{
 	{"Roles", "/roles"},
 	{"Permissions", "/permissions"},
 	{"Staff", "/staff"},
+	{"Organisations", "/orgs"},
 }
 
 // page builds the frame of a page for the request: user, organisation, navigation filtered by

@@ -161,7 +161,8 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		}
 	}
 	org, _ := snap.Org(v.OrgID)
-	v.OrgName = org.Name
+	v.OrgName, v.OneRole = org.Name, org.OneRole
+	v.HoldsRoleHere = len(snap.RolesIn(p.User.ID, v.OrgID)) > 0
 	v.CanManage = snap.Can(u.ID, v.OrgID, rbac.PermStaffManage)
 	for _, id := range tabs {
 		o, _ := snap.Org(id)

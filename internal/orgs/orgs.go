@@ -20,8 +20,12 @@ import (
 const MaxName = 100
 
 // ErrForbidden is returned when the actor lacks orgs.manage in an organisation the change
-// touches, or is not a global admin where only one may act (top-level organisations).
+// touches.
 var ErrForbidden = errors.New("orgs: not allowed")
+
+// ErrGlobalAdminOnly is returned when someone other than a global admin creates a top-level
+// organisation or moves one.
+var ErrGlobalAdminOnly = errors.New("orgs: only a global admin may create or move a top-level organisation")
 
 // Service changes the organisation tree and organisation settings.
 type Service struct {
@@ -54,7 +58,7 @@ func (s *Service) Create(ctx context.Context, actorID, parentID int64, name stri
 	snap := s.Access.Now()
 	if parentID == 0 {
 		if !snap.IsGlobalAdmin(actorID) {
-			return 0, nil, ErrForbidden
+			return 0, nil, ErrGlobalAdminOnly
 		}
 	} else if _, err := manage(snap, actorID, parentID); err != nil {
 		return 0, nil, err
@@ -108,7 +112,7 @@ func (s *Service) Move(ctx context.Context, actorID, orgID, parentID int64) (val
 		return valid.Problems{"parent": "Choose the organisation to move it under."}, nil
 	}
 	if o.ParentID == 0 && !snap.IsGlobalAdmin(actorID) {
-		return nil, ErrForbidden
+		return nil, ErrGlobalAdminOnly
 	}
 	if o.ParentID != 0 {
 		if _, err := manage(snap, actorID, o.ParentID); err != nil {
@@ -207,8 +211,11 @@ func (s *Service) SaveSettings(ctx context.Context, actorID, orgID int64, f Sett
 	return nil, err
 }
 
+// DefaultFieldPrefix starts the form field of each permission's default on the settings page.
+const DefaultFieldPrefix = "perm."
+
 // DefaultField is the form field of perm's default on the settings page.
-func DefaultField(perm string) string { return "perm." + perm }
+func DefaultField(perm string) string { return DefaultFieldPrefix + perm }
 
 // SaveDefaults sets org's permission defaults from effects (catalog key → "inherit", "allow"
 // or "deny"); keys left out keep their default. Every change passes the escalation guard;
