@@ -266,7 +266,7 @@ func inheritedText(snap *rbac.Snapshot, orgID int64, p rbac.Permission) string {
 	case rbac.Deny:
 		return "Denied by the default of " + o.Name + "."
 	}
-	return "Not granted, unless a role or override grants it."
+	return "Not granted (no default above)."
 }
 
 // orgAnswer finishes a form on the organisation page: back to the page with a flash, or the
