@@ -519,3 +519,24 @@ func TestRoleModeOverHTTP(t *testing.T) {
 		t.Fatalf("adding in several-roles mode: %d", r.StatusCode)
 	}
 }
+
+// Organisation defaults go through the lock-out guard like every access change: the last
+// person able to manage roles and staff keeps that access, even when a default gives it.
+func TestOrgDefaultsLockout(t *testing.T) {
+	p := newPortal(t, true)
+	p.personIn("Lee Lead", 1, p.roleID("MEMBER"))
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+	admin.get("/orgs/1")
+	if r := admin.postForm("/orgs/1/defaults", url.Values{"perm.roles.manage": {"allow"}, "perm.staff.manage": {"allow"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("allow by default: %d %s", r.StatusCode, r.body)
+	}
+	before := p.orgState()
+	r := admin.postForm("/orgs/1/defaults", url.Values{"perm.roles.manage": {"inherit"}})
+	if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "must keep at least one person who can manage both roles and staff") {
+		t.Fatalf("taking the last manager's access away: %d", r.StatusCode)
+	}
+	if p.orgState() != before {
+		t.Fatal("a refused default changed something")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/rbac"
@@ -228,6 +229,17 @@ func TestRoleModeStore(t *testing.T) {
 	})
 	if strings.Join(moves, ",") != "staff.add,assignment.add,assignment.remove,assignment.add" {
 		t.Fatalf("Chloé's audit: %v", moves)
+	}
+	// An invitation accepted by someone who holds a role there moves them too.
+	if _, err := st.CreateInvitation(ctx, store.NewInvitation{TokenHash: []byte("hash-ben"), Email: "ben@example.org", Name: "Ben Okafor",
+		OrgID: org.ID, RoleID: nurse, InvitedBy: admin.ID, ExpiresAt: time.Now().Add(time.Hour).Unix()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AcceptInvitation(ctx, []byte("hash-ben"), store.Acceptance{UserID: ben}); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	if p, _ := st.Person(ctx, ben); len(p.Roles) != 1 || p.Roles[0].RoleCode != "NURSE" {
+		t.Fatalf("Ben after accepting: %+v", p.Roles)
 	}
 }
 

@@ -118,24 +118,27 @@ type OrgTab struct {
 
 // PersonView is the person page.
 type PersonView struct {
-	Page          layout.Page
-	ID            int64
-	Name          string
-	Email         string
-	Disabled      bool
-	GlobalAdmin   bool
-	IsSelf        bool
-	CanManage     bool // in the organisation shown
-	OrgID         int64
-	OrgName       string
-	OneRole       bool // the shown organisation gives each person one role: change it, never add a second
-	HoldsRoleHere bool // the person holds a role assigned in the shown organisation
-	Orgs          []OrgTab
-	Roles         []HeldRole
-	AddOrgs       []Option // organisations where the viewer may add a role
-	AddRoles      []Option // roles assignable in the shown organisation
-	Groups        []PermGroup
-	Problem       string
+	Page        layout.Page
+	ID          int64
+	Name        string
+	Email       string
+	Disabled    bool
+	GlobalAdmin bool
+	IsSelf      bool
+	CanManage   bool // in the organisation shown
+	OrgID       int64
+	OrgName     string
+	Orgs        []OrgTab
+	Roles       []HeldRole
+	AddOrgs     []Option // organisations where the viewer may add a role
+	AddRoles    []Option // roles assignable in the shown organisation
+	Groups      []PermGroup
+	Problem     string
+
+	// OneRole: the shown organisation gives each person one role (change it, never add one).
+	OneRole bool
+	// HoldsRoleHere: the person holds a role assigned in the shown organisation itself.
+	HoldsRoleHere bool
 }
 
 // URL is the person page, showing org.
