@@ -116,7 +116,7 @@ func Tree(v TreeView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</div><div class=\"field field--inline\"><label for=\"org-parent\">Inside</label> <select id=\"org-parent\" name=\"parent\" data-testid=\"new-org-parent\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</div><div class=\"field field--inline field--org\"><label for=\"org-parent\">Inside</label> <select id=\"org-parent\" name=\"parent\" data-testid=\"new-org-parent\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

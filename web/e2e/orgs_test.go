@@ -101,4 +101,5 @@ func TestOrganisationsFlow(t *testing.T) {
 		t.Fatalf("Physio Lead in Eastside: %v, %v", rows, err)
 	}
 	b.checkA11y("roles of Eastside with the new role")
+	b.screenshot("roles-eastside")
 }
