@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -51,6 +52,9 @@ func (a *app) membersView(c echo.Context, r store.RoleRow, q string, page int, p
 	}
 	v := rv.MembersView{Page: a.page(c, "Members of "+r.Name), Modal: isHTMX(c), RoleID: r.ID, RoleName: r.Name, RoleCode: r.Code,
 		Inactive: !r.Active, Q: q, Total: total, Problem: problem}
+	if a.Access.Now().OneRole(r.OrgID) {
+		v.OneRoleOrg = r.OrgName
+	}
 	for _, cd := range cands {
 		v.Candidates = append(v.Candidates, rv.Candidate{ID: cd.UserID, Name: cd.Name, Email: cd.Email, Checked: cd.Holds})
 	}
@@ -112,6 +116,7 @@ func (a *app) membersSave(c echo.Context) error {
 		_, known := snap.User(id)
 		return snap.HoldsRole(id, r.ID) || snap.MemberWithin(id, r.OrgID) || (scope.Everyone && known)
 	}
+	moves := a.roleService().Moves(r, members)
 	problems, err := a.roleService().SetHolders(c.Request().Context(), u.ID, r, members, remove, visible)
 	if errors.Is(err, roles.ErrForbidden) {
 		return &ForbiddenError{Permission: rbac.PermStaffManage}
@@ -122,7 +127,7 @@ func (a *app) membersSave(c echo.Context) error {
 	if len(problems) > 0 {
 		return a.membersProblem(c, r, problems["members"])
 	}
-	a.flash(c, fmt.Sprintf("Members of %q saved.", r.Name))
+	a.flash(c, fmt.Sprintf("Members of %q saved.", r.Name)+movedText(moves))
 	return redirect(c, listURL(r.OrgID, "", "", "", 1))
 }
 
@@ -132,4 +137,16 @@ func (a *app) membersProblem(c echo.Context, r store.RoleRow, msg string) error 
 		return err
 	}
 	return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Members(v))
+}
+
+// movedText names the people a save moved from another role (one role per person).
+func movedText(moves []roles.Move) string {
+	if len(moves) == 0 {
+		return ""
+	}
+	names := make([]string, len(moves))
+	for i, m := range moves {
+		names[i] = m.Name + " (from " + m.From + ")"
+	}
+	return " Moved here from their previous role: " + strings.Join(names, ", ") + "."
 }

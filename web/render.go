@@ -32,6 +32,7 @@ var nav = []navItem{
 	{"Roles", "/roles"},
 	{"Permissions", "/permissions"},
 	{"Staff", "/staff"},
+	{"Organisations", "/orgs"},
 	{"Audit log", "/audit"},
 }
 

@@ -57,9 +57,8 @@ func (a *app) orgsFor(c echo.Context, raw string, perms ...string) ([]rv.OrgOpti
 		chosen = n
 	}
 	opts := make([]rv.OrgOption, len(ids))
-	for i, id := range ids {
-		o, _ := snap.Org(id)
-		opts[i] = rv.OrgOption{ID: id, Name: o.Name, Selected: id == chosen}
+	for i, id := range inTreeOrder(snap, ids) { // sub-organisations under their parent, named with it
+		opts[i] = rv.OrgOption{ID: id, Name: orgLabel(snap, id), Selected: id == chosen}
 	}
 	return opts, chosen, nil
 }

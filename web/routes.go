@@ -106,6 +106,14 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/staff/:id/enable", Perm(rbac.PermStaffManage), a.personEnable},
 		{http.MethodPost, "/staff/:id/remove", Perm(rbac.PermStaffManage), a.personRemove},
 		{http.MethodPost, "/staff/:id/sessions/end", Perm(rbac.PermStaffManage), a.personEndSessions},
+
+		{http.MethodGet, "/orgs", Perm(rbac.PermOrgsManage), a.orgsTree},
+		{http.MethodPost, "/orgs", Perm(rbac.PermOrgsManage), a.orgCreate},
+		{http.MethodGet, "/orgs/:id", Perm(rbac.PermOrgsManage), a.orgPage},
+		{http.MethodPost, "/orgs/:id/rename", Perm(rbac.PermOrgsManage), a.orgRename},
+		{http.MethodPost, "/orgs/:id/move", Perm(rbac.PermOrgsManage), a.orgMove},
+		{http.MethodPost, "/orgs/:id/settings", Perm(rbac.PermOrgsManage), a.orgSettings},
+		{http.MethodPost, "/orgs/:id/defaults", Perm(rbac.PermOrgsManage), a.orgDefaults},
 	}
 }
 

@@ -125,9 +125,14 @@ func (a *app) loadPerson(c echo.Context) (store.Person, []int64, error) {
 	}
 	u, _ := currentUser(c)
 	snap := a.Access.Now()
+	// The person is visible when they are staff of one of the viewer's organisations (or
+	// below it); they are then shown in every such organisation where they are a member,
+	// including below an organisation they are staff of (grants apply downwards).
+	visible := a.visibleOrgs(u)
+	seen := slices.ContainsFunc(visible, func(o int64) bool { return snap.MemberWithin(id, o) })
 	var where []int64 // organisations where the viewer sees this person
-	for _, o := range a.visibleOrgs(u) {
-		if snap.MemberWithin(id, o) {
+	for _, o := range visible {
+		if seen && (snap.MemberWithin(id, o) || snap.MemberAt(id, o)) {
 			where = append(where, o)
 		}
 	}
@@ -194,7 +199,8 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		}
 	}
 	org, _ := snap.Org(v.OrgID)
-	v.OrgName = org.Name
+	v.OrgName, v.OneRole = org.Name, org.OneRole
+	v.HoldsRoleHere = len(snap.RolesIn(p.User.ID, v.OrgID)) > 0
 	v.CanManage = snap.Can(u.ID, v.OrgID, rbac.PermStaffManage)
 	for _, id := range tabs {
 		o, _ := snap.Org(id)

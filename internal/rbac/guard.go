@@ -2,7 +2,9 @@ package rbac
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -244,4 +246,124 @@ func (s *Snapshot) CheckOverride(actorID, userID, orgID int64, perm string, effe
 		return &EscalationError{Perms: []string{perm}, Reason: ReasonNotHeld}
 	}
 	return nil
+}
+
+// ReasonUnknownPerm refuses a permission key the catalog does not have.
+const ReasonUnknownPerm = "the permission does not exist"
+
+// CheckOrgDefault checks that actor may set the default of perm in org to effect (PRODUCT.md
+// §2.3: the escalation guard covers organisation defaults too). A deny only takes access
+// away. An allow, or removing a deny (which lets a default above show through), grants to
+// everyone it reaches who had no role or override deciding: unless it grants nobody anything,
+// the actor must hold perm in org or hold access.delegate there, and in either case the
+// change must not raise the actor's own access. The lock-out guard is the store's.
+func (s *Snapshot) CheckOrgDefault(actorID, orgID int64, perm string, effect Effect) error {
+	if s.isRoot(actorID) || effect == Deny {
+		return nil
+	}
+	i, ok := s.cat.index[perm]
+	if !ok {
+		return &EscalationError{Perms: []string{perm}, Reason: ReasonUnknownPerm}
+	}
+	d := s.data
+	d.OrgDefaults = nil
+	for _, od := range s.data.OrgDefaults {
+		if od.OrgID != orgID || od.Perm != perm {
+			d.OrgDefaults = append(d.OrgDefaults, od)
+		}
+	}
+	if effect == Allow {
+		d.OrgDefaults = append(d.OrgDefaults, OrgDefault{OrgID: orgID, Perm: perm, Effect: Allow})
+	}
+	if !s.grantsAnyone(NewSnapshot(s.cat, d), orgID, i) {
+		return nil
+	}
+	if !s.Can(actorID, orgID, PermDelegate) && !s.Can(actorID, orgID, perm) {
+		return &EscalationError{Perms: []string{perm}, Reason: ReasonNotHeld}
+	}
+	return s.checkNoSelfRaise(actorID, d)
+}
+
+// grantsAnyone reports whether anyone holds permission p somewhere in org's subtree under
+// after but not now.
+func (s *Snapshot) grantsAnyone(after *Snapshot, orgID int64, p int) bool {
+	sub := s.Subtree(orgID)
+	for id := range s.users {
+		for _, o := range sub {
+			if !s.decide(id, o, p, false).Allowed && after.decide(id, o, p, false).Allowed {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// InheritedDefault is what organisation defaults say about perm in org when org has no
+// default of its own: the effect of the nearest ancestor's default and that ancestor, or
+// Inherit and 0 when none above has one. The settings page shows it beside "Inherit".
+func (s *Snapshot) InheritedDefault(orgID int64, perm string) (Effect, int64) {
+	i, ok := s.cat.index[perm]
+	if !ok {
+		return Inherit, 0
+	}
+	chain := s.Ancestry(orgID)
+	if len(chain) < 2 {
+		return Inherit, 0
+	}
+	for _, id := range chain[1:] {
+		if e, ok := s.orgs[id].defaults[i]; ok {
+			return e, id
+		}
+	}
+	return Inherit, 0
+}
+
+// ErrMoveBelowItself refuses moving an organisation under itself or under one of its own
+// descendants, which would cut it off from the tree.
+var ErrMoveBelowItself = errors.New("rbac: an organisation cannot move under itself or an organisation below it")
+
+// CheckMove checks moving org under newParent: never under itself or its own descendant
+// (ErrMoveBelowItself), and, global admins aside, never so that the actor's own access rises
+// (an organisation moved under one where the actor holds more would hand them that access).
+// Who may move what (orgs.manage on both sides) is the caller's check.
+func (s *Snapshot) CheckMove(actorID, orgID, newParentID int64) error {
+	if s.IsWithin(newParentID, orgID) {
+		return ErrMoveBelowItself
+	}
+	if s.isRoot(actorID) {
+		return nil
+	}
+	d := s.data
+	d.Orgs = slices.Clone(s.data.Orgs)
+	for i := range d.Orgs {
+		if d.Orgs[i].ID == orgID {
+			d.Orgs[i].ParentID = newParentID
+		}
+	}
+	return s.checkNoSelfRaise(actorID, d)
+}
+
+// IsGlobalAdmin reports whether user is an active global admin, who alone may create or
+// move top-level organisations.
+func (s *Snapshot) IsGlobalAdmin(userID int64) bool { return s.isRoot(userID) }
+
+// OneRole reports whether org gives each person at most one role (role mode "one role per
+// person", PRODUCT.md §2.7).
+func (s *Snapshot) OneRole(orgID int64) bool {
+	o, ok := s.orgs[orgID]
+	return ok && o.OneRole
+}
+
+// RolesIn returns the roles user holds through assignments made in org itself (not above it),
+// in the order they were loaded.
+func (s *Snapshot) RolesIn(userID, orgID int64) []int64 {
+	var out []int64
+	if u, ok := s.users[userID]; ok {
+		for _, a := range u.assignments {
+			if a.OrgID == orgID {
+				out = append(out, a.RoleID)
+			}
+		}
+	}
+	return out
 }

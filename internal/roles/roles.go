@@ -195,8 +195,40 @@ func (s *Service) holders(snap *rbac.Snapshot, roleID int64) []rbac.Assignment {
 	return out
 }
 
+// Move is a person whom saving a role's holders moves to it from another role of the
+// organisation (role mode "one role per person").
+type Move struct {
+	UserID int64
+	Name   string
+	From   string // the role they leave
+}
+
+// Moves lists the people among add whom SetHolders would move to role from another role they
+// hold in its organisation, when that organisation gives each person one role; empty
+// otherwise. The page names them after saving.
+func (s *Service) Moves(role store.RoleRow, add []int64) []Move {
+	snap := s.Access.Now()
+	if !snap.OneRole(role.OrgID) {
+		return nil
+	}
+	var out []Move
+	for _, id := range add {
+		for _, r := range snap.RolesIn(id, role.OrgID) {
+			if r == role.ID {
+				continue
+			}
+			u, _ := snap.User(id)
+			from, _ := snap.Role(r)
+			out = append(out, Move{UserID: id, Name: u.Name, From: from.Name})
+		}
+	}
+	return out
+}
+
 // SetHolders adds and removes holders of role in one step, within the escalation guard.
-// Only people in visible may be named (the candidates the actor was shown).
+// Only people in visible may be named (the candidates the actor was shown). In an
+// organisation with one role per person, adding someone moves them from the role they held
+// there (see Moves); the store makes the move in the same transaction.
 func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.RoleRow, add, remove []int64, visible func(int64) bool) (valid.Problems, error) {
 	snap := s.Access.Now()
 	if !snap.Can(actorID, role.OrgID, rbac.PermStaffManage) {

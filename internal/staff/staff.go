@@ -47,7 +47,9 @@ func refusal(cat *rbac.Catalog, err error) (valid.Problems, bool) {
 }
 
 // AssignRole gives user role in org, optionally replacing another role there. In an
-// organisation whose role mode is "one role per person" the caller passes the current role.
+// organisation whose role mode is "one role per person" someone who holds a role there can
+// only be moved to another: the caller passes the current role as replaceRoleID, and adding a
+// second role is refused.
 func (s *Service) AssignRole(ctx context.Context, actorID, userID, roleID, orgID, replaceRoleID int64) (valid.Problems, error) {
 	snap := s.Access.Now()
 	if err := s.allowed(snap, actorID, orgID); err != nil {
@@ -59,13 +61,25 @@ func (s *Service) AssignRole(ctx context.Context, actorID, userID, roleID, orgID
 	if replaceRoleID == roleID {
 		return valid.Problems{"role": "They already hold that role."}, nil
 	}
+	if snap.OneRole(orgID) && replaceRoleID == 0 && len(snap.RolesIn(userID, orgID)) > 0 {
+		return oneRoleProblem(snap, orgID), nil
+	}
 	if err := snap.CheckAssignments(actorID, []rbac.Assignment{{UserID: userID, RoleID: roleID, OrgID: orgID}}); err != nil {
 		if p, ok := refusal(snap.Catalog(), err); ok {
 			return p, nil
 		}
 		return nil, err
 	}
-	return nil, s.Store.AssignRole(ctx, userID, roleID, orgID, replaceRoleID, actorID)
+	err := s.Store.AssignRole(ctx, userID, roleID, orgID, replaceRoleID, actorID)
+	if errors.Is(err, store.ErrOneRole) { // the role mode changed since the snapshot
+		return oneRoleProblem(snap, orgID), nil
+	}
+	return nil, err
+}
+
+func oneRoleProblem(snap *rbac.Snapshot, orgID int64) valid.Problems {
+	o, _ := snap.Org(orgID)
+	return valid.Problems{"role": "In " + o.Name + " each person holds one role: change their role instead of adding another."}
 }
 
 // RemoveRole takes role in org away from user.

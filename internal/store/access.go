@@ -195,11 +195,13 @@ func (s *Store) MemberCandidates(ctx context.Context, roleID int64, scope Scope,
 }
 
 // SetRoleHolders adds and removes holders of a role in one transaction. Additions are made in
-// orgID (the role's organisation); removals end every assignment of the role to that person.
+// orgID (the role's organisation); in an organisation with one role per person they move the
+// person from the role they held there. Removals end every assignment of the role to that
+// person.
 func (s *Store) SetRoleHolders(ctx context.Context, roleID, orgID int64, add, remove []int64, actorID int64) error {
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		for _, u := range add {
-			if err := s.addAssignment(ctx, tx, actorID, u, roleID, orgID); err != nil {
+			if err := s.giveRole(ctx, tx, actorID, u, roleID, orgID); err != nil {
 				return err
 			}
 		}
@@ -242,7 +244,8 @@ func (s *Store) auditAssignment(ctx context.Context, tx *sql.Tx, action string, 
 	return s.appendAudit(ctx, tx, e)
 }
 
-// addAssignment gives userID roleID in orgID (if they do not hold it there) and records it.
+// addAssignment gives userID roleID in orgID (if they do not hold it there) and records it. In
+// an organisation with one role per person it refuses a second role (ErrOneRole).
 func (s *Store) addAssignment(ctx context.Context, tx *sql.Tx, actorID, userID, roleID, orgID int64) error {
 	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
 		VALUES (?, ?, ?, ?, ?)`, userID, roleID, orgID, nullID(actorID), s.now().Unix())
@@ -252,7 +255,32 @@ func (s *Store) addAssignment(ctx context.Context, tx *sql.Tx, actorID, userID, 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
+	var others int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM role_assignments a JOIN organisations o ON o.id = a.org_id
+		WHERE a.user_id = ? AND a.org_id = ? AND a.role_id <> ? AND o.role_mode = 'one'`, userID, orgID, roleID).Scan(&others); err != nil {
+		return fmt.Errorf("store: assign role: %w", err)
+	}
+	if others > 0 {
+		return ErrOneRole
+	}
 	return s.auditAssignment(ctx, tx, audit.AssignmentAdded, actorID, userID, roleID, orgID)
+}
+
+// giveRole gives userID roleID in orgID following the organisation's role mode: with one role
+// per person, the role they held there is taken away first (a move, recorded as a removal
+// and an addition); otherwise it is added beside their others.
+func (s *Store) giveRole(ctx context.Context, tx *sql.Tx, actorID, userID, roleID, orgID int64) error {
+	others, err := queryInts(ctx, tx, `SELECT a.role_id FROM role_assignments a JOIN organisations o ON o.id = a.org_id
+		WHERE a.user_id = ? AND a.org_id = ? AND a.role_id <> ? AND o.role_mode = 'one'`, userID, orgID, roleID)
+	if err != nil {
+		return err
+	}
+	for _, r := range others {
+		if err := s.removeAssignment(ctx, tx, actorID, userID, r, orgID); err != nil {
+			return err
+		}
+	}
+	return s.addAssignment(ctx, tx, actorID, userID, roleID, orgID)
 }
 
 // removeAssignment takes roleID in orgID from userID (if held) and records it; it reports

@@ -255,7 +255,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, a Acceptance)
 		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO staff (user_id, org_id, created_at) VALUES (?, ?, ?)", userID, orgID, now); err != nil {
 			return fmt.Errorf("store: accept invitation: staff: %w", err)
 		}
-		if err := s.addAssignment(ctx, tx, invitedBy, userID, roleID.Int64, orgID); err != nil {
+		if err := s.giveRole(ctx, tx, invitedBy, userID, roleID.Int64, orgID); err != nil {
 			return err
 		}
 		return s.auditInvitation(ctx, tx, audit.InvitationAccepted, userID, id, map[string]string{"status": "pending"})

@@ -93,12 +93,12 @@ func List(v ListView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</div></div><form class=\"toolbar\" method=\"get\" action=\"/roles\" role=\"search\" hx-get=\"/roles\" hx-target=\"#roles-table\" hx-push-url=\"true\" hx-trigger=\"input changed delay:300ms from:#q, change, submit\" data-testid=\"roles-filter\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</div></div><form class=\"toolbar\" method=\"get\" action=\"/roles\" role=\"search\" hx-get=\"/roles\" hx-target=\"#roles-table\" hx-push-url=\"true\" hx-trigger=\"input changed delay:300ms from:#q, change from:#kind, change from:#status, submit\" data-testid=\"roles-filter\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if len(v.Orgs) > 1 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"field field--inline\"><label for=\"org\">Organisation</label> <select id=\"org\" name=\"org\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"field field--inline field--org\"><label for=\"org\">Organisation</label> <select id=\"org\" name=\"org\" hx-get=\"/roles\" hx-include=\"closest form\" hx-target=\"#main\" hx-select=\"#main\" hx-swap=\"outerHTML\" hx-push-url=\"true\" data-testid=\"roles-org\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

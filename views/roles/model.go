@@ -198,6 +198,9 @@ type MembersView struct {
 	From, To, Total  int
 	PrevURL, NextURL string
 	Problem          string
+	// OneRoleOrg names the role's organisation when it gives each person one role: ticking
+	// someone moves them here from the role they hold there.
+	OneRoleOrg string
 }
 
 // GridView is the permission grid: roles as columns, permissions as rows.

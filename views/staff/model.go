@@ -136,6 +136,11 @@ type PersonView struct {
 	AddRoles    []Option // roles assignable in the shown organisation
 	Groups      []PermGroup
 	Problem     string
+
+	// OneRole: the shown organisation gives each person one role (change it, never add one).
+	OneRole bool
+	// HoldsRoleHere: the person holds a role assigned in the shown organisation itself.
+	HoldsRoleHere bool
 }
 
 // URL is the person page, showing org.
