@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/rolegate/rolegate/internal/auth"
 	"strings"
 	"testing"
 
@@ -102,4 +103,42 @@ func TestOrganisationsFlow(t *testing.T) {
 	}
 	b.checkA11y("roles of Eastside with the new role")
 	b.screenshot("roles-eastside")
+
+	// Member visibility: Fay administers Eastside. With "Limit organisation members
+	// visibility" on, Select members shows her Eastside's staff only; off, everyone.
+	hash, err := auth.HashPassword("fay's own passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := p.App.Store.AddStaff(context.Background(), []store.NewStaff{{Email: "fay.admin@northside.example", Name: "Fay Admin", PasswordHash: hash, OrgID: eastID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admins, _, err := p.App.Store.ListRoles(context.Background(), store.RoleQuery{OrgID: 1, Q: "ADMIN"})
+	if err != nil || len(admins) == 0 {
+		t.Fatalf("the Administrator role: %v", err)
+	}
+	if err := p.App.Store.AssignRole(context.Background(), ids[0], admins[0].ID, eastID, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	fay := b.freshContext()
+	fay.visit(p.URL, "/login")
+	fay.signIn("fay.admin@northside.example", "fay's own passphrase")
+	fay.do("home", chromedp.WaitVisible(chromedp.CSS(testid("welcome"))))
+	candidates := func() string {
+		fay.visit(p.URL, "/roles?org="+east)
+		fay.do("open Select members", chromedp.Click(chromedp.CSS(`[data-code="PHYSIO_LEAD"] `+testid("role-members"))),
+			chromedp.WaitVisible(chromedp.CSS("dialog[open] "+testid("members-form"))))
+		fay.checkA11y("select members as Fay")
+		return fay.eval(`Array.from(document.querySelectorAll("dialog[open] [data-testid^=member-]")).map(e => e.getAttribute("data-testid").slice(7).split("@")[0]).sort().join(" ")`)
+	}
+	if got := candidates(); got != "dev.patel emeka.mensah fay.admin" {
+		t.Fatalf("with visibility limited Fay sees %q", got)
+	}
+	b.visit(p.URL, "/orgs/"+east)
+	b.do("visibility: No", chromedp.Click(chromedp.CSS(testid("visibility-no"))), chromedp.Click(chromedp.CSS(testid("settings-submit"))))
+	b.waitJS(`document.querySelector("[data-testid=flash]") && document.querySelector("[data-testid=flash]").textContent === "Settings saved."`)
+	if got := candidates(); got != "ana.ruiz ben.okafor chloé.martin dev.patel emeka.mensah fay.admin" {
+		t.Fatalf("with visibility not limited Fay sees %q", got)
+	}
 }
