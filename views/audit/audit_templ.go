@@ -87,7 +87,7 @@ func Page(v PageView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><h1>Audit log</h1></div><p class=\"hint\">Every change and sign-in, newest first. Each entry is chained to the one before it by a hash; <code>rolegate audit verify</code> proves nothing was altered.</p><form id=\"audit-filters\" class=\"toolbar toolbar--wrap\" method=\"get\" action=\"/audit\" role=\"search\" hx-get=\"/audit\" hx-target=\"#audit-table\" hx-push-url=\"true\" hx-trigger=\"change, submit\" data-testid=\"audit-filters\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><h1>Audit log</h1></div><p class=\"hint\">Every change and sign-in, newest first. Each entry is chained to the one before it by a hash; <code>rolegate audit verify</code> proves nothing was altered.</p><form id=\"audit-filters\" class=\"toolbar toolbar--wrap\" method=\"get\" action=\"/audit\" role=\"search\" hx-get=\"/audit\" hx-target=\"#audit-table\" hx-swap=\"outerHTML\" hx-push-url=\"true\" hx-trigger=\"change, submit\" data-testid=\"audit-filters\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -454,7 +454,7 @@ func Table(t TableView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "\" hx-target=\"#audit-table\" hx-push-url=\"true\">Newest</a> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "\" hx-target=\"#audit-table\" hx-swap=\"outerHTML\" hx-push-url=\"true\">Newest</a> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -486,7 +486,7 @@ func Table(t TableView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "\" hx-target=\"#audit-table\" hx-push-url=\"true\" data-testid=\"audit-older\">Older</a>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "\" hx-target=\"#audit-table\" hx-swap=\"outerHTML\" hx-push-url=\"true\" data-testid=\"audit-older\">Older</a>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -57,7 +57,7 @@ func List(v ListView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div><form id=\"staff-filters\" class=\"toolbar\" method=\"get\" action=\"/staff\" role=\"search\" hx-get=\"/staff\" hx-target=\"#staff-table\" hx-push-url=\"true\" hx-trigger=\"input changed delay:300ms from:#q, change, submit\"><div class=\"field field--inline field--grow\"><label for=\"q\">Search</label> <input id=\"q\" name=\"q\" type=\"search\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div><form id=\"staff-filters\" class=\"toolbar\" method=\"get\" action=\"/staff\" role=\"search\" hx-get=\"/staff\" hx-target=\"#staff-table\" hx-swap=\"outerHTML\" hx-push-url=\"true\" hx-trigger=\"input changed delay:300ms from:#q, change, submit\"><div class=\"field field--inline field--grow\"><label for=\"q\">Search</label> <input id=\"q\" name=\"q\" type=\"search\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
