@@ -229,7 +229,7 @@ func TestOrgAccessIsPerOrganisation(t *testing.T) {
 	if r := admin.postForm(fmt.Sprintf("/orgs/%d/move", other), url.Values{"parent": {"1"}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("global admin moves a top-level organisation: %d %s", r.StatusCode, r.body)
 	}
-	if got := p.checksum(fmt.Sprintf("SELECT parent_id FROM organisations WHERE id = %d", other)); got != "1" {
+	if got := p.checksum("SELECT parent_id FROM organisations WHERE id = ?", other); got != "1" {
 		t.Fatalf("Elsewhere's parent after the move: %s", got)
 	}
 }
@@ -330,7 +330,7 @@ func TestOrgDefaultsOverHTTP(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("allowed defaults: %d %s", r.StatusCode, r.body)
 	}
-	if got := p.checksum(fmt.Sprintf("SELECT group_concat(perm || '=' || effect) FROM (SELECT * FROM org_defaults WHERE org_id = %d ORDER BY perm)", east)); got != "billing.view=deny,scheduling.access=allow" {
+	if got := p.checksum("SELECT group_concat(perm || '=' || effect) FROM (SELECT * FROM org_defaults WHERE org_id = ? ORDER BY perm)", east); got != "billing.view=deny,scheduling.access=allow" {
 		t.Fatalf("defaults saved: %s", got)
 	}
 	if got := p.checksum("SELECT count(*) FROM audit_log WHERE action = 'org.default'"); got != "2" {
@@ -400,7 +400,7 @@ func TestHierarchyOverHTTP(t *testing.T) {
 		t.Fatalf("create a role in Eastside: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 	var scheduler int64
-	fmt.Sscan(p.checksum(fmt.Sprintf("SELECT id FROM roles WHERE org_id = %d AND code = 'SCHEDULER'", a1)), &scheduler)
+	fmt.Sscan(p.checksum("SELECT id FROM roles WHERE org_id = ? AND code = 'SCHEDULER'", a1), &scheduler)
 	if scheduler == 0 {
 		t.Fatal("the role was not created in Eastside")
 	}

@@ -69,12 +69,12 @@ func (p *portal) accessState() string {
 		p.checksum("SELECT group_concat(id || name || description || active || version) FROM roles"))
 }
 
-func (p *portal) checksum(query string) string {
+func (p *portal) checksum(query string, args ...any) string {
 	p.t.Helper()
 	db := p.rawDB()
 	defer db.Close()
 	var s string
-	if err := db.QueryRow(query).Scan(&s); err != nil {
+	if err := db.QueryRow(query, args...).Scan(&s); err != nil {
 		p.t.Fatal(err)
 	}
 	return s
