@@ -158,21 +158,7 @@ func listed(items []string) string {
 }
 
 // escalation turns a guard refusal into a sentence naming the permissions by label.
-func escalation(cat *rbac.Catalog, err error) (string, bool) {
-	var ee *rbac.EscalationError
-	if !errors.As(err, &ee) {
-		return "", false
-	}
-	msg := strings.ToUpper(ee.Reason[:1]) + ee.Reason[1:]
-	if len(ee.Perms) > 0 {
-		labels := make([]string, len(ee.Perms))
-		for i, k := range ee.Perms {
-			labels[i] = cat.Label(k)
-		}
-		msg += ": " + strings.Join(labels, ", ")
-	}
-	return msg + ".", true
-}
+func escalation(cat *rbac.Catalog, err error) (string, bool) { return rbac.RefusalMessage(cat, err) }
 
 // Settings is what the settings form sends: role mode "many" or "one", and member visibility
 // limited "yes" or "no".

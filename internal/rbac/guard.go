@@ -21,6 +21,24 @@ func (e *EscalationError) Error() string {
 	return fmt.Sprintf("rbac: %s: %s", e.Reason, strings.Join(e.Perms, ", "))
 }
 
+// RefusalMessage puts a guard refusal in a sentence for a page, naming the permissions by
+// their catalog labels; ok is false when err is not an *EscalationError.
+func RefusalMessage(cat *Catalog, err error) (msg string, ok bool) {
+	var ee *EscalationError
+	if !errors.As(err, &ee) {
+		return "", false
+	}
+	msg = strings.ToUpper(ee.Reason[:1]) + ee.Reason[1:]
+	if len(ee.Perms) > 0 {
+		labels := make([]string, len(ee.Perms))
+		for i, k := range ee.Perms {
+			labels[i] = cat.Label(k)
+		}
+		msg += ": " + strings.Join(labels, ", ")
+	}
+	return msg + ".", true
+}
+
 // Reasons an escalation is refused.
 const (
 	ReasonNotHeld     = "you can only grant permissions you hold yourself"

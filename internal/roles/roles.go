@@ -77,19 +77,11 @@ func CodeProblem(code string) string {
 
 // escalation turns a guard refusal into a message beside the permissions.
 func escalation(cat *rbac.Catalog, err error) (valid.Problems, bool) {
-	var ee *rbac.EscalationError
-	if !errors.As(err, &ee) {
+	msg, ok := rbac.RefusalMessage(cat, err)
+	if !ok {
 		return nil, false
 	}
-	labels := make([]string, len(ee.Perms))
-	for i, k := range ee.Perms {
-		labels[i] = cat.Label(k)
-	}
-	msg := strings.ToUpper(ee.Reason[:1]) + ee.Reason[1:]
-	if len(labels) > 0 {
-		msg += ": " + strings.Join(labels, ", ")
-	}
-	return valid.Problems{"permissions": msg + "."}, true
+	return valid.Problems{"permissions": msg}, true
 }
 
 // Create validates f and saves a new custom role in org, started by actor. It returns the

@@ -5,7 +5,6 @@ package staff
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
@@ -31,19 +30,11 @@ func (s *Service) allowed(snap *rbac.Snapshot, actorID, orgID int64) error {
 
 // refusal turns a guard refusal into a message for the page.
 func refusal(cat *rbac.Catalog, err error) (valid.Problems, bool) {
-	var ee *rbac.EscalationError
-	if !errors.As(err, &ee) {
+	msg, ok := rbac.RefusalMessage(cat, err)
+	if !ok {
 		return nil, false
 	}
-	msg := strings.ToUpper(ee.Reason[:1]) + ee.Reason[1:]
-	if len(ee.Perms) > 0 {
-		labels := make([]string, len(ee.Perms))
-		for i, k := range ee.Perms {
-			labels[i] = cat.Label(k)
-		}
-		msg += ": " + strings.Join(labels, ", ")
-	}
-	return valid.Problems{"role": msg + "."}, true
+	return valid.Problems{"role": msg}, true
 }
 
 // AssignRole gives user role in org, optionally replacing another role there. In an

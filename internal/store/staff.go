@@ -355,21 +355,12 @@ func (s *Store) RemoveFromOrganisation(ctx context.Context, userID int64, orgIDs
 // heldRolesTx lists "Role in Organisation" for the roles userID holds in the organisations
 // of the placeholder list in.
 func (s *Store) heldRolesTx(ctx context.Context, tx *sql.Tx, userID int64, in string, orgs []any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT r.name || ' in ' || o.name FROM role_assignments a JOIN roles r ON r.id = a.role_id
+	out, err := queryStrings(ctx, tx, `SELECT r.name || ' in ' || o.name FROM role_assignments a JOIN roles r ON r.id = a.role_id
 		JOIN organisations o ON o.id = a.org_id WHERE a.user_id = ? AND a.org_id IN `+in+` ORDER BY o.name, r.name`, append([]any{userID}, orgs...)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: held roles: %w", err)
+	if out == nil {
+		out = []string{}
 	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return out, err
 }
 
 // userName is a person's name for the audit log ("" if they are gone).
