@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -167,7 +168,8 @@ func (a *app) invitationError(c echo.Context, err error) error {
 // invitationNotice tells the user something about an invitation and refreshes the list.
 func (a *app) invitationNotice(c echo.Context, msg string) error {
 	if isHTMX(c) {
-		c.Response().Header().Set("HX-Trigger", `{"staff-changed": "", "toast": `+strconv.Quote(msg)+`}`)
+		b, _ := json.Marshal(map[string]string{"staff-changed": "", "toast": msg})
+		c.Response().Header().Set("HX-Trigger", string(b))
 		return c.NoContent(http.StatusNoContent)
 	}
 	a.flash(c, msg)
