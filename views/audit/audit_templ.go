@@ -745,7 +745,7 @@ func History(h HistoryView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = entries(h.Rows, true).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = entries(h.Rows, false).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
