@@ -15,6 +15,7 @@ import (
 type EscalationError struct {
 	Perms  []string
 	Reason string
+	Who    string // the person concerned, when the refusal is about someone else than the one on the page
 }
 
 func (e *EscalationError) Error() string {
@@ -29,6 +30,9 @@ func RefusalMessage(cat *Catalog, err error) (msg string, ok bool) {
 		return "", false
 	}
 	msg = strings.ToUpper(ee.Reason[:1]) + ee.Reason[1:]
+	if ee.Who != "" {
+		msg += " (" + ee.Who + ")"
+	}
 	if len(ee.Perms) > 0 {
 		labels := make([]string, len(ee.Perms))
 		for i, k := range ee.Perms {
@@ -106,8 +110,8 @@ func (s *Snapshot) CheckRoleChange(actorID, roleID, orgID int64, prev, next []st
 			return &EscalationError{Perms: missing, Reason: ReasonNotHeld}
 		}
 	}
-	if roleID == 0 || !s.HoldsRole(actorID, roleID) {
-		return nil // a role the actor does not hold cannot change what they hold
+	if roleID == 0 || !slices.ContainsFunc(s.protected(actorID), func(u int64) bool { return s.HoldsRole(u, roleID) }) {
+		return nil // a role neither the actor nor anyone up their invitation chain holds raises none of them
 	}
 	d := s.data
 	d.Roles = make([]Role, len(s.data.Roles))
@@ -117,15 +121,17 @@ func (s *Snapshot) CheckRoleChange(actorID, roleID, orgID int64, prev, next []st
 			d.Roles[i].Permissions = next
 		}
 	}
-	return s.checkNoSelfRaise(actorID, d)
+	return s.checkNoRaise(actorID, d)
 }
 
 // CheckAssignments checks that actor may make the assignments add (PRODUCT.md §2.3): each role
 // must be active and belong to the assignment's organisation or one above it; without
 // access.delegate the actor must hold every permission of the role there; with it, never
-// for themselves; and the actor's own access must not rise.
+// for themselves; and neither the actor's own access nor that of anyone up their invitation
+// chain may rise.
 func (s *Snapshot) CheckAssignments(actorID int64, add []Assignment) error {
 	self := false
+	protected := s.protected(actorID)
 	for _, a := range add {
 		r, ok := s.roles[a.RoleID]
 		if !ok {
@@ -140,7 +146,7 @@ func (s *Snapshot) CheckAssignments(actorID int64, add []Assignment) error {
 		if s.isRoot(actorID) {
 			continue
 		}
-		self = self || a.UserID == actorID
+		self = self || slices.Contains(protected, a.UserID)
 		if s.Can(actorID, a.OrgID, PermDelegate) {
 			if a.UserID == actorID {
 				return &EscalationError{Perms: []string{r.Code}, Reason: ReasonSelfAssign}
@@ -162,24 +168,38 @@ func (s *Snapshot) CheckAssignments(actorID int64, add []Assignment) error {
 	}
 	d := s.data
 	d.Assignments = append(append([]Assignment(nil), s.data.Assignments...), add...)
-	return s.checkNoSelfRaise(actorID, d)
+	return s.checkNoRaise(actorID, d)
 }
 
-// checkNoSelfRaise compares what actor holds in every organisation now and under d.
-func (s *Snapshot) checkNoSelfRaise(actorID int64, d Data) error {
+// protected is whom actor's changes must never raise: the actor and everyone up their
+// invitation chain (an account one invited may be one's own second account).
+func (s *Snapshot) protected(actorID int64) []int64 {
+	return append([]int64{actorID}, s.Upline(actorID)...)
+}
+
+// checkNoRaise compares what the actor, and everyone up their invitation chain, holds in
+// every organisation now and under d.
+func (s *Snapshot) checkNoRaise(actorID int64, d Data) error {
 	after := NewSnapshot(s.cat, d)
-	seen := map[string]bool{}
-	var raised []string
-	for orgID := range s.orgs {
-		for i, p := range s.cat.perms {
-			if !s.decide(actorID, orgID, i, false).Allowed && after.decide(actorID, orgID, i, false).Allowed && !seen[p.Key] {
-				seen[p.Key] = true
-				raised = append(raised, p.Key)
+	for _, who := range s.protected(actorID) {
+		seen := map[string]bool{}
+		var raised []string
+		for orgID := range s.orgs {
+			for i, p := range s.cat.perms {
+				if !s.decide(who, orgID, i, false).Allowed && after.decide(who, orgID, i, false).Allowed && !seen[p.Key] {
+					seen[p.Key] = true
+					raised = append(raised, p.Key)
+				}
 			}
 		}
-	}
-	if len(raised) > 0 {
-		return &EscalationError{Perms: s.cat.Sort(raised), Reason: ReasonRaisesSelf}
+		if len(raised) == 0 {
+			continue
+		}
+		reason := ReasonRaisesSelf
+		if who != actorID {
+			reason = ReasonRaisesInviter
+		}
+		return &EscalationError{Perms: s.cat.Sort(raised), Reason: reason}
 	}
 	return nil
 }
@@ -260,6 +280,9 @@ func (s *Snapshot) CheckOverride(actorID, userID, orgID int64, perm string, effe
 	if userID == actorID {
 		return &EscalationError{Perms: []string{perm}, Reason: ReasonSelfOverride}
 	}
+	if slices.Contains(s.Upline(actorID), userID) {
+		return &EscalationError{Perms: []string{perm}, Reason: ReasonRaisesInviter}
+	}
 	if !s.Can(actorID, orgID, PermDelegate) && !s.Can(actorID, orgID, perm) {
 		return &EscalationError{Perms: []string{perm}, Reason: ReasonNotHeld}
 	}
@@ -299,7 +322,7 @@ func (s *Snapshot) CheckOrgDefault(actorID, orgID int64, perm string, effect Eff
 	if !s.Can(actorID, orgID, PermDelegate) && !s.Can(actorID, orgID, perm) {
 		return &EscalationError{Perms: []string{perm}, Reason: ReasonNotHeld}
 	}
-	return s.checkNoSelfRaise(actorID, d)
+	return s.checkNoRaise(actorID, d)
 }
 
 // grantsAnyone reports whether anyone holds permission p somewhere in org's subtree under
@@ -358,7 +381,7 @@ func (s *Snapshot) CheckMove(actorID, orgID, newParentID int64) error {
 			d.Orgs[i].ParentID = newParentID
 		}
 	}
-	return s.checkNoSelfRaise(actorID, d)
+	return s.checkNoRaise(actorID, d)
 }
 
 // IsGlobalAdmin reports whether user is an active global admin, who alone may create or

@@ -22,7 +22,7 @@ const (
 	gRoot         int64 = 1 // global admin
 	gActor        int64 = 2 // Manager in O; no access.delegate; audit.view in O only through an org default
 	gAC           int64 = 3 // Access Controller in O (access.delegate)
-	gTarget       int64 = 4 // member of O; user override deny patients.view in O
+	gTarget       int64 = 4 // member of O; a stored user override deny patients.view in O (ignored: mandatory)
 	gOther        int64 = 5 // member of P
 	gDisabledRoot int64 = 6 // disabled global admin
 	gAC2          int64 = 7 // Access Controller in O, but access.delegate denied to them in O1
@@ -134,7 +134,7 @@ func TestGuardWorldSanity(t *testing.T) {
 		{gAC, gO11, "access.delegate", true},
 		{gAC2, gO, "access.delegate", true},
 		{gAC2, gO1, "access.delegate", false},
-		{gTarget, gO, "patients.view", false},
+		{gTarget, gO, "patients.view", true}, // mandatory: the stored deny override counts for nothing
 		{gActor, gP, "patients.view", false},
 	}
 	for _, tc := range cases {
@@ -327,28 +327,24 @@ func TestEscalationErrorMessage(t *testing.T) {
 	}
 }
 
-// A role kept from before a catalog change may lack the mandatory key. If an org default
-// denies that key, adding it back to a role the actor holds raises the actor's own access,
-// yet CheckRoleChange skips mandatory keys before it looks at self-raise.
-func TestCheckRoleChangeMandatoryReAddedToOwnRole(t *testing.T) {
+// Mandatory means always (hardening finding 15): a member holds a mandatory permission
+// whatever overrides or defaults were stored for it, so no role change can "raise" it either.
+func TestMandatoryCannotBeDenied(t *testing.T) {
 	d := guardData()
 	d.Roles = append(d.Roles, Role{ID: 300, OrgID: gO, Code: "LEGACY", Name: "Legacy", Active: true, Permissions: []string{"staff.view"}})
 	d.Assignments = append(d.Assignments, Assignment{UserID: gTarget, RoleID: 300, OrgID: gO})
-	// gTarget has a user override deny on patients.view in O; use an org default instead.
-	d.UserOverrides = nil
 	d.OrgDefaults = append(d.OrgDefaults, OrgDefault{OrgID: gO, Perm: "patients.view", Effect: Deny})
 	s := NewSnapshot(DefaultCatalog(), d)
-	if s.Can(gTarget, gO, "patients.view") {
-		t.Fatalf("setup: patients.view should be denied by the org default")
+	for _, org := range []int64{gO, gO1, gO11} {
+		if e := s.Explain(gTarget, org, "patients.view"); !e.Allowed || e.Step != StepCatalogDefault {
+			t.Errorf("patients.view of a member in %d with a deny override and a deny default: %+v, want always granted", org, e)
+		}
 	}
-	err := s.CheckRoleChange(gTarget, 300, gO, []string{"staff.view"}, []string{"patients.view", "staff.view"})
-	d2 := d
-	d2.Roles = slices.Clone(d.Roles)
-	d2.Roles[len(d2.Roles)-1].Permissions = []string{"patients.view", "staff.view"}
-	raised := NewSnapshot(DefaultCatalog(), d2).Can(gTarget, gO, "patients.view")
-	if err == nil && raised {
-		regression(t, "CheckRoleChange(actor holds role 300 lacking patients.view; org default deny patients.view in O; next adds patients.view) = nil, "+
-			"but the change raises the actor's own access (patients.view in O becomes allowed): mandatory keys are dropped from `added` and the function returns before checkNoSelfRaise")
+	if e := s.Explain(gOther, gO, "patients.view"); e.Allowed {
+		t.Errorf("a non-member holds the mandatory permission: %+v", e)
+	}
+	if err := s.CheckRoleChange(gTarget, 300, gO, []string{"staff.view"}, []string{"patients.view", "staff.view"}); err != nil {
+		t.Errorf("adding the mandatory key back to a legacy role: %v", err)
 	}
 }
 

@@ -171,8 +171,10 @@ func TestRuleExplain(t *testing.T) {
 		{"org default allow in A reaches A2", uBob, orgA2, "staff.view", want{true, StepOrgDefault, 0, "", 0, orgA, "A", 0}},
 		{"nearest org default: allow in A11 over deny in A", uBob, orgA11, "audit.view", want{true, StepOrgDefault, 0, "", 0, orgA11, "A11", 0}},
 		{"nearest org default: deny in A in A1", uBob, orgA1, "audit.view", want{false, StepOrgDefault, 0, "", 0, orgA, "A", 0}},
-		{"org default deny on a mandatory key", uBob, orgA11, "patients.view", want{false, StepOrgDefault, 0, "", 0, orgA11, "A11", 0}},
-		{"role grant beats org default deny on a mandatory key", uAlice, orgA11, "patients.view", want{true, StepRoleGrant, rBiller, "Biller", orgA, orgA, "A", 0}},
+		// Mandatory means always (hardening finding 15): a stored deny default or override on it
+		// counts for nothing.
+		{"org default deny on a mandatory key is ignored", uBob, orgA11, "patients.view", want{true, StepCatalogDefault, 0, "", 0, 0, "", 0}},
+		{"mandatory: always granted, not through the role", uAlice, orgA11, "patients.view", want{true, StepCatalogDefault, 0, "", 0, 0, "", 0}},
 		{"inherit org default is no setting", uBob, orgA2, "orgs.manage", want{false, StepCatalogDefault, 0, "", 0, 0, "", 0}},
 
 		// Step 4: catalog default.
@@ -187,7 +189,7 @@ func TestRuleExplain(t *testing.T) {
 		{"membership only in a descendant: nothing in A1", uDave, orgA1, "patients.view", want{false, StepNotMember, 0, "", 0, 0, "", 0}},
 		{"membership only in a descendant: nothing in a sibling", uDave, orgA2, "patients.view", want{false, StepNotMember, 0, "", 0, 0, "", 0}},
 		{"member of A11 gets org defaults there", uDave, orgA11, "staff.view", want{true, StepOrgDefault, 0, "", 0, orgA, "A", 0}},
-		{"member of A11 and org default deny on mandatory", uDave, orgA11, "patients.view", want{false, StepOrgDefault, 0, "", 0, orgA11, "A11", 0}},
+		{"member of A11 and org default deny on mandatory: still granted", uDave, orgA11, "patients.view", want{true, StepCatalogDefault, 0, "", 0, 0, "", 0}},
 		{"membership in A does not reach B", uBob, orgB, "patients.view", want{false, StepNotMember, 0, "", 0, 0, "", 0}},
 		{"dangling assignment gives no membership", uBob, orgB, "staff.view", want{false, StepNotMember, 0, "", 0, 0, "", 0}},
 		{"a role makes one staff in B", uGina, orgB, "access.delegate", want{true, StepRoleGrant, rBAdmin, "Administrator", orgB, orgB, "B", 0}},
@@ -317,7 +319,7 @@ func TestRuleEffective(t *testing.T) {
 		{"alice in A11", uAlice, orgA11, []string{"patients.view", "billing.manage", "staff.view", "audit.view"}},
 		{"alice in B", uAlice, orgB, nil},
 		{"bob in A", uBob, orgA, []string{"patients.view", "staff.view"}},
-		{"bob in A11", uBob, orgA11, []string{"clinical.erx", "staff.view", "audit.view"}},
+		{"bob in A11", uBob, orgA11, []string{"patients.view", "clinical.erx", "staff.view", "audit.view"}},
 		{"carol in A1", uCarol, orgA1, []string{"patients.view", "scheduling.access", "clinical.drug_interactions", "staff.view"}},
 		{"root in B", uRoot, orgB, all},
 		{"gina in B", uGina, orgB, all},

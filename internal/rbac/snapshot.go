@@ -2,6 +2,7 @@ package rbac
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -84,6 +85,10 @@ type (
 		Perm   string
 		Effect Effect
 	}
+	// Invited says UserID accepted an invitation InviterID sent. Whoever sent an invitation
+	// saw its link, so may hold the account it made: the guard never lets an account raise
+	// anyone up its chain of inviters.
+	Invited struct{ UserID, InviterID int64 }
 )
 
 // Data is everything the rule of §1.3 looks at.
@@ -95,6 +100,7 @@ type Data struct {
 	Members       []Membership
 	UserOverrides []UserOverride
 	OrgDefaults   []OrgDefault
+	Invitations   []Invited
 }
 
 // set is a bitset over catalog indices.
@@ -121,6 +127,7 @@ type userEntry struct {
 	member      map[int64]bool
 	assignments []Assignment
 	overrides   map[int64]map[int]UserOverride // org → perm index → override
+	inviters    []int64                        // who sent the invitations this user accepted
 }
 
 // Snapshot is an immutable view of who holds what. Every check is answered from one, so a
@@ -196,6 +203,11 @@ func NewSnapshot(c *Catalog, d Data) *Snapshot {
 		}
 		u.overrides[ov.OrgID][i] = ov
 	}
+	for _, inv := range d.Invitations {
+		if u := s.users[inv.UserID]; u != nil && inv.InviterID != inv.UserID && !slices.Contains(u.inviters, inv.InviterID) {
+			u.inviters = append(u.inviters, inv.InviterID)
+		}
+	}
 	for _, od := range d.OrgDefaults {
 		o := s.orgs[od.OrgID]
 		i, ok := c.index[od.Perm]
@@ -228,7 +240,7 @@ const (
 	StepUserOverride               // 1. user-level override
 	StepRoleGrant                  // 2. a role held here or above
 	StepOrgDefault                 // 3. organisation default
-	StepCatalogDefault             // 4. catalog default (mandatory or not)
+	StepCatalogDefault             // 4. catalog default; a mandatory permission always ends here
 )
 
 // Decision is the answer to "may U do P in O?" with its reason.
@@ -261,6 +273,12 @@ func (s *Snapshot) Explain(userID, orgID int64, perm string) Decision {
 }
 
 func (s *Snapshot) decide(userID, orgID int64, p int, explain bool) Decision {
+	return s.decideFor(userID, orgID, p, explain, false)
+}
+
+// decideFor is decide; asEnabled answers for a disabled user as if they were enabled (what
+// enabling them would give back).
+func (s *Snapshot) decideFor(userID, orgID int64, p int, explain, asEnabled bool) Decision {
 	d := Decision{}
 	if explain {
 		d.Perm = s.cat.perms[p].Key
@@ -270,7 +288,7 @@ func (s *Snapshot) decide(userID, orgID int64, p int, explain bool) Decision {
 		d.Step = StepNoUser
 		return d
 	}
-	if u.Disabled {
+	if u.Disabled && !asEnabled {
 		d.Step = StepDisabled
 		return d
 	}
@@ -287,6 +305,11 @@ func (s *Snapshot) decide(userID, orgID int64, p int, explain bool) Decision {
 	}
 	if !member {
 		d.Step = StepNotMember
+		return d
+	}
+	// Mandatory means always: no override, role or default can take it from a member.
+	if s.cat.perms[p].Mandatory {
+		d.Allowed, d.Step = true, StepCatalogDefault
 		return d
 	}
 	// 1. the nearest user-level override.
@@ -336,8 +359,8 @@ func (s *Snapshot) decide(userID, orgID int64, p int, explain bool) Decision {
 			return d
 		}
 	}
-	// 4. the catalog default.
-	d.Allowed, d.Step = s.cat.perms[p].Mandatory, StepCatalogDefault
+	// 4. the catalog default: deny (mandatory permissions were granted above).
+	d.Step = StepCatalogDefault
 	return d
 }
 

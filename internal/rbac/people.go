@@ -1,0 +1,243 @@
+package rbac
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ForbiddenError refuses an action because the actor lacks a permission in the organisation
+// the action is about. Every domain returns it for that reason, and each transport maps it
+// once (an error page, a problem document, a status).
+type ForbiddenError struct {
+	Perms   []string // catalog keys; any one of them would do
+	OrgID   int64    // 0 when no organisation would do (only a global admin may)
+	OrgName string
+}
+
+func (e *ForbiddenError) Error() string {
+	if e.OrgID == 0 {
+		return "rbac: only a global admin may do this"
+	}
+	return fmt.Sprintf("rbac: needs %s in %s", strings.Join(e.Perms, " or "), e.OrgName)
+}
+
+// Forbidden is the refusal for lacking any of perms in org (0: nowhere would do).
+func (s *Snapshot) Forbidden(orgID int64, perms ...string) *ForbiddenError {
+	e := &ForbiddenError{Perms: perms, OrgID: orgID}
+	if o, ok := s.orgs[orgID]; ok {
+		e.OrgName = o.Name
+	}
+	return e
+}
+
+// ErrNotStaffThere refuses a change to someone's access in an organisation they are not
+// staff of: seeing a person (member visibility) never lets one change them.
+var ErrNotStaffThere = errors.New("rbac: the person is not staff of that organisation")
+
+// Reasons for refusing to act on a person.
+const (
+	ReasonTargetExceeds = "they hold permissions you do not hold yourself, so you cannot change their access"
+	ReasonTargetGlobal  = "only a global admin can change a global admin's access or account"
+	ReasonRaisesInviter = "this would raise the access of someone who invited you (directly or through people they invited)"
+)
+
+// adminKeys are the permissions that give power over Rolegate itself. access.delegate lets
+// its holder decide other people's access to everything else without holding it, but never
+// over someone who holds more of these than they do.
+var adminKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range AdminPermissions {
+		m[k] = true
+	}
+	return m
+}()
+
+// MemberOrgs returns the organisations user is staff of (a membership, or a role held
+// there), in id order.
+func (s *Snapshot) MemberOrgs(userID int64) []int64 {
+	u, ok := s.users[userID]
+	if !ok {
+		return nil
+	}
+	out := make([]int64, 0, len(u.member))
+	for id := range u.member {
+		if _, known := s.orgs[id]; known {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// StaffOf reports whether user is staff of org itself (a membership or a role held there).
+func (s *Snapshot) StaffOf(userID, orgID int64) bool {
+	u, ok := s.users[userID]
+	return ok && u.member[orgID]
+}
+
+// Upline returns the people who invited user, directly or through a chain of invitations,
+// nearest first; never user themselves.
+func (s *Snapshot) Upline(userID int64) []int64 {
+	u, ok := s.users[userID]
+	if !ok || len(u.inviters) == 0 {
+		return nil
+	}
+	seen := map[int64]bool{userID: true}
+	var out []int64
+	queue := append([]int64(nil), u.inviters...)
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, id)
+		if v, ok := s.users[id]; ok {
+			queue = append(queue, v.inviters...)
+		}
+	}
+	return out
+}
+
+// exceeding lists the permissions target holds in org (as if enabled: enabling gives them
+// back) that actor cannot answer for there: not held, and not covered by access.delegate,
+// which covers everything but the administration permissions.
+func (s *Snapshot) exceeding(actorID, targetID, orgID int64) []string {
+	delegate := s.Can(actorID, orgID, PermDelegate)
+	var out []string
+	for i, p := range s.cat.perms {
+		if !s.decideFor(targetID, orgID, i, false, true).Allowed || s.decide(actorID, orgID, i, false).Allowed {
+			continue
+		}
+		if delegate && !adminKeys[p.Key] {
+			continue
+		}
+		out = append(out, p.Key)
+	}
+	return out
+}
+
+// comparedIn is where a change in orgIDs is weighed: each of them, and every organisation
+// above one of them that target is staff of. Someone who is staff of a practice is answered
+// for at the practice's level, so a sub-organisation's admin cannot act on the practice's
+// administrator there, even once that administrator holds a role in the sub-organisation.
+func (s *Snapshot) comparedIn(targetID int64, orgIDs []int64) []int64 {
+	var out []int64
+	for _, o := range orgIDs {
+		for i, c := range s.Ancestry(o) {
+			if (i == 0 || s.StaffOf(targetID, c)) && !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// CheckActOn checks that actor may take access away from target, or change their account, in
+// each of orgs (PRODUCT.md §2.3 in reverse: nobody acts on access greater than their own).
+// Only a global admin acts on a global admin; anyone else is refused when the target holds,
+// in one of those organisations or an organisation above one that the target is staff of, a
+// permission the actor does not (access.delegate covering all but the administration
+// permissions). Acting on oneself is always within one's access; the callers' own rules
+// (never disable yourself, the lock-out guard) still apply.
+func (s *Snapshot) CheckActOn(actorID, targetID int64, orgIDs ...int64) error {
+	if actorID == targetID || s.isRoot(actorID) {
+		return nil
+	}
+	if t, ok := s.users[targetID]; ok && t.GlobalAdmin {
+		return &EscalationError{Reason: ReasonTargetGlobal}
+	}
+	if over := s.beyond(actorID, targetID, orgIDs); len(over) > 0 {
+		return &EscalationError{Perms: over, Reason: ReasonTargetExceeds}
+	}
+	return nil
+}
+
+// beyond lists, in catalog order, what target holds that actor cannot answer for wherever a
+// change in orgIDs is weighed (comparedIn).
+func (s *Snapshot) beyond(actorID, targetID int64, orgIDs []int64) []string {
+	seen := map[string]bool{}
+	var over []string
+	for _, o := range s.comparedIn(targetID, orgIDs) {
+		for _, k := range s.exceeding(actorID, targetID, o) {
+			if !seen[k] {
+				seen[k] = true
+				over = append(over, k)
+			}
+		}
+	}
+	return s.cat.Sort(over)
+}
+
+// CheckPersonChange checks that actor may change target's access in org: take a role away or
+// swap it, set an override, remove them from the organisation. The actor needs staff.manage
+// there (*ForbiddenError), the target must be staff of org itself (ErrNotStaffThere), and
+// the target's access there must not exceed the actor's (CheckActOn).
+func (s *Snapshot) CheckPersonChange(actorID, targetID, orgID int64) error {
+	if !s.Can(actorID, orgID, PermStaffManage) {
+		return s.Forbidden(orgID, PermStaffManage)
+	}
+	if !s.StaffOf(targetID, orgID) {
+		return ErrNotStaffThere
+	}
+	return s.CheckActOn(actorID, targetID, orgID)
+}
+
+// CheckAccountChange checks that actor may disable or enable target's account or end all
+// their sessions. These reach every organisation the person belongs to, so the actor needs
+// staff.manage in each of them (a global admin aside), and the target's access must not
+// exceed the actor's in any. Someone who belongs to no organisation is a global admin's
+// alone to change.
+func (s *Snapshot) CheckAccountChange(actorID, targetID int64) error {
+	if s.isRoot(actorID) {
+		return nil
+	}
+	orgs := s.MemberOrgs(targetID)
+	if len(orgs) == 0 {
+		return s.Forbidden(0, PermStaffManage)
+	}
+	for _, o := range orgs {
+		if !s.Can(actorID, o, PermStaffManage) {
+			return s.Forbidden(o, PermStaffManage)
+		}
+	}
+	return s.CheckActOn(actorID, targetID, orgs...)
+}
+
+// ReasonHolderExceeds refuses a change to a role that would take access from one of its
+// holders whose access exceeds the actor's.
+const ReasonHolderExceeds = "it would take access from someone who holds permissions you do not hold yourself"
+
+// CheckRoleHolders checks a change to a role as a whole (its permissions edited, the role
+// deleted or its holders moved to another), given the data it would leave: every holder of
+// roleID who would lose a permission where they hold the role must be someone the actor may
+// act on there (CheckActOn). A holder who keeps everything through other roles is not acted
+// on, whoever they are.
+func (s *Snapshot) CheckRoleHolders(actorID, roleID int64, after Data) error {
+	if s.isRoot(actorID) {
+		return nil
+	}
+	var next *Snapshot
+	for _, u := range s.users {
+		for _, a := range u.assignments {
+			if a.RoleID != roleID {
+				continue
+			}
+			if s.CheckActOn(actorID, u.ID, a.OrgID) == nil {
+				continue
+			}
+			if next == nil {
+				next = NewSnapshot(s.cat, after)
+			}
+			for i := range s.cat.perms {
+				if s.decide(u.ID, a.OrgID, i, false).Allowed && !next.decide(u.ID, a.OrgID, i, false).Allowed {
+					return &EscalationError{Perms: s.beyond(actorID, u.ID, []int64{a.OrgID}), Reason: ReasonHolderExceeds, Who: u.Name}
+				}
+			}
+		}
+	}
+	return nil
+}
