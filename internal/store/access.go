@@ -99,9 +99,24 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 			if err := r.Scan(&o.UserID, &o.OrgID, &o.Perm, &effect, &o.SetBy); err != nil {
 				return err
 			}
-			o.Effect, _ = rbac.ParseEffect(effect)
+			// A value the schema's CHECK should make impossible is a broken database, not an
+			// "inherit" to skip quietly.
+			e, perr := rbac.ParseEffect(effect)
+			if perr != nil {
+				return fmt.Errorf("override of user %d in %d: %w", o.UserID, o.OrgID, perr)
+			}
+			o.Effect = e
 			d.UserOverrides = append(d.UserOverrides, o)
 			return nil
+		})
+	}
+	if err == nil {
+		err = each(`SELECT DISTINCT accepted_by, invited_by FROM invitations
+			WHERE accepted_at IS NOT NULL AND accepted_by IS NOT NULL AND invited_by IS NOT NULL`, func(r *sql.Rows) error {
+			var inv rbac.Invited
+			err := r.Scan(&inv.UserID, &inv.InviterID)
+			d.Invitations = append(d.Invitations, inv)
+			return err
 		})
 	}
 	if err == nil {
@@ -111,7 +126,11 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 			if err := r.Scan(&o.OrgID, &o.Perm, &effect); err != nil {
 				return err
 			}
-			o.Effect, _ = rbac.ParseEffect(effect)
+			e, perr := rbac.ParseEffect(effect)
+			if perr != nil {
+				return fmt.Errorf("default of organisation %d: %w", o.OrgID, perr)
+			}
+			o.Effect = e
 			d.OrgDefaults = append(d.OrgDefaults, o)
 			return nil
 		})

@@ -11,8 +11,9 @@ import (
 )
 
 // appendAudit adds e to the log inside tx, the transaction of the change it records, so a
-// rolled-back change leaves no entry and a committed one always has its entry. Names are
-// looked up now; the actor defaults to the one the context carries.
+// rolled-back change leaves no entry and a committed one always has its entry. Names (of the
+// actor, a person targeted, the organisation) are looked up now when not given; the actor
+// defaults to the one the context carries.
 func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
 	actor := audit.ActorFrom(ctx)
 	if e.ActorID == 0 {
@@ -24,6 +25,12 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, e audit.Entry) erro
 	if e.ActorID != 0 && e.ActorName == "" {
 		if err := tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", e.ActorID).Scan(&e.ActorName); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: audit actor: %w", err)
+		}
+	}
+	if e.TargetType == "user" && e.TargetID != 0 && e.TargetName == "" {
+		// A person is named as they are called now; the entry keeps that name for good.
+		if err := tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", e.TargetID).Scan(&e.TargetName); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: audit target: %w", err)
 		}
 	}
 	if e.OrgID != 0 && e.OrgName == "" {
@@ -59,6 +66,21 @@ func rawOrNull(r json.RawMessage) any {
 		return nil
 	}
 	return string(r)
+}
+
+// appendAuditIn writes e once for each organisation of orgIDs (once, about no organisation,
+// when there is none), so that each organisation's auditors see a change that reached it.
+func (s *Store) appendAuditIn(ctx context.Context, tx *sql.Tx, orgIDs []int64, e audit.Entry) error {
+	if len(orgIDs) == 0 {
+		return s.appendAudit(ctx, tx, e)
+	}
+	for _, o := range orgIDs {
+		e.OrgID, e.OrgName = o, ""
+		if err := s.appendAudit(ctx, tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Audit records an event that changes nothing else: a sign-in, a failed sign-in, a denied

@@ -100,19 +100,25 @@ func (s *Store) CreateInvitation(ctx context.Context, in NewInvitation) (int64, 
 
 // auditInvitation records a change to invitation id (never its token).
 func (s *Store) auditInvitation(ctx context.Context, tx *sql.Tx, action string, actorID, id int64, before any) error {
+	// InvitedBy names who sent it: an accepted invitation ties the new account to its inviter
+	// (the guard never lets the one raise the other), so the log says who that was.
 	var v struct {
-		Email   string `json:"email"`
-		Name    string `json:"name"`
-		Role    string `json:"role"`
-		Org     string `json:"org"`
-		Expires int64  `json:"expires_at"`
-		Status  string `json:"status"`
+		Email       string `json:"email"`
+		Name        string `json:"name"`
+		Role        string `json:"role"`
+		Org         string `json:"org"`
+		Expires     int64  `json:"expires_at"`
+		Status      string `json:"status"`
+		InvitedBy   string `json:"invited_by"`
+		InvitedByID int64  `json:"invited_by_id"`
 	}
 	var orgID int64
 	var accepted, revoked sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT i.email, i.name, coalesce(r.name, ''), o.name, i.expires_at, i.org_id, i.accepted_at, i.revoked_at
-		FROM invitations i JOIN organisations o ON o.id = i.org_id LEFT JOIN roles r ON r.id = i.role_id WHERE i.id = ?`, id).
-		Scan(&v.Email, &v.Name, &v.Role, &v.Org, &v.Expires, &orgID, &accepted, &revoked)
+	err := tx.QueryRowContext(ctx, `SELECT i.email, i.name, coalesce(r.name, ''), o.name, i.expires_at, i.org_id, i.accepted_at, i.revoked_at,
+		coalesce(u.name, ''), coalesce(i.invited_by, 0)
+		FROM invitations i JOIN organisations o ON o.id = i.org_id LEFT JOIN roles r ON r.id = i.role_id LEFT JOIN users u ON u.id = i.invited_by
+		WHERE i.id = ?`, id).
+		Scan(&v.Email, &v.Name, &v.Role, &v.Org, &v.Expires, &orgID, &accepted, &revoked, &v.InvitedBy, &v.InvitedByID)
 	if err != nil {
 		return fmt.Errorf("store: audit invitation: %w", err)
 	}
@@ -161,7 +167,7 @@ func (s *Store) PendingInvitation(ctx context.Context, orgID int64, email string
 
 // RenewInvitation gives a pending invitation a new token (the old link stops working) and
 // a new expiry; ErrInvitationClosed when it was accepted or revoked meanwhile.
-func (s *Store) RenewInvitation(ctx context.Context, id int64, hash []byte, expiresAt int64) error {
+func (s *Store) RenewInvitation(ctx context.Context, id int64, hash []byte, expiresAt, actorID int64) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		var was int64
 		err := tx.QueryRowContext(ctx, `UPDATE invitations SET token_hash = ?, sent_at = ?, expires_at = ?
@@ -173,7 +179,7 @@ func (s *Store) RenewInvitation(ctx context.Context, id int64, hash []byte, expi
 		if err != nil {
 			return fmt.Errorf("store: renew invitation: %w", err)
 		}
-		return s.auditInvitation(ctx, tx, audit.InvitationResent, 0, id, map[string]int64{"expires_at": was})
+		return s.auditInvitation(ctx, tx, audit.InvitationResent, actorID, id, map[string]int64{"expires_at": was})
 	})
 }
 

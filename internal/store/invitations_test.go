@@ -80,7 +80,7 @@ func TestInvitationStore(t *testing.T) {
 		t.Fatalf("after accepting: %+v %v", p, err)
 	}
 	// Closed invitations cannot be renewed or revoked.
-	if err := st.RenewInvitation(ctx, id, []byte("new"), now.Add(time.Hour).Unix()); !errors.Is(err, store.ErrInvitationClosed) {
+	if err := st.RenewInvitation(ctx, id, []byte("new"), now.Add(time.Hour).Unix(), 1); !errors.Is(err, store.ErrInvitationClosed) {
 		t.Fatalf("renew accepted: %v", err)
 	}
 	// Revoke, then accept: nothing is created.

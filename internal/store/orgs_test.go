@@ -110,7 +110,7 @@ func TestOrganisationTreeStore(t *testing.T) {
 	if o, _ := st.Organisation(ctx, east); o.ParentID != north.ID {
 		t.Fatal("a refused move moved")
 	}
-	if err := st.UnassignRole(ctx, ids[0], nurse, east); err != nil {
+	if err := st.UnassignRole(ctx, ids[0], nurse, east, 1); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.MoveOrganisation(ctx, east, other); err != nil {
@@ -191,7 +191,7 @@ func TestRoleModeStore(t *testing.T) {
 	if o, _ := st.Organisation(ctx, org.ID); o.OneRole || !o.LimitVisibility || len(orgAudit(t, st, org.ID)) != before {
 		t.Fatalf("a refused switch wrote something: %+v", o)
 	}
-	if err := st.UnassignRole(ctx, ben, staff, org.ID); err != nil {
+	if err := st.UnassignRole(ctx, ben, staff, org.ID, 1); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.SetOrgSettings(ctx, org.ID, store.OrgSettings{OneRole: true, LimitVisibility: false}); err != nil {

@@ -310,7 +310,8 @@ func (s *Store) UpdateRole(ctx context.Context, id, version int64, in RoleInput)
 
 // DeleteRole deletes a custom role. When people hold it, it refuses with *HasMembersError
 // unless reassignTo names another role (of the same organisation) to move them to, or
-// removeAll is set.
+// removeAll is set. Each holder moved or removed gets their own assignment entries in the log,
+// and the deletion's entry names them all.
 func (s *Store) DeleteRole(ctx context.Context, id, reassignTo int64, removeAll bool, actorID int64) error {
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		var system bool
@@ -325,8 +326,8 @@ func (s *Store) DeleteRole(ctx context.Context, id, reassignTo int64, removeAll 
 		if system {
 			return ErrSystemRole
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(DISTINCT user_id) FROM role_assignments WHERE role_id = ?", id).Scan(&n); err != nil {
+		holders, err := roleHolders(ctx, tx, id)
+		if err != nil {
 			return err
 		}
 		before, err := roleState(ctx, tx, id)
@@ -334,26 +335,39 @@ func (s *Store) DeleteRole(ctx context.Context, id, reassignTo int64, removeAll 
 			return err
 		}
 		var after any
-		if reassignTo != 0 && n > 0 && !removeAll {
-			after = map[string]int64{"holders_moved_to_role": reassignTo}
-		}
 		switch {
-		case n == 0 || removeAll:
+		case len(holders) == 0:
+		case removeAll:
+			for _, h := range holders {
+				if err := s.removeAssignment(ctx, tx, actorID, h.UserID, id, h.OrgID); err != nil {
+					return err
+				}
+			}
+			after = map[string]any{"holders_removed": holderNames(holders)}
 		case reassignTo != 0:
 			var target int64
-			err := tx.QueryRowContext(ctx, "SELECT org_id FROM roles WHERE id = ? AND id <> ?", reassignTo, id).Scan(&target)
-			if errors.Is(err, sql.ErrNoRows) || target != orgID {
+			var targetName string
+			err := tx.QueryRowContext(ctx, "SELECT org_id, name FROM roles WHERE id = ? AND id <> ?", reassignTo, id).Scan(&target, &targetName)
+			if errors.Is(err, sql.ErrNoRows) {
 				return ErrNotFound
 			}
 			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
-				SELECT user_id, ?, org_id, ?, ? FROM role_assignments WHERE role_id = ?`, reassignTo, nullID(actorID), s.now().Unix(), id); err != nil {
 				return fmt.Errorf("store: reassign: %w", err)
 			}
+			if target != orgID {
+				return ErrNotFound
+			}
+			for _, h := range holders {
+				if err := s.removeAssignment(ctx, tx, actorID, h.UserID, id, h.OrgID); err != nil {
+					return err
+				}
+				if err := s.giveRole(ctx, tx, actorID, h.UserID, reassignTo, h.OrgID); err != nil {
+					return err
+				}
+			}
+			after = map[string]any{"holders_moved_to": map[string]any{"role_id": reassignTo, "role": targetName}, "holders": holderNames(holders)}
 		default:
-			return &HasMembersError{N: n}
+			return &HasMembersError{N: distinctUsers(holders)}
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM roles WHERE id = ?", id); err != nil {
 			return fmt.Errorf("store: delete role: %w", err)
@@ -361,6 +375,47 @@ func (s *Store) DeleteRole(ctx context.Context, id, reassignTo int64, removeAll 
 		return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: orgID, Action: audit.RoleDeleted, TargetType: "role",
 			TargetID: id, TargetName: before.Name, Before: audit.JSON(before), After: audit.JSON(after)})
 	})
+}
+
+// holding is one assignment of a role, with the names the log shows.
+type holding struct {
+	UserID, OrgID int64
+	Name, OrgName string
+}
+
+func roleHolders(ctx context.Context, tx *sql.Tx, roleID int64) ([]holding, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT a.user_id, a.org_id, u.name, o.name FROM role_assignments a
+		JOIN users u ON u.id = a.user_id JOIN organisations o ON o.id = a.org_id WHERE a.role_id = ? ORDER BY u.name, a.user_id, o.name`, roleID)
+	if err != nil {
+		return nil, fmt.Errorf("store: role holders: %w", err)
+	}
+	defer rows.Close()
+	var out []holding
+	for rows.Next() {
+		var h holding
+		if err := rows.Scan(&h.UserID, &h.OrgID, &h.Name, &h.OrgName); err != nil {
+			return nil, fmt.Errorf("store: role holders: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// holderNames is "Ben Okafor in Northside Practice" for each holding.
+func holderNames(hs []holding) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.Name + " in " + h.OrgName
+	}
+	return out
+}
+
+func distinctUsers(hs []holding) int {
+	seen := map[int64]bool{}
+	for _, h := range hs {
+		seen[h.UserID] = true
+	}
+	return len(seen)
 }
 
 // SeedSystemRoles makes sure every top-level organisation has the system roles of the

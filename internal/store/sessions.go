@@ -50,7 +50,7 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess Sessio
 			return err
 		}
 		return s.appendAudit(ctx, tx, audit.Entry{ActorID: sess.UserID, Action: audit.SignIn, TargetType: "user", TargetID: sess.UserID,
-			TargetName: userName(ctx, tx, sess.UserID), Client: sess.ClientIP, After: audit.JSON(map[string]string{"user_agent": sess.UserAgent})})
+			Client: sess.ClientIP, After: audit.JSON(map[string]string{"user_agent": sess.UserAgent})})
 	})
 	return sess, err
 }
@@ -84,7 +84,7 @@ func (s *Store) DeleteSession(ctx context.Context, id int64) error {
 		if err != nil {
 			return fmt.Errorf("store: delete session: %w", err)
 		}
-		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.SignOut, TargetType: "user", TargetID: userID, TargetName: userName(ctx, tx, userID)})
+		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.SignOut, TargetType: "user", TargetID: userID})
 	})
 }
 
@@ -100,20 +100,21 @@ func (s *Store) DeleteUserSession(ctx context.Context, userID, id int64) error {
 			return ErrNotFound
 		}
 		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.SessionsEnded, TargetType: "user", TargetID: userID,
-			TargetName: userName(ctx, tx, userID), Before: audit.JSON(map[string]int64{"session": id})})
+			Before: audit.JSON(map[string]int64{"session": id})})
 	})
 }
 
-// DeleteUserSessions ends every session of a user ("sign out everywhere").
-func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
+// DeleteUserSessions ends every session of a user ("sign out everywhere"), recorded once
+// under each organisation of orgIDs (those the person belongs to).
+func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, orgIDs []int64, actorID int64) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID)
 		if err != nil {
 			return fmt.Errorf("store: delete sessions: %w", err)
 		}
 		n, _ := res.RowsAffected()
-		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.SessionsEnded, TargetType: "user", TargetID: userID,
-			TargetName: userName(ctx, tx, userID), Before: audit.JSON(map[string]int64{"sessions": n})})
+		return s.appendAuditIn(ctx, tx, orgIDs, audit.Entry{ActorID: actorID, Action: audit.SessionsEnded, TargetType: "user", TargetID: userID,
+			Before: audit.JSON(map[string]int64{"sessions": n})})
 	})
 }
 

@@ -255,9 +255,9 @@ func (s *Store) AssignRole(ctx context.Context, userID, roleID, orgID, replaceRo
 }
 
 // UnassignRole takes roleID in orgID away from userID.
-func (s *Store) UnassignRole(ctx context.Context, userID, roleID, orgID int64) error {
+func (s *Store) UnassignRole(ctx context.Context, userID, roleID, orgID, actorID int64) error {
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
-		return s.removeAssignment(ctx, tx, 0, userID, roleID, orgID)
+		return s.removeAssignment(ctx, tx, actorID, userID, roleID, orgID)
 	})
 }
 
@@ -284,14 +284,14 @@ func (s *Store) SetOverride(ctx context.Context, userID, orgID int64, perm, effe
 			return fmt.Errorf("store: set override: %w", err)
 		}
 		return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: orgID, Action: audit.OverrideSet, TargetType: "user",
-			TargetID: userID, TargetName: userName(ctx, tx, userID),
-			Before: audit.JSON(map[string]string{perm: before}), After: audit.JSON(map[string]string{perm: effect})})
+			TargetID: userID, Before: audit.JSON(map[string]string{perm: before}), After: audit.JSON(map[string]string{perm: effect})})
 	})
 }
 
 // SetDisabled disables or enables a user; disabling ends every session of theirs at once.
-// orgID is the organisation the change was made from, for the audit log.
-func (s *Store) SetDisabled(ctx context.Context, userID, orgID int64, disabled bool) error {
+// The account is the person's in every organisation, so the change is recorded once under
+// each organisation of orgIDs (those the person belongs to), for each one's auditors.
+func (s *Store) SetDisabled(ctx context.Context, userID int64, orgIDs []int64, disabled bool, actorID int64) error {
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		status := "active"
 		if disabled {
@@ -313,14 +313,14 @@ func (s *Store) SetDisabled(ctx context.Context, userID, orgID int64, disabled b
 		if disabled {
 			action, before = audit.StaffDisabled, "active"
 		}
-		return s.appendAudit(ctx, tx, audit.Entry{OrgID: orgID, Action: action, TargetType: "user", TargetID: userID,
-			TargetName: userName(ctx, tx, userID), Before: audit.JSON(map[string]string{"status": before}), After: audit.JSON(map[string]string{"status": status})})
+		return s.appendAuditIn(ctx, tx, orgIDs, audit.Entry{ActorID: actorID, Action: action, TargetType: "user", TargetID: userID,
+			Before: audit.JSON(map[string]string{"status": before}), After: audit.JSON(map[string]string{"status": status})})
 	})
 }
 
 // RemoveFromOrganisation ends userID's membership of the organisations orgIDs (an
 // organisation and those below it): staff rows, role assignments and overrides there.
-func (s *Store) RemoveFromOrganisation(ctx context.Context, userID int64, orgIDs []int64) error {
+func (s *Store) RemoveFromOrganisation(ctx context.Context, userID int64, orgIDs []int64, actorID int64) error {
 	if len(orgIDs) == 0 {
 		return ErrNotFound
 	}
@@ -347,8 +347,8 @@ func (s *Store) RemoveFromOrganisation(ctx context.Context, userID int64, orgIDs
 		if total == 0 {
 			return ErrNotFound
 		}
-		return s.appendAudit(ctx, tx, audit.Entry{OrgID: orgIDs[0], Action: audit.StaffRemoved, TargetType: "user", TargetID: userID,
-			TargetName: userName(ctx, tx, userID), Before: audit.JSON(map[string]any{"roles": held}), After: nil})
+		return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: orgIDs[0], Action: audit.StaffRemoved, TargetType: "user", TargetID: userID,
+			Before: audit.JSON(map[string]any{"roles": held}), After: nil})
 	})
 }
 
@@ -361,11 +361,4 @@ func (s *Store) heldRolesTx(ctx context.Context, tx *sql.Tx, userID int64, in st
 		out = []string{}
 	}
 	return out, err
-}
-
-// userName is a person's name for the audit log ("" if they are gone).
-func userName(ctx context.Context, tx *sql.Tx, id int64) string {
-	var n string
-	_ = tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", id).Scan(&n)
-	return n
 }

@@ -139,8 +139,7 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, hash string, keep
 			return fmt.Errorf("store: end sessions: %w", err)
 		}
 		// Never the hash itself: the log says that it changed, not to what.
-		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.PasswordChanged, TargetType: "user", TargetID: userID,
-			TargetName: userName(ctx, tx, userID)})
+		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.PasswordChanged, TargetType: "user", TargetID: userID})
 	})
 }
 
