@@ -82,7 +82,7 @@ func (a *app) endSession(c echo.Context) error {
 // endAllSessions signs you out everywhere, this browser included.
 func (a *app) endAllSessions(c echo.Context) error {
 	u, _ := currentUser(c)
-	if err := a.Store.DeleteUserSessions(c.Request().Context(), u.ID); err != nil {
+	if err := a.Store.DeleteUserSessions(c.Request().Context(), u.ID, a.Access.Now().MemberOrgs(u.ID), u.ID); err != nil {
 		return err
 	}
 	a.Sessions.Clear(c.Response(), c.Request())

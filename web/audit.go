@@ -81,7 +81,7 @@ func (a *app) parseAuditFilter(c echo.Context) (auditFilter, error) {
 			return f, store.ErrNotFound
 		}
 		if f.scopeOrgs != nil && !slices.Contains(f.scopeOrgs, id) {
-			return f, &ForbiddenError{Permission: rbac.PermAuditView}
+			return f, forbidden(rbac.PermAuditView)
 		}
 		f.org, f.q.OrgIDs = raw, snap.Subtree(id)
 	}

@@ -86,7 +86,7 @@ func (a *app) require(acc Access) echo.MiddlewareFunc {
 				return toLogin(c)
 			}
 			if acc.kind == accessPermission && !a.canSomewhere(u, acc.perms...) {
-				return &ForbiddenError{Permission: strings.Join(acc.perms, " or ")}
+				return forbidden(acc.perms...)
 			}
 			return next(c)
 		}
@@ -109,7 +109,7 @@ func (a *app) canSomewhere(u store.User, perms ...string) bool {
 func (a *app) authorize(c echo.Context, orgID int64, perm string) error {
 	u, _ := currentUser(c)
 	if !a.Access.Now().Can(u.ID, orgID, perm) {
-		return &ForbiddenError{Permission: perm}
+		return forbidden(perm)
 	}
 	return nil
 }

@@ -13,18 +13,23 @@ import (
 	errviews "github.com/rolegate/rolegate/views/errors"
 )
 
-// ForbiddenError refuses a request; it names the missing permission when that is the reason.
+// ForbiddenError refuses a request; it names the missing permissions (any one would do) and
+// the organisation when that is the reason.
 type ForbiddenError struct {
-	Permission string
-	Reason     string
+	Perms  []string
+	Org    string // the organisation the permission is needed in, when known
+	Reason string
 }
 
 func (e *ForbiddenError) Error() string {
-	if e.Permission != "" {
-		return "forbidden: missing permission " + e.Permission
+	if len(e.Perms) > 0 {
+		return "forbidden: missing permission " + strings.Join(e.Perms, " or ")
 	}
 	return "forbidden: " + e.Reason
 }
+
+// forbidden is the 403 for lacking perms (any of them) somewhere.
+func forbidden(perms ...string) *ForbiddenError { return &ForbiddenError{Perms: perms} }
 
 // handleError is the one place errors become responses. People see a plain explanation and a
 // status; the log gets the real error with the request id.
@@ -37,6 +42,15 @@ func (a *app) handleError(err error, c echo.Context) {
 	var fe *ForbiddenError
 	var he *echo.HTTPError
 	var le *rbac.LockoutError
+	var rf *rbac.ForbiddenError
+	if errors.As(err, &rf) {
+		// The domain's refusal, in the one form this transport shows.
+		fe = &ForbiddenError{Perms: rf.Perms, Org: rf.OrgName}
+		if rf.OrgID == 0 {
+			fe = &ForbiddenError{Reason: "Only a global admin can do this."}
+		}
+		err = fe
+	}
 	switch {
 	case errors.As(err, &le):
 		v.Status, v.Heading = http.StatusConflict, "Nothing was changed: this would lock people out"
@@ -46,9 +60,12 @@ func (a *app) handleError(err error, c echo.Context) {
 			v.Message = le.OrgName + " must keep at least one person who can manage both roles and staff. Give that access to someone else first."
 		}
 	case errors.As(err, &fe):
-		a.auditDenied(c, fe.Permission, fe.Reason)
+		a.auditDenied(c, fe)
 		v.Status, v.Heading = http.StatusForbidden, "You do not have access to this"
-		v.Permission = a.permissionWords(fe.Permission)
+		v.Permission = a.permissionWords(fe.Perms)
+		if v.Permission != "" && fe.Org != "" {
+			v.Permission += " in " + fe.Org
+		}
 		v.Message = "Your account does not hold the permission this needs. Ask an administrator if you need it."
 		if fe.Reason != "" {
 			v.Message = fe.Reason
@@ -57,7 +74,7 @@ func (a *app) handleError(err error, c echo.Context) {
 		v.Status, v.Heading, v.Message = http.StatusNotFound, "Not found", "There is nothing here. It may have been removed, or the link is wrong."
 	case errors.As(err, &he) && he.Code < 500:
 		if he.Code == http.StatusForbidden {
-			a.auditDenied(c, "", "security check (CSRF) failed")
+			a.auditDenied(c, &ForbiddenError{Reason: "security check (CSRF) failed"})
 		}
 		v.Status = he.Code
 		v.Heading, v.Message = statusWords(he.Code)
@@ -100,12 +117,12 @@ func statusWords(code int) (string, string) {
 }
 
 // permissionWords names permission keys ("a or b") by their labels, keeping the keys.
-func (a *app) permissionWords(keys string) string {
-	if keys == "" || a.Access == nil {
-		return keys
+func (a *app) permissionWords(keys []string) string {
+	if len(keys) == 0 || a.Access == nil {
+		return strings.Join(keys, " or ")
 	}
-	parts := strings.Split(keys, " or ")
-	for i, k := range parts {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
 		parts[i] = a.Access.Catalog().Label(k) + " (" + k + ")"
 	}
 	return strings.Join(parts, " or ")
@@ -113,17 +130,20 @@ func (a *app) permissionWords(keys string) string {
 
 // auditDenied records a refused request of a signed-in person. Anonymous refusals are not
 // recorded, so nobody can fill the log from outside.
-func (a *app) auditDenied(c echo.Context, perm, reason string) {
+func (a *app) auditDenied(c echo.Context, fe *ForbiddenError) {
 	u, ok := currentUser(c)
 	if !ok {
 		return
 	}
 	after := map[string]string{"method": c.Request().Method}
-	if perm != "" {
-		after["missing_permission"] = perm
+	if len(fe.Perms) > 0 {
+		after["missing_permission"] = strings.Join(fe.Perms, " or ")
 	}
-	if reason != "" {
-		after["reason"] = reason
+	if fe.Org != "" {
+		after["organisation"] = fe.Org
+	}
+	if fe.Reason != "" {
+		after["reason"] = fe.Reason
 	}
 	path := c.Request().URL.Path
 	if len(path) > 200 {

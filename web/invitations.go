@@ -117,9 +117,6 @@ func (a *app) inviteCreate(c echo.Context) error {
 	}
 	u, _ := currentUser(c)
 	sent, problems, err := a.staffService().Invite(c.Request().Context(), u.ID, f, a.linkBase(c))
-	if errors.Is(err, staff.ErrForbidden) {
-		return &ForbiddenError{Permission: rbac.PermStaffManage}
-	}
 	if err != nil {
 		return err
 	}
@@ -157,8 +154,6 @@ func pathID(c echo.Context) (int64, error) {
 // invitationError answers the refusals resend and revoke share.
 func (a *app) invitationError(c echo.Context, err error) error {
 	switch {
-	case errors.Is(err, staff.ErrForbidden):
-		return &ForbiddenError{Permission: rbac.PermStaffManage}
 	case errors.Is(err, store.ErrInvitationClosed):
 		return a.invitationNotice(c, "That invitation was already accepted or revoked.")
 	}

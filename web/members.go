@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/roles"
+	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
 	rv "github.com/rolegate/rolegate/views/roles"
@@ -46,7 +46,7 @@ func (a *app) membersForm(c echo.Context) error {
 
 func (a *app) membersView(c echo.Context, r store.RoleRow, q string, page int, problem string) (rv.MembersView, error) {
 	u, _ := currentUser(c)
-	cands, total, err := a.Store.MemberCandidates(c.Request().Context(), r.ID, a.memberScope(u, r.OrgID), q, membersPerPage, (page-1)*membersPerPage)
+	cands, total, err := a.Store.MemberCandidates(c.Request().Context(), r.ID, staff.MemberScope(a.Access.Now(), u.ID, r.OrgID), q, membersPerPage, (page-1)*membersPerPage)
 	if err != nil {
 		return rv.MembersView{}, err
 	}
@@ -110,7 +110,7 @@ func (a *app) membersSave(c echo.Context) error {
 		}
 	}
 	u, _ := currentUser(c)
-	scope := a.memberScope(u, r.OrgID)
+	scope := staff.MemberScope(a.Access.Now(), u.ID, r.OrgID)
 	// The same visibility as the form's list: ids of anyone else are refused.
 	visible := func(id int64) bool {
 		_, known := snap.User(id)
@@ -118,9 +118,6 @@ func (a *app) membersSave(c echo.Context) error {
 	}
 	moves := a.roleService().Moves(r, members)
 	problems, err := a.roleService().SetHolders(c.Request().Context(), u.ID, r, members, remove, visible)
-	if errors.Is(err, roles.ErrForbidden) {
-		return &ForbiddenError{Permission: rbac.PermStaffManage}
-	}
 	if err != nil {
 		return err
 	}

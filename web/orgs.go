@@ -59,8 +59,6 @@ func orgError(err error) error {
 	switch {
 	case errors.Is(err, orgs.ErrGlobalAdminOnly):
 		return &ForbiddenError{Reason: "Only a global admin can create a top-level organisation or move one."}
-	case errors.Is(err, orgs.ErrForbidden):
-		return &ForbiddenError{Permission: rbac.PermOrgsManage}
 	}
 	return err
 }

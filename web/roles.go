@@ -43,14 +43,14 @@ func (a *app) orgsFor(c echo.Context, raw string, perms ...string) ([]rv.OrgOpti
 		}
 	}
 	if len(ids) == 0 {
-		return nil, 0, &ForbiddenError{Permission: strings.Join(perms, " or ")}
+		return nil, 0, forbidden(perms...)
 	}
 	chosen := ids[0]
 	if raw != "" {
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || !slices.Contains(ids, n) {
 			if _, known := snap.Org(n); err == nil && known {
-				return nil, 0, &ForbiddenError{Permission: strings.Join(perms, " or ")}
+				return nil, 0, forbidden(perms...)
 			}
 			return nil, 0, store.ErrNotFound
 		}
@@ -81,7 +81,7 @@ func (a *app) loadRole(c echo.Context, perms ...string) (store.RoleRow, error) {
 			return r, nil
 		}
 	}
-	return r, &ForbiddenError{Permission: strings.Join(perms, " or ")}
+	return r, forbidden(perms...)
 }
 
 func listURL(org int64, q, kind, status string, page int) string {
@@ -289,9 +289,6 @@ func (a *app) roleCreate(c echo.Context) error {
 	u, _ := currentUser(c)
 	next := returnPath(c.FormValue("next"))
 	id, problems, err := a.roleService().Create(c.Request().Context(), u.ID, org, f)
-	if errors.Is(err, roles.ErrForbidden) {
-		return &ForbiddenError{Permission: rbac.PermRolesManage}
-	}
 	if err != nil {
 		return err
 	}
@@ -445,8 +442,6 @@ func (a *app) roleUpdate(c echo.Context) error {
 	switch {
 	case errors.Is(err, store.ErrSystemRole):
 		return &ForbiddenError{Reason: "System roles cannot be edited. Duplicate it to make a custom role from it."}
-	case errors.Is(err, roles.ErrForbidden):
-		return &ForbiddenError{Permission: rbac.PermRolesManage}
 	case errors.As(err, &stale):
 		v := a.roleForm(c, r.ID, r.OrgID, f, r.Code, nil)
 		who := stale.ByName
@@ -483,8 +478,6 @@ func (a *app) roleDelete(c echo.Context) error {
 	switch {
 	case errors.Is(err, store.ErrSystemRole):
 		return &ForbiddenError{Reason: "System roles cannot be deleted."}
-	case errors.Is(err, roles.ErrForbidden):
-		return &ForbiddenError{Permission: rbac.PermRolesManage}
 	case errors.As(err, &hm):
 		problems = map[string]string{"confirm_code": holdersText(hm.N) + ": reassign them or remove them first."}
 	case err != nil:

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -21,46 +20,6 @@ const staffPerPage = 25
 
 func (a *app) staffService() *staff.Service {
 	return &staff.Service{Store: a.Store, Access: a.Access, Mail: a.Mail}
-}
-
-// staffScope is whom the staff list shows the user (PRODUCT.md §2.6): the staff of the
-// organisations where they hold staff.view and below; everyone when they are a global admin
-// or one of those organisations does not limit its members visibility.
-func (a *app) staffScope(u store.User) store.Scope {
-	snap := a.Access.Now()
-	sc := store.Scope{OrgIDs: a.visibleOrgs(u), Everyone: u.GlobalAdmin}
-	for _, o := range snap.OrgsWhere(u.ID, rbac.PermStaffView) {
-		if org, _ := snap.Org(o); !org.LimitVisibility {
-			sc.Everyone = true
-		}
-	}
-	return sc
-}
-
-// memberScope is whom an admin choosing members for a role of orgID may see: the staff of
-// orgID and below it, or everyone when orgID does not limit visibility (or for a global admin).
-func (a *app) memberScope(u store.User, orgID int64) store.Scope {
-	snap := a.Access.Now()
-	org, _ := snap.Org(orgID)
-	return store.Scope{Everyone: u.GlobalAdmin || !org.LimitVisibility, OrgIDs: snap.Subtree(orgID)}
-}
-
-// visibleOrgs are the organisations whose staff the user may see: where they hold staff.view,
-// and everything below those.
-func (a *app) visibleOrgs(u store.User) []int64 {
-	snap := a.Access.Now()
-	seen := map[int64]bool{}
-	var out []int64
-	for _, o := range snap.OrgsWhere(u.ID, rbac.PermStaffView) {
-		for _, id := range snap.Subtree(o) {
-			if !seen[id] {
-				seen[id] = true
-				out = append(out, id)
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 func staffURL(q, status string, page int) string {
@@ -86,7 +45,7 @@ func (a *app) staffList(c echo.Context) error {
 	q, _ := valid.Text(c.QueryParam("q"), false, 100)
 	status := oneOf(c.QueryParam("status"), "active", "disabled", "invited")
 	page := pageParam(c)
-	scope := a.staffScope(u)
+	scope := staff.ListScope(a.Access.Now(), u.ID)
 	rows, total, err := a.Store.ListStaff(c.Request().Context(), store.StaffQuery{OrgIDs: scope.OrgIDs, Everyone: scope.Everyone, Q: q, Status: status,
 		Limit: staffPerPage, Offset: (page - 1) * staffPerPage})
 	if err != nil {
@@ -128,7 +87,7 @@ func (a *app) loadPerson(c echo.Context) (store.Person, []int64, error) {
 	// The person is visible when they are staff of one of the viewer's organisations (or
 	// below it); they are then shown in every such organisation where they are a member,
 	// including below an organisation they are staff of (grants apply downwards).
-	visible := a.visibleOrgs(u)
+	visible := staff.VisibleOrgs(snap, u.ID)
 	seen := slices.ContainsFunc(visible, func(o int64) bool { return snap.MemberWithin(id, o) })
 	var where []int64 // organisations where the viewer sees this person
 	for _, o := range visible {
@@ -137,7 +96,7 @@ func (a *app) loadPerson(c echo.Context) (store.Person, []int64, error) {
 		}
 	}
 	_, known := snap.User(id)
-	if len(where) == 0 && known && a.staffScope(u).Everyone {
+	if len(where) == 0 && known && staff.ListScope(snap, u.ID).Everyone {
 		// Someone outside the viewer's organisations, visible because an organisation of
 		// theirs does not limit members visibility: shown from those organisations.
 		for _, o := range snap.OrgsWhere(u.ID, rbac.PermStaffView) {
@@ -148,7 +107,7 @@ func (a *app) loadPerson(c echo.Context) (store.Person, []int64, error) {
 	}
 	if len(where) == 0 {
 		if known {
-			return store.Person{}, nil, &ForbiddenError{Permission: rbac.PermStaffView}
+			return store.Person{}, nil, forbidden(rbac.PermStaffView)
 		}
 		return store.Person{}, nil, store.ErrNotFound
 	}
@@ -202,10 +161,18 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 	v.OrgName, v.OneRole = org.Name, org.OneRole
 	v.HoldsRoleHere = len(snap.RolesIn(p.User.ID, v.OrgID)) > 0
 	v.CanManage = snap.Can(u.ID, v.OrgID, rbac.PermStaffManage)
+	v.CanAccount = snap.CheckAccountChange(u.ID, p.User.ID) == nil
+	// The controls offered are those the domain would accept; it decides again on submit.
+	canChange := func(org int64) bool { return snap.CheckPersonChange(u.ID, p.User.ID, org) == nil }
+	if err := snap.CheckActOn(u.ID, p.User.ID, v.OrgID); v.CanManage && err != nil {
+		if msg, ok := rbac.RefusalMessage(cat, err); ok {
+			v.Limit = "You can give " + p.User.Name + " roles here, but not change or remove their access. " + msg
+		}
+	}
 	for _, id := range tabs {
 		o, _ := snap.Org(id)
 		v.Orgs = append(v.Orgs, sv.OrgTab{ID: id, Name: o.Name, Current: id == v.OrgID,
-			CanRemove: snap.Can(u.ID, id, rbac.PermStaffManage) && !v.IsSelf && isStaffOf(p, id)})
+			CanRemove: !v.IsSelf && isStaffOf(p, id) && canChange(id)})
 	}
 	assignable := func(orgID int64) []rbac.Role {
 		var out []rbac.Role
@@ -227,7 +194,7 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 			continue
 		}
 		h := sv.HeldRole{RoleID: r.RoleID, Role: r.RoleName, Code: r.RoleCode, OrgID: r.OrgID, Org: r.OrgName,
-			CanChange: snap.Can(u.ID, r.OrgID, rbac.PermStaffManage)}
+			CanChange: canChange(r.OrgID)}
 		for _, o := range assignable(r.OrgID) {
 			if !held[[2]int64{o.ID, r.OrgID}] {
 				h.MoveTo = append(h.MoveTo, sv.Option{ID: o.ID, Name: o.Name})
@@ -251,14 +218,18 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 			overrides[ov.Perm] = ov.Effect
 		}
 	}
+	overridable := !p.User.GlobalAdmin && canChange(v.OrgID)
 	for _, g := range cat.Categories() {
 		pg := sv.PermGroup{Name: g.Name}
 		for _, perm := range g.Permissions {
 			d := snap.Explain(p.User.ID, v.OrgID, perm.Key)
 			row := sv.PermRow{Key: perm.Key, Label: perm.Label, Allowed: d.Allowed, Reason: a.reasonText(snap, d, v.OrgID),
-				Override: "inherit", CanOverride: v.CanManage && !p.User.GlobalAdmin}
+				Override: "inherit", CanOverride: overridable && !perm.Mandatory}
 			if e, ok := overrides[perm.Key]; ok {
 				row.Override = e
+			}
+			if perm.Mandatory {
+				row.Override = "—" // always granted: nothing can override it
 			}
 			pg.Perms = append(pg.Perms, row)
 		}
@@ -322,7 +293,8 @@ func (a *app) reasonText(snap *rbac.Snapshot, d rbac.Decision, shown int64) stri
 }
 
 // personChange runs a change on the person page and answers like a form: back to the page
-// with a flash, or the page with the problem (422).
+// with a flash, or the page with the problem (422). The domain decides who may do what to
+// whom; the organisation must be one the page shows.
 func (a *app) personChange(c echo.Context, do func(u store.User, p store.Person, org int64) (valid.Problems, error), done string) error {
 	p, where, err := a.loadPerson(c)
 	if err != nil {
@@ -334,9 +306,6 @@ func (a *app) personChange(c echo.Context, do func(u store.User, p store.Person,
 	}
 	u, _ := currentUser(c)
 	problems, err := do(u, p, org)
-	if errors.Is(err, staff.ErrForbidden) {
-		return &ForbiddenError{Permission: rbac.PermStaffManage}
-	}
 	if err != nil {
 		return err
 	}
@@ -383,7 +352,7 @@ func (a *app) personAddRole(c echo.Context) error {
 // personRemoveRole takes a role away.
 func (a *app) personRemoveRole(c echo.Context) error {
 	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
-		return nil, a.staffService().RemoveRole(c.Request().Context(), u.ID, p.User.ID, formID(c, "role"), org)
+		return a.staffService().RemoveRole(c.Request().Context(), u.ID, p.User.ID, formID(c, "role"), org)
 	}, "Role removed.")
 }
 
@@ -396,46 +365,28 @@ func (a *app) personOverride(c echo.Context) error {
 
 // personDisable disables the account and ends its sessions at once.
 func (a *app) personDisable(c echo.Context) error {
-	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
-		return a.staffService().SetDisabled(c.Request().Context(), u.ID, p.User.ID, org, true)
+	return a.personChange(c, func(u store.User, p store.Person, _ int64) (valid.Problems, error) {
+		return a.staffService().SetDisabled(c.Request().Context(), u.ID, p.User.ID, true)
 	}, "Account disabled; their sessions have ended.")
 }
 
 // personEnable enables the account again.
 func (a *app) personEnable(c echo.Context) error {
-	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
-		return a.staffService().SetDisabled(c.Request().Context(), u.ID, p.User.ID, org, false)
+	return a.personChange(c, func(u store.User, p store.Person, _ int64) (valid.Problems, error) {
+		return a.staffService().SetDisabled(c.Request().Context(), u.ID, p.User.ID, false)
 	}, "Account enabled.")
 }
 
 // personRemove removes the person from an organisation (and those below it).
 func (a *app) personRemove(c echo.Context) error {
 	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
-		if u.ID == p.User.ID {
-			return valid.Problems{"org": "You cannot remove yourself."}, nil
-		}
-		return nil, a.staffService().RemoveFromOrganisation(c.Request().Context(), u.ID, p.User.ID, org)
+		return a.staffService().RemoveFromOrganisation(c.Request().Context(), u.ID, p.User.ID, org)
 	}, "Removed from the organisation.")
 }
 
 // personEndSessions signs the person out everywhere.
 func (a *app) personEndSessions(c echo.Context) error {
-	p, where, err := a.loadPerson(c)
-	if err != nil {
-		return err
-	}
-	u, _ := currentUser(c)
-	snap := a.Access.Now()
-	allowed := false
-	for _, o := range where {
-		allowed = allowed || snap.Can(u.ID, o, rbac.PermStaffManage)
-	}
-	if !allowed {
-		return &ForbiddenError{Permission: rbac.PermStaffManage}
-	}
-	if err := a.Store.DeleteUserSessions(c.Request().Context(), p.User.ID); err != nil {
-		return err
-	}
-	a.flash(c, "They have been signed out everywhere.")
-	return redirect(c, fmt.Sprintf("/staff/%d", p.User.ID))
+	return a.personChange(c, func(u store.User, p store.Person, _ int64) (valid.Problems, error) {
+		return a.staffService().EndSessions(c.Request().Context(), u.ID, p.User.ID)
+	}, "They have been signed out everywhere.")
 }

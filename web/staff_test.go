@@ -15,9 +15,11 @@ func TestStaffRoutesByPermission(t *testing.T) {
 	vc, _ := p.person("viewer@example.org", viewer)
 	mc, _ := p.person("manager@example.org", manager)
 	nc, _ := p.person("nobody@example.org", p.roleID("MEMBER"))
-	_, ben := p.person("ben@example.org", p.roleID("STAFF"))
+	// Ben's access is within the manager's (never act on someone whose access exceeds yours).
+	scheduler := p.customRole("Scheduler", "scheduling.access")
+	_, ben := p.person("ben@example.org", scheduler)
 	id := fmt.Sprint(ben)
-	staffRole := fmt.Sprint(p.roleID("STAFF"))
+	staffRole := fmt.Sprint(scheduler)
 	inv := fmt.Sprint(p.invite("carla@example.org", p.roleID("MEMBER")).ID)
 	routes := []struct {
 		method, path string
@@ -29,7 +31,7 @@ func TestStaffRoutesByPermission(t *testing.T) {
 		{"POST", "/staff/" + id + "/roles", url.Values{"org": {"1"}, "role": {fmt.Sprint(p.roleID("MEMBER"))}}, "staff.manage"},
 		{"POST", "/staff/" + id + "/overrides", url.Values{"org": {"1"}, "perm": {"scheduling.access"}, "effect": {"deny"}}, "staff.manage"},
 		{"POST", "/staff/" + id + "/roles/remove", url.Values{"org": {"1"}, "role": {staffRole}}, "staff.manage"},
-		{"POST", "/staff/" + id + "/sessions/end", url.Values{}, "staff.manage"},
+		{"POST", "/staff/" + id + "/sessions/end", url.Values{"org": {"1"}}, "staff.manage"},
 		{"POST", "/staff/" + id + "/disable", url.Values{"org": {"1"}}, "staff.manage"},
 		{"POST", "/staff/" + id + "/enable", url.Values{"org": {"1"}}, "staff.manage"},
 		{"POST", "/staff/" + id + "/remove", url.Values{"org": {"1"}}, "staff.manage"},
@@ -113,7 +115,7 @@ func TestPersonPageExplainsAndOverrides(t *testing.T) {
 	if got := why("scheduling.access"); got != "No role, override or default grants it." {
 		t.Fatalf("scheduling.access: %q", got)
 	}
-	if got := why("patients.view"); got != "Granted by role Billing Staff in Northside Practice." {
+	if got := why("patients.view"); got != "Always granted: every member holds it." {
 		t.Fatalf("patients.view: %q", got)
 	}
 	// A deny override beats the role grant, and the reason says who set it.

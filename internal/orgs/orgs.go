@@ -19,10 +19,6 @@ import (
 // MaxName is the longest organisation name, as at setup.
 const MaxName = 100
 
-// ErrForbidden is returned when the actor lacks orgs.manage in an organisation the change
-// touches.
-var ErrForbidden = errors.New("orgs: not allowed")
-
 // ErrGlobalAdminOnly is returned when someone other than a global admin creates a top-level
 // organisation or moves one.
 var ErrGlobalAdminOnly = errors.New("orgs: only a global admin may create or move a top-level organisation")
@@ -42,7 +38,7 @@ func manage(snap *rbac.Snapshot, actorID, orgID int64) (rbac.Org, error) {
 		return o, store.ErrNotFound
 	}
 	if !snap.Can(actorID, orgID, rbac.PermOrgsManage) {
-		return o, ErrForbidden
+		return o, snap.Forbidden(orgID, rbac.PermOrgsManage)
 	}
 	return o, nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rolegate/rolegate/internal/rbac"
@@ -19,9 +20,22 @@ const (
 	MaxDescription = 500
 )
 
-// ErrForbidden is returned when the actor lacks the permission the action needs in the
-// role's organisation (the route check only says they hold it somewhere).
-var ErrForbidden = errors.New("roles: not allowed in this organisation")
+// ViewPermissions are the permissions that let someone see roles, the grid and the details
+// in an organisation: a staff viewer must understand what each role means.
+var ViewPermissions = []string{rbac.PermRolesManage, rbac.PermStaffView}
+
+// CanView reports whether actor may see role: they hold one of ViewPermissions in the role's
+// organisation or in one below it, where the role applies and can be given.
+func CanView(snap *rbac.Snapshot, actorID int64, role rbac.Role) bool {
+	for _, o := range snap.Subtree(role.OrgID) {
+		for _, p := range ViewPermissions {
+			if snap.Can(actorID, o, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // Form is what the Add/Edit role form sends.
 type Form struct {
@@ -89,7 +103,7 @@ func escalation(cat *rbac.Catalog, err error) (valid.Problems, bool) {
 func (s *Service) Create(ctx context.Context, actorID, orgID int64, f Form) (int64, valid.Problems, error) {
 	snap := s.Access.Now()
 	if !snap.Can(actorID, orgID, rbac.PermRolesManage) {
-		return 0, nil, ErrForbidden
+		return 0, nil, snap.Forbidden(orgID, rbac.PermRolesManage)
 	}
 	p := s.Validate(&f)
 	code := rbac.CodeFromName(f.Name)
@@ -120,14 +134,18 @@ func (s *Service) Create(ctx context.Context, actorID, orgID int64, f Form) (int
 func (s *Service) Update(ctx context.Context, actorID int64, role store.RoleRow, f Form) (valid.Problems, error) {
 	snap := s.Access.Now()
 	if !snap.Can(actorID, role.OrgID, rbac.PermRolesManage) {
-		return nil, ErrForbidden
+		return nil, snap.Forbidden(role.OrgID, rbac.PermRolesManage)
 	}
 	if role.System {
 		return nil, store.ErrSystemRole
 	}
 	p := s.Validate(&f)
 	if len(p) == 0 {
-		if err := snap.CheckRoleChange(actorID, role.ID, role.OrgID, role.Permissions, f.Permissions); err != nil {
+		err := snap.CheckRoleChange(actorID, role.ID, role.OrgID, role.Permissions, f.Permissions)
+		if err == nil {
+			err = snap.CheckRoleHolders(actorID, role.ID, withPermissions(snap.Data(), role.ID, f.Permissions))
+		}
+		if err != nil {
 			if ep, ok := escalation(snap.Catalog(), err); ok {
 				return ep, nil
 			}
@@ -146,7 +164,7 @@ func (s *Service) Update(ctx context.Context, actorID int64, role store.RoleRow,
 func (s *Service) Delete(ctx context.Context, actorID int64, role store.RoleRow, reassignTo int64, removeAll bool, confirmCode string) (valid.Problems, error) {
 	snap := s.Access.Now()
 	if !snap.Can(actorID, role.OrgID, rbac.PermRolesManage) {
-		return nil, ErrForbidden
+		return nil, snap.Forbidden(role.OrgID, rbac.PermRolesManage)
 	}
 	if role.System {
 		return nil, store.ErrSystemRole
@@ -174,7 +192,46 @@ func (s *Service) Delete(ctx context.Context, actorID int64, role store.RoleRow,
 			return nil, err
 		}
 	}
+	if reassignTo != 0 || removeAll {
+		field := "confirm_code"
+		if reassignTo != 0 {
+			field = "reassign_to"
+		}
+		if err := snap.CheckRoleHolders(actorID, role.ID, withoutRole(snap.Data(), role.ID, reassignTo)); err != nil {
+			if ep, ok := escalation(snap.Catalog(), err); ok {
+				return valid.Problems{field: ep["permissions"]}, nil
+			}
+			return nil, err
+		}
+	}
 	return nil, s.Store.DeleteRole(ctx, role.ID, reassignTo, removeAll, actorID)
+}
+
+// withPermissions is d with role's permissions replaced by perms.
+func withPermissions(d rbac.Data, roleID int64, perms []string) rbac.Data {
+	d.Roles = slices.Clone(d.Roles)
+	for i := range d.Roles {
+		if d.Roles[i].ID == roleID {
+			d.Roles[i].Permissions = perms
+		}
+	}
+	return d
+}
+
+// withoutRole is d after deleting role, its holders moved to reassignTo (0: removed).
+func withoutRole(d rbac.Data, roleID, reassignTo int64) rbac.Data {
+	var as []rbac.Assignment
+	for _, a := range d.Assignments {
+		if a.RoleID == roleID {
+			if reassignTo == 0 {
+				continue
+			}
+			a.RoleID = reassignTo
+		}
+		as = append(as, a)
+	}
+	d.Assignments = as
+	return d
 }
 
 func (s *Service) holders(snap *rbac.Snapshot, roleID int64) []rbac.Assignment {
@@ -224,11 +281,38 @@ func (s *Service) Moves(role store.RoleRow, add []int64) []Move {
 func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.RoleRow, add, remove []int64, visible func(int64) bool) (valid.Problems, error) {
 	snap := s.Access.Now()
 	if !snap.Can(actorID, role.OrgID, rbac.PermStaffManage) {
-		return nil, ErrForbidden
+		return nil, snap.Forbidden(role.OrgID, rbac.PermStaffManage)
 	}
 	for _, id := range append(append([]int64(nil), add...), remove...) {
 		if !visible(id) {
 			return valid.Problems{"members": "Some of the people chosen are not in this organisation."}, nil
+		}
+	}
+	// Taking the role away, or moving someone to it from their role here (one role per
+	// person), acts on them: never on someone whose access exceeds the actor's.
+	acted := map[int64][]int64{}
+	for _, u := range remove {
+		for _, a := range snap.Data().Assignments {
+			if a.UserID == u && a.RoleID == role.ID {
+				acted[u] = append(acted[u], a.OrgID)
+			}
+		}
+	}
+	for _, m := range s.Moves(role, add) {
+		acted[m.UserID] = append(acted[m.UserID], role.OrgID)
+	}
+	people := make([]int64, 0, len(acted))
+	for u := range acted {
+		people = append(people, u)
+	}
+	slices.Sort(people)
+	for _, u := range people {
+		if err := snap.CheckActOn(actorID, u, acted[u]...); err != nil {
+			if ep, ok := escalation(snap.Catalog(), err); ok {
+				who, _ := snap.User(u)
+				return valid.Problems{"members": who.Name + ": " + ep["permissions"]}, nil
+			}
+			return nil, err
 		}
 	}
 	var want []rbac.Assignment

@@ -80,8 +80,8 @@ func (s *Service) ttl(ctx context.Context) time.Duration {
 // Problems are keyed by the form fields email, name, org, role.
 func (s *Service) Invite(ctx context.Context, actorID int64, f InviteForm, linkBase string) (Sent, valid.Problems, error) {
 	snap := s.Access.Now()
-	if err := s.allowed(snap, actorID, f.OrgID); err != nil {
-		return Sent{}, nil, err
+	if !snap.Can(actorID, f.OrgID, rbac.PermStaffManage) {
+		return Sent{}, nil, snap.Forbidden(f.OrgID, rbac.PermStaffManage)
 	}
 	p := valid.Problems{}
 	var msg string
@@ -95,6 +95,11 @@ func (s *Service) Invite(ctx context.Context, actorID int64, f InviteForm, linkB
 		switch {
 		case err == nil:
 			userID = existing.ID
+			// Someone the inviter may not see is answered like an unknown address: the
+			// invitation is made, and only its owner's password can accept it.
+			if !InScope(snap, MemberScope(snap, actorID, f.OrgID), existing.ID) {
+				break
+			}
 			if snap.MemberAt(existing.ID, f.OrgID) {
 				org, _ := snap.Org(f.OrgID)
 				p.Add("email", fmt.Sprintf("%s (%s) is already staff of %s.", existing.Name, existing.Email, org.Name))
@@ -116,11 +121,9 @@ func (s *Service) Invite(ctx context.Context, actorID int64, f InviteForm, linkB
 	}
 	if _, ok := snap.Role(f.RoleID); !ok {
 		p.Add("role", "Choose a role.")
-	} else if err := snap.CheckAssignments(actorID, []rbac.Assignment{{UserID: userID, RoleID: f.RoleID, OrgID: f.OrgID}}); err != nil {
-		pr, ok := refusal(snap.Catalog(), err)
-		if !ok {
-			return Sent{}, nil, err
-		}
+	} else if pr, err := refused(snap, "role", userID, f.OrgID, snap.CheckAssignments(actorID, []rbac.Assignment{{UserID: userID, RoleID: f.RoleID, OrgID: f.OrgID}})); err != nil {
+		return Sent{}, nil, err
+	} else {
 		p.Add("role", pr["role"])
 	}
 	if len(p) > 0 {
@@ -172,8 +175,8 @@ func (s *Service) manageable(ctx context.Context, actorID, invID int64) (store.I
 	if err != nil {
 		return inv, err
 	}
-	if err := s.allowed(s.Access.Now(), actorID, inv.OrgID); err != nil {
-		return inv, err
+	if snap := s.Access.Now(); !snap.Can(actorID, inv.OrgID, rbac.PermStaffManage) {
+		return inv, snap.Forbidden(inv.OrgID, rbac.PermStaffManage)
 	}
 	if st := inv.State(s.Store.Now()); st == store.InvitationAccepted || st == store.InvitationRevoked {
 		return inv, store.ErrInvitationClosed
@@ -192,17 +195,14 @@ func (s *Service) Resend(ctx context.Context, actorID, invID int64, linkBase str
 	if inv.RoleID == 0 || !inv.RoleActive {
 		return Sent{}, valid.Problems{"role": "The role of this invitation was deleted or made inactive. Revoke it and invite again."}, nil
 	}
-	if err := snap.CheckAssignments(actorID, []rbac.Assignment{{RoleID: inv.RoleID, OrgID: inv.OrgID}}); err != nil {
-		if p, ok := refusal(snap.Catalog(), err); ok {
-			return Sent{}, p, nil
-		}
-		return Sent{}, nil, err
+	if p, err := refused(snap, "role", 0, inv.OrgID, snap.CheckAssignments(actorID, []rbac.Assignment{{RoleID: inv.RoleID, OrgID: inv.OrgID}})); p != nil || err != nil {
+		return Sent{}, p, err
 	}
 	tok, hash, err := newToken()
 	if err != nil {
 		return Sent{}, nil, err
 	}
-	if err := s.Store.RenewInvitation(ctx, inv.ID, hash, s.Store.Now().Add(s.ttl(ctx)).Unix()); err != nil {
+	if err := s.Store.RenewInvitation(ctx, inv.ID, hash, s.Store.Now().Add(s.ttl(ctx)).Unix(), actorID); err != nil {
 		return Sent{}, nil, err
 	}
 	return s.deliver(ctx, inv.ID, tok, linkBase)

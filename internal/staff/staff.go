@@ -1,18 +1,17 @@
 // Package staff is the domain of people in organisations: their roles, overrides, status
-// and membership, each change checked against the escalation guard. It knows nothing of HTTP.
+// and membership, each change checked against the guards of internal/rbac (who may act on
+// whom, the escalation guard). It knows nothing of HTTP.
 package staff
 
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
 )
-
-// ErrForbidden is returned when the actor lacks staff.manage in the organisation concerned.
-var ErrForbidden = errors.New("staff: not allowed in this organisation")
 
 // Service changes people's access.
 type Service struct {
@@ -21,45 +20,51 @@ type Service struct {
 	Mail   Mailer // nil when mail is off
 }
 
-func (s *Service) allowed(snap *rbac.Snapshot, actorID, orgID int64) error {
-	if !snap.Can(actorID, orgID, rbac.PermStaffManage) {
-		return ErrForbidden
+// refused turns a guard's answer into what the page shows: problems beside field for a
+// refusal with a reason, the *rbac.ForbiddenError itself (the caller's 403) for a missing
+// permission, and other errors unchanged.
+func refused(snap *rbac.Snapshot, field string, userID, orgID int64, err error) (valid.Problems, error) {
+	if err == nil {
+		return nil, nil
 	}
-	return nil
-}
-
-// refusal turns a guard refusal into a message for the page.
-func refusal(cat *rbac.Catalog, err error) (valid.Problems, bool) {
-	msg, ok := rbac.RefusalMessage(cat, err)
-	if !ok {
-		return nil, false
+	if errors.Is(err, rbac.ErrNotStaffThere) {
+		u, _ := snap.User(userID)
+		o, _ := snap.Org(orgID)
+		return valid.Problems{field: u.Name + " is not staff of " + o.Name + "."}, nil
 	}
-	return valid.Problems{"role": msg}, true
+	if msg, ok := rbac.RefusalMessage(snap.Catalog(), err); ok {
+		return valid.Problems{field: msg}, nil
+	}
+	return nil, err
 }
 
 // AssignRole gives user role in org, optionally replacing another role there. In an
 // organisation whose role mode is "one role per person" someone who holds a role there can
 // only be moved to another: the caller passes the current role as replaceRoleID, and adding a
-// second role is refused.
+// second role is refused. Giving a role is granting (the escalation guard decides); replacing
+// one also takes access away (the actor must be able to act on the person there).
 func (s *Service) AssignRole(ctx context.Context, actorID, userID, roleID, orgID, replaceRoleID int64) (valid.Problems, error) {
 	snap := s.Access.Now()
-	if err := s.allowed(snap, actorID, orgID); err != nil {
-		return nil, err
+	if !snap.Can(actorID, orgID, rbac.PermStaffManage) {
+		return nil, snap.Forbidden(orgID, rbac.PermStaffManage)
 	}
 	if !snap.MemberWithin(userID, orgID) && !snap.MemberAt(userID, orgID) {
-		return valid.Problems{"role": "This person is not staff of that organisation."}, nil
+		return refused(snap, "role", userID, orgID, rbac.ErrNotStaffThere)
 	}
 	if replaceRoleID == roleID {
 		return valid.Problems{"role": "They already hold that role."}, nil
 	}
-	if snap.OneRole(orgID) && replaceRoleID == 0 && len(snap.RolesIn(userID, orgID)) > 0 {
+	holdsHere := len(snap.RolesIn(userID, orgID)) > 0
+	if snap.OneRole(orgID) && replaceRoleID == 0 && holdsHere {
 		return oneRoleProblem(snap, orgID), nil
 	}
-	if err := snap.CheckAssignments(actorID, []rbac.Assignment{{UserID: userID, RoleID: roleID, OrgID: orgID}}); err != nil {
-		if p, ok := refusal(snap.Catalog(), err); ok {
-			return p, nil
+	if replaceRoleID != 0 {
+		if p, err := refused(snap, "role", userID, orgID, snap.CheckPersonChange(actorID, userID, orgID)); p != nil || err != nil {
+			return p, err
 		}
-		return nil, err
+	}
+	if p, err := refused(snap, "role", userID, orgID, snap.CheckAssignments(actorID, []rbac.Assignment{{UserID: userID, RoleID: roleID, OrgID: orgID}})); p != nil || err != nil {
+		return p, err
 	}
 	err := s.Store.AssignRole(ctx, userID, roleID, orgID, replaceRoleID, actorID)
 	if errors.Is(err, store.ErrOneRole) { // the role mode changed since the snapshot
@@ -74,52 +79,86 @@ func oneRoleProblem(snap *rbac.Snapshot, orgID int64) valid.Problems {
 }
 
 // RemoveRole takes role in org away from user.
-func (s *Service) RemoveRole(ctx context.Context, actorID, userID, roleID, orgID int64) error {
-	if err := s.allowed(s.Access.Now(), actorID, orgID); err != nil {
-		return err
+func (s *Service) RemoveRole(ctx context.Context, actorID, userID, roleID, orgID int64) (valid.Problems, error) {
+	snap := s.Access.Now()
+	if p, err := refused(snap, "role", userID, orgID, snap.CheckPersonChange(actorID, userID, orgID)); p != nil || err != nil {
+		return p, err
 	}
-	return s.Store.UnassignRole(ctx, userID, roleID, orgID)
+	return nil, s.Store.UnassignRole(ctx, userID, roleID, orgID, actorID)
 }
 
-// SetOverride sets user's override of perm in org.
+// SetOverride sets user's override of perm in org. Mandatory permissions have none: they
+// are always granted.
 func (s *Service) SetOverride(ctx context.Context, actorID, userID, orgID int64, perm, effect string) (valid.Problems, error) {
 	snap := s.Access.Now()
-	if err := s.allowed(snap, actorID, orgID); err != nil {
-		return nil, err
+	if p, err := refused(snap, "effect", userID, orgID, snap.CheckPersonChange(actorID, userID, orgID)); p != nil || err != nil {
+		return p, err
 	}
 	e, err := rbac.ParseEffect(effect)
 	if err != nil {
 		return valid.Problems{"effect": "Choose inherit, allow or deny."}, nil
 	}
-	if !snap.Catalog().Has(perm) {
+	p, ok := snap.Catalog().Get(perm)
+	if !ok {
 		return valid.Problems{"effect": "Unknown permission " + perm + "."}, nil
 	}
-	if err := snap.CheckOverride(actorID, userID, orgID, perm, e); err != nil {
-		if p, ok := refusal(snap.Catalog(), err); ok {
-			return valid.Problems{"effect": p["role"]}, nil
-		}
-		return nil, err
+	if p.Mandatory && e != rbac.Inherit {
+		return valid.Problems{"effect": p.Label + " is always granted to every member; it has no override."}, nil
+	}
+	if pr, err := refused(snap, "effect", userID, orgID, snap.CheckOverride(actorID, userID, orgID, perm, e)); pr != nil || err != nil {
+		return pr, err
 	}
 	return nil, s.Store.SetOverride(ctx, userID, orgID, perm, e.String(), actorID)
 }
 
-// SetDisabled disables or enables user. The actor needs staff.manage in an organisation the
-// person is staff of; nobody disables themselves.
-func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, orgID int64, disabled bool) (valid.Problems, error) {
-	if err := s.allowed(s.Access.Now(), actorID, orgID); err != nil {
-		return nil, err
+// SetDisabled disables or enables user's account, which is theirs in every organisation they
+// belong to: the actor needs staff.manage in each of them and must be able to act on the
+// person there (rbac.CheckAccountChange). Nobody disables themselves.
+func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, disabled bool) (valid.Problems, error) {
+	snap := s.Access.Now()
+	if _, ok := snap.User(userID); !ok {
+		return nil, store.ErrNotFound
 	}
 	if disabled && actorID == userID {
 		return valid.Problems{"status": "You cannot disable your own account."}, nil
 	}
-	return nil, s.Store.SetDisabled(ctx, userID, orgID, disabled)
+	if p, err := refused(snap, "status", userID, 0, snap.CheckAccountChange(actorID, userID)); p != nil || err != nil {
+		return p, err
+	}
+	return nil, s.Store.SetDisabled(ctx, userID, snap.MemberOrgs(userID), disabled, actorID)
 }
 
-// RemoveFromOrganisation ends user's membership of org and everything below it.
-func (s *Service) RemoveFromOrganisation(ctx context.Context, actorID, userID, orgID int64) error {
+// EndSessions signs user out everywhere; the same rule as disabling applies.
+func (s *Service) EndSessions(ctx context.Context, actorID, userID int64) (valid.Problems, error) {
 	snap := s.Access.Now()
-	if err := s.allowed(snap, actorID, orgID); err != nil {
-		return err
+	if _, ok := snap.User(userID); !ok {
+		return nil, store.ErrNotFound
 	}
-	return s.Store.RemoveFromOrganisation(ctx, userID, snap.Subtree(orgID))
+	if p, err := refused(snap, "status", userID, 0, snap.CheckAccountChange(actorID, userID)); p != nil || err != nil {
+		return p, err
+	}
+	return nil, s.Store.DeleteUserSessions(ctx, userID, snap.MemberOrgs(userID), actorID)
+}
+
+// RemoveFromOrganisation ends user's membership of org and everything below it. The actor
+// must be able to act on them in each of those organisations they belong to.
+func (s *Service) RemoveFromOrganisation(ctx context.Context, actorID, userID, orgID int64) (valid.Problems, error) {
+	if actorID == userID {
+		return valid.Problems{"org": "You cannot remove yourself."}, nil
+	}
+	snap := s.Access.Now()
+	if p, err := refused(snap, "org", userID, orgID, snap.CheckPersonChange(actorID, userID, orgID)); p != nil || err != nil {
+		return p, err
+	}
+	sub := snap.Subtree(orgID)
+	var theirs []int64
+	for _, o := range snap.MemberOrgs(userID) {
+		if slices.Contains(sub, o) {
+			theirs = append(theirs, o)
+		}
+	}
+	if p, err := refused(snap, "org", userID, orgID, snap.CheckActOn(actorID, userID, theirs...)); p != nil || err != nil {
+		return p, err
+	}
+	return nil, s.Store.RemoveFromOrganisation(ctx, userID, sub, actorID)
 }

@@ -128,14 +128,18 @@ type PersonView struct {
 	GlobalAdmin bool
 	IsSelf      bool
 	CanManage   bool // in the organisation shown
-	OrgID       int64
-	OrgName     string
-	Orgs        []OrgTab
-	Roles       []HeldRole
-	AddOrgs     []Option // organisations where the viewer may add a role
-	AddRoles    []Option // roles assignable in the shown organisation
-	Groups      []PermGroup
-	Problem     string
+	// CanAccount: the viewer may disable, enable or sign out this person (rbac.CheckAccountChange).
+	CanAccount bool
+	// Limit says why the viewer may give this person roles here but not change their access.
+	Limit    string
+	OrgID    int64
+	OrgName  string
+	Orgs     []OrgTab
+	Roles    []HeldRole
+	AddOrgs  []Option // organisations where the viewer may add a role
+	AddRoles []Option // roles assignable in the shown organisation
+	Groups   []PermGroup
+	Problem  string
 
 	// OneRole: the shown organisation gives each person one role (change it, never add one).
 	OneRole bool
