@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/store"
 )
 
@@ -410,5 +411,143 @@ func TestAccountActionsNeedEveryOrganisationOfThePerson(t *testing.T) {
 	r := w.c["Admin B"].get("/audit?action=staff.disable")
 	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "Dana Dual") {
 		t.Fatalf("B's audit log does not show the disabling: %d", r.StatusCode)
+	}
+}
+
+// Finding 3 of the hardening issue: an access controller invites a second address as
+// Administrator (the link is shown to them, so no mailbox is needed), accepts it, and the new
+// account tries to raise the original one. Every route is refused, and the audit entry of the
+// acceptance names the inviter.
+func TestDelegationLaunderingRefused(t *testing.T) {
+	w := newAttackWorld(t)
+	ac, acID := w.c["Access Controller"], w.id["Access Controller"]
+	ac.get("/staff/invitations/new")
+	r := ac.postForm("/staff/invitations", url.Values{"email": {"second.self@example.org"}, "name": {"Second Self"}, "org": {"1"},
+		"role": {fmt.Sprint(w.roles["ADMIN@A"])}})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("the access controller invites an administrator: %d", r.StatusCode)
+	}
+	tok := linkIn(t, r.body)
+	since := w.p.lastAuditID()
+	second := w.p.client()
+	second.get("/invite/" + tok)
+	if r := second.postForm("/invite/"+tok, url.Values{"name": {"Second Self"}, "password": {"a long and private passphrase"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("accept: %d %.500s", r.StatusCode, r.body)
+	}
+	var accepted bool
+	for _, e := range w.p.entriesSince(since) {
+		if e.Action == "invitation.accept" {
+			accepted = true
+			if !strings.Contains(string(e.After), `"invited_by":"Access Controller"`) {
+				t.Fatalf("the acceptance entry does not name the inviter: %s", e.After)
+			}
+		}
+	}
+	if !accepted {
+		t.Fatal("no invitation.accept entry")
+	}
+	before := w.state() + w.p.checksum("SELECT coalesce(group_concat(org_id || perm || effect), '') FROM org_defaults")
+	for _, tc := range []struct {
+		name, path string
+		form       url.Values
+	}{
+		{"give the inviter the Administrator role", fmt.Sprintf("/staff/%d/roles", acID), url.Values{"org": {"1"}, "role": {fmt.Sprint(w.roles["ADMIN@A"])}}},
+		{"give the inviter a nurse's role", fmt.Sprintf("/staff/%d/roles", acID), url.Values{"org": {"1"}, "role": {fmt.Sprint(w.roles["NURSE@A"])}}},
+		{"allow the inviter an override", fmt.Sprintf("/staff/%d/overrides", acID), url.Values{"org": {"1"}, "perm": {"patients.export"}, "effect": {"allow"}}},
+		{"put the inviter in the Administrator role's members", fmt.Sprintf("/roles/%d/members", w.roles["ADMIN@A"]), url.Values{"members": {fmt.Sprint(acID)}}},
+		{"allow everyone in A by default", "/orgs/1/defaults", url.Values{"perm.patients.export": {"allow"}}},
+	} {
+		second.get("/staff")
+		r := second.postForm(tc.path, tc.form)
+		after := w.state() + w.p.checksum("SELECT coalesce(group_concat(org_id || perm || effect), '') FROM org_defaults")
+		if r.StatusCode != http.StatusUnprocessableEntity || after != before {
+			t.Errorf("%s: %d (want 422), changed %v", tc.name, r.StatusCode, after != before)
+		}
+		if !strings.Contains(r.body, "someone who invited you") {
+			t.Errorf("%s: the refusal does not say why", tc.name)
+		}
+	}
+	// The inviter chain does not stop the new administrator from giving others their due.
+	second.get("/staff")
+	if r := second.postForm(fmt.Sprintf("/staff/%d/roles", w.id["Member A"]), url.Values{"org": {"1"}, "role": {fmt.Sprint(w.roles["NURSE@A"])}}); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("the new administrator gives someone else a role: %d", r.StatusCode)
+	}
+}
+
+// Finding 8 of the hardening issue: "Start from" names only a role the person may view; the
+// permissions of another practice's role are never shown.
+func TestStartFromAnotherPracticesRoleRefused(t *testing.T) {
+	w := newAttackWorld(t)
+	secret, err := w.p.store.CreateRole(context.Background(), store.RoleInput{OrgID: w.a, Code: "EXPORTER", Name: "Exporter", Active: true,
+		Permissions: []string{"patients.view", "patients.export", "billing.manage"}, ActorID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{fmt.Sprintf("/roles/new?from=%d", secret), fmt.Sprintf("/roles/new?from=%d&org=%d", secret, w.b), fmt.Sprintf("/roles/%d", secret)} {
+		r := w.c["Admin B"].get(path)
+		if r.StatusCode != http.StatusForbidden || strings.Contains(r.body, "Export patient data") || strings.Contains(r.body, "Exporter") {
+			t.Errorf("%s as Admin B: %d, shows the role: %v", path, r.StatusCode, strings.Contains(r.body, "Export patient data"))
+		}
+	}
+	// A role that applies where one works may be a template: A1's admin starts from A's role.
+	if r := w.c["Admin A1"].get(fmt.Sprintf("/roles/new?from=%d&org=%d", secret, w.a1)); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "Copy of Exporter") {
+		t.Errorf("A1's admin starts from A's role: %d", r.StatusCode)
+	}
+	if r := w.c["Admin A1"].get("/roles/new?from=999999"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown role: %d", r.StatusCode)
+	}
+}
+
+// Finding 13 of the hardening issue: neither the audit log's person filter nor an invitation
+// says whether someone the reader may not see has an account, or that it is disabled.
+func TestNoExistenceOracles(t *testing.T) {
+	w := newAttackWorld(t)
+	w.disableDirectly(t, "Member B")
+	c := w.c["Admin A"]
+	// The audit filter: an address of another practice and one nobody has answer alike.
+	known, unknown := c.get("/audit?person=member.b@example.org"), c.get("/audit?person=nobody.at.all@example.org")
+	if known.StatusCode != unknown.StatusCode || known.StatusCode != http.StatusOK ||
+		strings.Count(known.body, `data-testid="audit-row"`) != 0 || strings.Count(unknown.body, `data-testid="audit-row"`) != 0 {
+		t.Fatalf("audit filter: %d / %d", known.StatusCode, unknown.StatusCode)
+	}
+	// Inviting another practice's disabled person is answered like inviting a new address.
+	invite := func(email string) response {
+		c.get("/staff/invitations/new")
+		return c.postForm("/staff/invitations", url.Values{"email": {email}, "name": {"Someone"}, "org": {"1"}, "role": {fmt.Sprint(w.roles["MEMBER@A"])}})
+	}
+	r := invite("member.b@example.org")
+	if r.StatusCode != http.StatusOK || strings.Contains(r.body, "Member B") || strings.Contains(r.body, "disabled") {
+		t.Fatalf("inviting another practice's disabled person: %d %.300s", r.StatusCode, regexpFind(r.body, `class="field-error"[^>]*>([^<]*)`))
+	}
+	if r := invite("brand.new@example.org"); r.StatusCode != http.StatusOK {
+		t.Fatalf("inviting a new address: %d", r.StatusCode)
+	}
+	// Someone the inviter may see is still named: already staff here.
+	r = invite("nurse.a@example.org")
+	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "already staff") {
+		t.Fatalf("inviting one's own staff: %d", r.StatusCode)
+	}
+}
+
+// Finding 14 of the hardening issue: the invitation link believes X-Forwarded-Proto only
+// from a trusted proxy.
+func TestInvitationLinkBelievesForwardedProtoOnlyFromTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		trusted bool
+		want    string
+	}{{false, `value="http://`}, {true, `value="https://`}} {
+		p := newPortal(t, true, func(c *config.Config) {
+			if tc.trusted {
+				c.TrustedProxySetting("127.0.0.1")
+			}
+		})
+		admin := p.client()
+		admin.login(adminEmail, adminPassword)
+		admin.get("/staff/invitations/new")
+		r := admin.postForm("/staff/invitations", url.Values{"email": {"ben@example.org"}, "name": {"Ben"}, "org": {"1"},
+			"role": {fmt.Sprint(p.roleID("MEMBER"))}}, "X-Forwarded-Proto", "https")
+		if r.StatusCode != http.StatusOK || !strings.Contains(r.body, tc.want) {
+			t.Errorf("trusted proxy %v: %d, want a link starting %s", tc.trusted, r.StatusCode, tc.want)
+		}
 	}
 }

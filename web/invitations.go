@@ -25,12 +25,20 @@ import (
 const inviteReturn = "/staff/invitations/new"
 
 // linkBase is the portal's public address for links in invitations: --base-url when set,
-// else the address the inviting admin is using.
+// else the address the inviting admin is using (such links are only shown to that admin;
+// mail needs --base-url). X-Forwarded-Proto is believed only from a trusted proxy.
 func (a *app) linkBase(c echo.Context) string {
 	if a.Config.BaseURL != "" {
 		return a.Config.BaseURL
 	}
-	return c.Scheme() + "://" + c.Request().Host
+	r := c.Request()
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	} else if p := r.Header.Get(echo.HeaderXForwardedProto); (p == "https" || p == "http") && a.Config.TrustsPeer(r.RemoteAddr) {
+		scheme = p
+	}
+	return scheme + "://" + r.Host
 }
 
 // inviteView builds the Invite staff form for f; the organisation must be one where the

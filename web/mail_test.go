@@ -70,6 +70,7 @@ func (s *sinkSession) Logout() error { return nil }
 func withSMTP(port int) func(*config.Config) {
 	return func(c *config.Config) {
 		c.SMTP = config.SMTP{Host: "127.0.0.1", Port: port, From: "Rolegate <access@northside.example>", TLS: config.SMTPNoTLS}
+		c.BaseURL = "http://portal.test"
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/views/layout"
 )
 
@@ -46,9 +47,7 @@ func (a *app) page(c echo.Context, title string) layout.Page {
 		return p
 	}
 	p.User = &layout.User{Name: u.Name, Email: u.Email, GlobalAdmin: u.GlobalAdmin}
-	if orgs, err := a.Store.OrganisationsOf(c.Request().Context(), u.ID); err == nil && len(orgs) > 0 {
-		p.OrgName = orgs[0].Name
-	}
+	p.OrgName = homeOrg(a.Access.Now(), u.ID)
 	access := map[string]Access{}
 	for _, r := range a.Routes() {
 		if r.Method == http.MethodGet {
@@ -66,6 +65,21 @@ func (a *app) page(c echo.Context, title string) layout.Page {
 		p.Nav = append(p.Nav, layout.NavItem{Label: n.label, Href: n.href, Active: active})
 	}
 	return p
+}
+
+// homeOrg names the organisation the header shows: the first, by name, of the top-level ones
+// the person belongs to, else of the others; "" for someone of none. It answers from the
+// permission snapshot, so the frame of a page costs no query.
+func homeOrg(snap *rbac.Snapshot, userID int64) string {
+	best, bestTop := "", false
+	for _, id := range snap.MemberOrgs(userID) {
+		o, _ := snap.Org(id)
+		top := o.ParentID == 0
+		if best == "" || (top && !bestTop) || (top == bestTop && strings.ToLower(o.Name) < strings.ToLower(best)) {
+			best, bestTop = o.Name, top
+		}
+	}
+	return best
 }
 
 // flash queues a one-time message for the next page.

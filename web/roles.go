@@ -20,9 +20,9 @@ import (
 )
 
 // Viewing roles, the grid and the details needs roles.manage or staff.view in the
-// organisation (a staff viewer must understand what each role means); changing roles needs
-// roles.manage; changing who holds a role needs staff.manage ("assign and remove roles").
-var viewRoles = []string{rbac.PermRolesManage, rbac.PermStaffView}
+// organisation (roles.ViewPermissions); changing roles needs roles.manage; changing who holds
+// a role needs staff.manage ("assign and remove roles").
+var viewRoles = roles.ViewPermissions
 
 const rolesPerPage = 25
 
@@ -81,7 +81,27 @@ func (a *app) loadRole(c echo.Context, perms ...string) (store.RoleRow, error) {
 			return r, nil
 		}
 	}
-	return r, forbidden(perms...)
+	return r, &ForbiddenError{Perms: perms, Org: r.OrgName}
+}
+
+// viewableRole finds the role id names, for a person who may see it (roles.CanView): the
+// role's page, or a template to start a new role from. Anyone else is told nothing of it.
+func (a *app) viewableRole(c echo.Context, raw string) (store.RoleRow, error) {
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		return store.RoleRow{}, store.ErrNotFound
+	}
+	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	role, ok := snap.Role(id)
+	if !ok {
+		return store.RoleRow{}, store.ErrNotFound
+	}
+	if !roles.CanView(snap, u.ID, role) {
+		o, _ := snap.Org(role.OrgID)
+		return store.RoleRow{}, &ForbiddenError{Perms: viewRoles, Org: o.Name}
+	}
+	return a.Store.Role(c.Request().Context(), id)
 }
 
 func listURL(org int64, q, kind, status string, page int) string {
@@ -207,16 +227,11 @@ func (a *app) roleForm(c echo.Context, roleID, orgID int64, f roles.Form, code s
 
 // roleNew is the Add role form, optionally started from another role (?from=).
 func (a *app) roleNew(c echo.Context) error {
-	ctx := c.Request().Context()
 	orgParam := c.QueryParam("org")
 	f := roles.Form{Status: "active"}
 	var fromID int64
 	if raw := c.QueryParam("from"); raw != "" {
-		from, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil {
-			return store.ErrNotFound
-		}
-		tpl, err := a.Store.Role(ctx, from)
+		tpl, err := a.viewableRole(c, raw)
 		if err != nil {
 			return err
 		}
@@ -339,7 +354,7 @@ func (a *app) afterRoleSaved(c echo.Context, org int64, msg string) error {
 
 // roleView shows one role; with ?delete=1, the delete panel.
 func (a *app) roleView(c echo.Context) error {
-	r, err := a.loadRole(c, viewRoles...)
+	r, err := a.viewableRole(c, c.Param("id"))
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,29 @@ func (c Config) Secure() bool {
 	return c.TLSCert != "" || strings.HasPrefix(strings.ToLower(c.BaseURL), "https://")
 }
 
+// TrustsPeer reports whether the connection's peer (a RemoteAddr, "ip:port") is one of the
+// trusted proxies, whose forwarded headers may be believed.
+func (c Config) TrustsPeer(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	for _, n := range c.TrustedProxy {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// TrustedProxySetting sets --trusted-proxy as a command line would (Check parses it); tests
+// and code that build a Config without flags use it.
+func (c *Config) TrustedProxySetting(list string) { c.trustedProxyS = list }
+
 // Register adds the shared settings to fs, with defaults taken from env.
 func (c *Config) Register(fs *flag.FlagSet, env func(string) string) {
 	str := func(p *string, name, variable, def, usage string) {
@@ -106,7 +129,14 @@ func (c *Config) Check() error {
 		}
 		c.TrustedProxy = append(c.TrustedProxy, n)
 	}
-	return c.checkSMTP()
+	if err := c.checkSMTP(); err != nil {
+		return err
+	}
+	if c.SMTP.Enabled() && c.BaseURL == "" {
+		// Without it a mailed link would name whatever Host the inviting request carried.
+		return errors.New("--smtp-host needs --base-url: mailed invitation links must name the portal's public address")
+	}
+	return nil
 }
 
 // checkSMTP turns the SMTP flags into c.SMTP: it parses the port, reads the password file and

@@ -43,19 +43,20 @@ func TestCheckSMTP(t *testing.T) {
 				"ROLEGATE_SMTP_PASSWORD_FILE": pw,
 				"ROLEGATE_SMTP_FROM":          "Rolegate <access@clinic.example>",
 				"ROLEGATE_SMTP_TLS":           "tls",
+				"ROLEGATE_BASE_URL":           "https://access.clinic.example",
 			},
 			want: SMTP{Host: "mail.clinic.example", Port: 465, Username: "access@clinic.example",
 				Password: "s3cret pass", From: "Rolegate <access@clinic.example>", TLS: SMTPImplicit},
 		},
 		{
 			name: "flags win over the environment",
-			env:  map[string]string{"ROLEGATE_SMTP_HOST": "env.example", "ROLEGATE_SMTP_PORT": "25", "ROLEGATE_SMTP_TLS": "tls"},
+			env:  map[string]string{"ROLEGATE_SMTP_HOST": "env.example", "ROLEGATE_SMTP_PORT": "25", "ROLEGATE_SMTP_TLS": "tls", "ROLEGATE_BASE_URL": "https://a.example"},
 			args: []string{"--smtp-host", "relay.example", "--smtp-port", "2525", "--smtp-tls", "none", "--smtp-from", "access@clinic.example"},
 			want: SMTP{Host: "relay.example", Port: 2525, From: "access@clinic.example", TLS: SMTPNoTLS},
 		},
 		{
 			name: "password file with CRLF, TLS mode in capitals",
-			args: []string{"--smtp-host", "127.0.0.1", "--smtp-from", "a@b.example", "--smtp-username", "u",
+			args: []string{"--base-url", "https://a.example", "--smtp-host", "127.0.0.1", "--smtp-from", "a@b.example", "--smtp-username", "u",
 				"--smtp-password-file", pwCRLF, "--smtp-tls", "STARTTLS"},
 			want: SMTP{Host: "127.0.0.1", Port: 587, Username: "u", Password: "s3cret", From: "a@b.example", TLS: SMTPStartTLS},
 		},
@@ -125,6 +126,12 @@ func TestCheckSMTP(t *testing.T) {
 			wantErr: "is empty",
 		},
 		{
+			// Hardening finding 14: a mailed link must never follow a request's Host header.
+			name:    "mail without a base URL",
+			args:    []string{"--smtp-host", "mail.example", "--smtp-from", "a@b.example"},
+			wantErr: "--smtp-host needs --base-url",
+		},
+		{
 			name:    "mail settings without a host",
 			env:     map[string]string{"ROLEGATE_SMTP_FROM": "a@b.example"},
 			wantErr: "need --smtp-host",
@@ -174,7 +181,7 @@ func TestCheckSMTPWithoutFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := Config{DB: "x.db", SMTP: tt.in}
+			c := Config{DB: "x.db", BaseURL: "https://access.example", SMTP: tt.in}
 			err := c.Check()
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
