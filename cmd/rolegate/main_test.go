@@ -65,6 +65,11 @@ func TestSetupAndBackupCommands(t *testing.T) {
 	if out, err := runCmd(t, env, "backup", dest); err != nil {
 		t.Fatalf("backup: %q %v", out, err)
 	}
+	for _, p := range []string{db, dest} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v %v; want mode 0600", p, fi.Mode(), err)
+		}
+	}
 	raw, err := sql.Open("sqlite3", dest)
 	if err != nil {
 		t.Fatal(err)

@@ -53,6 +53,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
 		}
 	}
+	if err := prepareDatabaseFile(path); err != nil {
+		return nil, err
+	}
 	// synchronous=FULL: an acknowledged change survives power loss, which matters more
 	// here than write throughput. _txlock=immediate: every transaction on the writer takes
 	// the write lock at BEGIN, so two writers never deadlock upgrading a read lock.
@@ -207,12 +210,16 @@ func (s *Store) migrate(ctx context.Context) error {
 // Backup writes a consistent copy of the live database to path (which must not exist yet).
 // VACUUM INTO reads one snapshot; it runs on the writer connection because the readers are
 // query-only, and another process (a running server) keeps working meanwhile thanks to WAL.
+// The file is created empty with privateMode first (SQLite writes into an empty file), so the
+// copy is never readable by others, not even while it is being written.
 func (s *Store) Backup(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err == nil {
+	if err := createPrivate(path); errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("store: backup: %s already exists", path)
+	} else if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
 	}
 	if _, err := s.w.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
-		return fmt.Errorf("store: backup to %s: %w", path, err)
+		return errors.Join(fmt.Errorf("store: backup to %s: %w", path, err), os.Remove(path))
 	}
 	return nil
 }
