@@ -79,13 +79,18 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-func serve(ctx context.Context, args []string, env func(string) string, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, env func(string) string, stderr io.Writer) (err error) {
 	var cfg config.Config
 	fs := config.NewFlagSet("rolegate serve", stderr)
 	cfg.Register(fs, env)
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
+	lock, err := server.LockServe(cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, lock.Release()) }()
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
 	app, err := server.Open(ctx, cfg, logger, version)
 	if err != nil {

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	_ "github.com/mattn/go-sqlite3"
@@ -163,5 +168,124 @@ func TestAuditVerifyCommand(t *testing.T) {
 				t.Fatalf("verify after tampering with %s: %v", tc.name, err)
 			}
 		})
+	}
+}
+
+// served is a `rolegate serve` running in the test process, as main runs it.
+type served struct {
+	url  string
+	logs *lockedBuffer
+	stop func() error // cancels its context, as SIGTERM does, and returns what serve returned
+}
+
+// lockedBuffer collects serve's log while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(line + "\n")
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServe runs `rolegate serve` with args and returns once it listens (its log says where)
+// or with serve's error when it stops before that.
+func startServe(t *testing.T, env map[string]string, args ...string) (*served, error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, append([]string{"serve"}, args...), func(k string) string { return env[k] }, io.Discard, pw)
+		pw.Close()
+		done <- err
+	}()
+	logs := &lockedBuffer{}
+	listening := make(chan string, 1)
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			logs.add(sc.Text())
+			var line struct{ Msg, URL string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "Rolegate is serving" {
+				listening <- line.URL
+			}
+		}
+	}()
+	select {
+	case url := <-listening:
+		s := &served{url: url, logs: logs, stop: func() error {
+			cancel()
+			err := <-done
+			<-scanned
+			return err
+		}}
+		t.Cleanup(func() { cancel() })
+		return s, nil
+	case err := <-done:
+		cancel()
+		<-scanned
+		return nil, fmt.Errorf("%w (log: %s)", err, logs.String())
+	}
+}
+
+// A second `serve` on the same database would answer from its own, stale, permission snapshot:
+// it is refused at start naming the first one, while the maintenance commands keep working.
+func TestSecondServeRefused(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "rolegate.db")
+	env := map[string]string{"ROLEGATE_DB": db}
+	first, err := startServe(t, env, "--addr", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("first serve: %v", err)
+	}
+	resp, err := http.Get(first.url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+		t.Fatalf("healthz: %d %q", resp.StatusCode, body)
+	}
+
+	second, err := startServe(t, env, "--addr", "127.0.0.1:0")
+	if err == nil {
+		second.stop()
+		t.Fatalf("a second serve started on the same database at %s", second.url)
+	}
+	want := fmt.Sprintf("another rolegate serve (pid %d) is already serving %s; stop it first", os.Getpid(), db)
+	if !strings.Contains(err.Error(), want) {
+		t.Fatalf("second serve: %v\nwant %q", err, want)
+	}
+
+	// The maintenance commands do not take the lock.
+	if out, err := runCmd(t, env, "backup", filepath.Join(dir, "copy.db")); err != nil {
+		t.Fatalf("backup alongside serve: %q %v", out, err)
+	}
+	if out, err := runCmd(t, env, "audit", "verify"); err != nil {
+		t.Fatalf("audit verify alongside serve: %q %v", out, err)
+	}
+
+	if err := first.stop(); err != nil {
+		t.Fatalf("first serve: %v", err)
+	}
+	// Stopping releases the lock.
+	again, err := startServe(t, env, "--addr", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("serve after the first stopped: %v", err)
+	}
+	if err := again.stop(); err != nil {
+		t.Fatal(err)
 	}
 }
