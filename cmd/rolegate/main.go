@@ -44,8 +44,13 @@ Commands:
   serve          serve the portal (the default)
   setup          create the first organisation and global admin
   demo           fill a new database with a sample group practice to try every page
-  backup FILE    write a consistent copy of the database to FILE
-  audit verify   check the audit log's hash chain; exits non-zero naming the first tampered entry
+  backup FILE    write a consistent copy of the database to FILE (not the audit key: keep
+                 a copy of that apart)
+  audit verify   check the audit log's keyed chain; exits non-zero naming the first
+                 tampered entry
+  audit rekey [--force]
+                 key a log sealed the old unkeyed way that the portal would not key at start
+                 (--force: even a broken chain, or one whose key is lost; it is recorded)
   version        print the version
 
 Every command takes the shared flags (see 'rolegate serve -h'); each also reads the
@@ -211,7 +216,7 @@ func backup(ctx context.Context, args []string, env func(string) string, stdout,
 	if err := cfg.Check(); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DB)
+	st, err := store.OpenWith(ctx, cfg.DB, server.StoreOptions(cfg))
 	if err != nil {
 		return err
 	}
@@ -220,36 +225,102 @@ func backup(ctx context.Context, args []string, env func(string) string, stdout,
 		return err
 	}
 	fmt.Fprintf(stdout, "Wrote a consistent copy of %s to %s.\n", cfg.DB, dest)
+	fmt.Fprintf(stdout, "The audit key %s is not in it: keep a copy of that file apart from the backups.\n", st.AuditKeyFile())
 	return nil
 }
 
 func auditCmd(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("audit: the one subcommand is verify: rolegate audit verify [--db FILE]")
+	sub := ""
+	if len(args) > 0 {
+		sub, args = args[0], args[1:]
 	}
+	switch sub {
+	case "verify":
+		return auditVerify(ctx, args, env, stdout, stderr)
+	case "rekey":
+		return auditRekey(ctx, args, env, stdout, stderr)
+	}
+	return errors.New("audit: the subcommands are verify and rekey [--force]")
+}
+
+// openAudit opens an existing database for the audit commands; inspect opens one whose log
+// cannot be extended as it stands, so that verify can say why and rekey can mend it.
+func openAudit(ctx context.Context, cfg config.Config, inspect bool) (*store.Store, error) {
+	if _, err := os.Stat(cfg.DB); err != nil {
+		return nil, err
+	}
+	opt := server.StoreOptions(cfg)
+	opt.AuditInspect = inspect
+	return store.OpenWith(ctx, cfg.DB, opt)
+}
+
+func auditVerify(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	var cfg config.Config
 	fs := config.NewFlagSet("rolegate audit verify", stderr)
 	cfg.Register(fs, env)
-	if err := cfg.Parse(fs, args[1:]); err != nil {
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
-	if _, err := os.Stat(cfg.DB); err != nil {
-		return fmt.Errorf("audit verify: %w", err)
-	}
-	st, err := store.Open(ctx, cfg.DB)
+	st, err := openAudit(ctx, cfg, true)
 	if err != nil {
-		return err
+		return fmt.Errorf("audit verify: %w", err)
 	}
 	defer st.Close()
 	n, err := st.VerifyAudit(ctx)
 	var te *audit.TamperedError
-	if errors.As(err, &te) {
+	switch {
+	case errors.As(err, &te):
 		return fmt.Errorf("audit verify: entry %d was tampered with: %s (%d entries before it are intact)", te.ID, te.Reason, n)
+	case err != nil:
+		return fmt.Errorf("audit verify: %w", err)
+	case st.AuditUnkeyed():
+		fmt.Fprintf(stdout, "The audit log is intact by the old unkeyed recipe: %d entries. It is not keyed yet, so anyone holding the "+
+			"database could have resealed it; the portal keys it at its next start (or run rolegate audit rekey).\n", n)
+	default:
+		fmt.Fprintf(stdout, "The audit log is intact: %d entries, every MAC and link matches the audit key %s.\n", n, st.AuditKeyFile())
 	}
-	if err != nil {
+	return nil
+}
+
+func auditRekey(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) (err error) {
+	var cfg config.Config
+	var force bool
+	fs := config.NewFlagSet("rolegate audit rekey", stderr)
+	cfg.Register(fs, env)
+	fs.BoolVar(&force, "force", false, "re-key even a broken chain (its first broken entry is recorded) or a log whose key is lost")
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "The audit log is intact: %d entries, every hash and link matches.\n", n)
+	// Re-keying rewrites every entry's MAC: a server sealing new entries meanwhile with the
+	// key it holds would break the chain, so it is refused while one serves.
+	lock, err := server.LockServe(cfg.DB)
+	if err != nil {
+		return fmt.Errorf("audit rekey: %w", err)
+	}
+	defer func() { err = errors.Join(err, lock.Release()) }()
+	st, err := openAudit(ctx, cfg, true)
+	if err != nil {
+		return fmt.Errorf("audit rekey: %w", err)
+	}
+	defer st.Close()
+	r, err := st.RekeyAudit(ctx, force)
+	if err != nil {
+		return fmt.Errorf("audit rekey: %w", err)
+	}
+	key := "the audit key " + st.AuditKeyFile()
+	if r.KeyCreated {
+		key = "a new audit key, written to " + st.AuditKeyFile() + " (keep a copy of it apart from database backups)"
+	}
+	fmt.Fprintf(stdout, "Re-keyed the audit log: %d entries sealed with %s; the last entry records the re-keying.\n", r.Entries, key)
+	if r.FirstBroken != 0 {
+		fmt.Fprintf(stdout, "Entry %d did not match the old chain; the rekey entry records it.\n", r.FirstBroken)
+	}
+	if r.Missing != 0 {
+		fmt.Fprintf(stdout, "%d missing entries were recorded as such (%s).\n", r.Missing, audit.EntryMissing)
+	}
+	if r.Unchecked {
+		fmt.Fprintln(stdout, "The entries could not be checked against the old key, which was not at hand; the rekey entry says so.")
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -104,21 +105,30 @@ func TestServeRejectsBadFlags(t *testing.T) {
 	}
 }
 
-// Editing any past entry directly in SQLite (dropping the trigger first, as a tamperer
-// would) makes `audit verify` fail naming that entry.
-func TestAuditVerifyCommand(t *testing.T) {
+// demoDB writes the demo practice into a new database (many audit entries, through real
+// changes) and returns the environment naming it, with its key file.
+func demoDB(t *testing.T) (env map[string]string, db, keyFile string) {
+	t.Helper()
 	dir := t.TempDir()
-	db := filepath.Join(dir, "rolegate.db")
+	db = filepath.Join(dir, "rolegate.db")
 	pwFile := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pwFile, []byte("correct horse battery staple\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"ROLEGATE_DB": db}
-	if _, err := runCmd(t, env, "audit", "verify"); err == nil {
-		t.Fatal("verify of a missing database passed")
-	}
+	env = map[string]string{"ROLEGATE_DB": db}
 	if out, err := runCmd(t, env, "demo", "--password-file", pwFile); err != nil {
 		t.Fatalf("demo: %q %v", out, err)
+	}
+	return env, db, filepath.Join(dir, "rolegate.audit-key")
+}
+
+// Whoever holds only the database can drop the triggers and rewrite rows, and knows the old
+// recipe of the chain. Every way of covering their tracks fails `audit verify`, naming the
+// entry: an edit resealed the old way, a removal renumbered and resealed, a forged entry.
+func TestAuditVerifyCommand(t *testing.T) {
+	env, db, keyFile := demoDB(t)
+	if _, err := runCmd(t, map[string]string{"ROLEGATE_DB": filepath.Join(t.TempDir(), "none.db")}, "audit", "verify"); err == nil {
+		t.Fatal("verify of a missing database passed")
 	}
 	out, err := runCmd(t, env, "audit", "verify")
 	if err != nil || !strings.Contains(out, "intact") {
@@ -129,9 +139,9 @@ func TestAuditVerifyCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	var n int
-	if err := raw.QueryRow("SELECT count(*) FROM audit_log").Scan(&n); err != nil || n < 5 {
-		t.Fatalf("the demo wrote %d audit entries: %v", n, err)
+	var n int64
+	if err := raw.QueryRow("SELECT count(*) FROM audit_log").Scan(&n); err != nil || n < 10 {
+		t.Fatalf("the demo wrote %d entries: %v", n, err)
 	}
 	// The triggers refuse changes outright.
 	if _, err := raw.Exec("UPDATE audit_log SET actor_name = 'Mallory' WHERE id = 3"); err == nil || !strings.Contains(err.Error(), "append-only") {
@@ -141,33 +151,114 @@ func TestAuditVerifyCommand(t *testing.T) {
 		t.Fatal("delete allowed")
 	}
 	for _, tc := range []struct {
-		name, sql string
-		id        int
+		name   string
+		tamper func(a *attacker)
+		want   string
 	}{
-		{"content", "UPDATE audit_log SET after_json = '{\"name\":\"Mallory\"}' WHERE id = 4", 4},
-		{"actor", "UPDATE audit_log SET actor_name = 'Mallory' WHERE id = 2", 2},
-		{"removed", "DELETE FROM audit_log WHERE id = 3", 4},
+		{"edited", func(a *attacker) { a.exec(`UPDATE audit_log SET after_json = '{"name":"Mallory"}' WHERE id = 4`) }, "entry 4 "},
+		{"edited and resealed the old way", func(a *attacker) {
+			a.exec(`UPDATE audit_log SET actor_name = 'Mallory' WHERE id = 4`)
+			a.reseal(4)
+		}, "entry 4 "},
+		{"removed", func(a *attacker) { a.exec("DELETE FROM audit_log WHERE id = 3") }, "entry 4 "},
+		{"removed, renumbered and resealed the old way", func(a *attacker) { a.remove(3); a.reseal(3) }, "entry 3 "},
+		{"forged entry appended", func(a *attacker) { a.forge() }, fmt.Sprintf("entry %d ", n+1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			copyDB := filepath.Join(t.TempDir(), "copy.db")
-			if out, err := runCmd(t, nil, "backup", copyDB, "--db", db); err != nil {
+			if out, err := runCmd(t, env, "backup", copyDB); err != nil {
 				t.Fatalf("copy: %q %v", out, err)
 			}
-			c, err := sql.Open("sqlite3", copyDB)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			for _, q := range []string{"DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete", tc.sql} {
-				if _, err := c.Exec(q); err != nil {
-					t.Fatal(q, err)
-				}
-			}
-			_, err = runCmd(t, nil, "audit", "verify", "--db", copyDB)
-			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("entry %d ", tc.id)) {
-				t.Fatalf("verify after tampering with %s: %v", tc.name, err)
+			tc.tamper(newAttacker(t, copyDB))
+			_, err := runCmd(t, nil, "audit", "verify", "--db", copyDB, "--audit-key-file", keyFile)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("verify after tampering: %v; want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// The audit key must be the database's: a missing or different key file stops the portal at
+// start. A database sealed the old unkeyed way is keyed at start when its chain is intact, and
+// refused, naming the entry, when it is not, until an operator re-keys it by force.
+func TestAuditKeyCommands(t *testing.T) {
+	env, db, keyFile := demoDB(t)
+	missing := filepath.Join(t.TempDir(), "missing.key")
+	if _, err := startServe(t, env, "--addr", "127.0.0.1:0", "--audit-key-file", missing); err == nil ||
+		!strings.Contains(err.Error(), "the audit key file "+missing+" does not match this database's audit log: the file does not exist") {
+		t.Fatalf("serve without its key file: %v", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("serve created a new key for a keyed database: %v", err)
+	}
+	wrong := filepath.Join(t.TempDir(), "wrong.key")
+	if err := os.WriteFile(wrong, bytes.Repeat([]byte{9}, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startServe(t, map[string]string{"ROLEGATE_DB": db, "ROLEGATE_AUDIT_KEY_FILE": wrong}, "--addr", "127.0.0.1:0"); err == nil ||
+		!strings.Contains(err.Error(), "does not match this database's audit log: it holds another key") {
+		t.Fatalf("serve with another key: %v", err)
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file %v %v", fi, err)
+	}
+
+	// The database as the version before keys left it: every entry plain SHA-256, no key.
+	a := newAttacker(t, db)
+	a.reseal(1)
+	a.exec("DELETE FROM audit_key")
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	intact := filepath.Join(t.TempDir(), "intact.db")
+	a.exec("VACUUM INTO ?", intact)
+	a.exec("UPDATE audit_log SET actor_name = 'Mallory' WHERE id = 5")
+
+	out, err := runCmd(t, nil, "audit", "verify", "--db", intact)
+	if err != nil || !strings.Contains(out, "intact by the old unkeyed recipe") {
+		t.Fatalf("verify of an unkeyed log: %q %v", out, err)
+	}
+	// Any command that opens it normally keys it.
+	if out, err := runCmd(t, nil, "backup", filepath.Join(t.TempDir(), "b.db"), "--db", intact); err != nil {
+		t.Fatalf("backup of an unkeyed log: %q %v", out, err)
+	}
+	out, err = runCmd(t, nil, "audit", "verify", "--db", intact)
+	if err != nil || !strings.Contains(out, "every MAC and link matches") {
+		t.Fatalf("verify after the upgrade: %q %v", out, err)
+	}
+
+	if _, err := startServe(t, env, "--addr", "127.0.0.1:0"); err == nil ||
+		!strings.Contains(err.Error(), "entry 5 does not match") || !strings.Contains(err.Error(), "rolegate audit rekey --force") {
+		t.Fatalf("serve on a broken unkeyed log: %v", err)
+	}
+	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused upgrade left a key file: %v", err)
+	}
+	if _, err := runCmd(t, env, "audit", "verify"); err == nil || !strings.Contains(err.Error(), "entry 5 was tampered with") {
+		t.Fatalf("verify of the broken unkeyed log: %v", err)
+	}
+	if _, err := runCmd(t, env, "audit", "rekey"); err == nil || !strings.Contains(err.Error(), "entry 5 does not match") {
+		t.Fatalf("rekey without force: %v", err)
+	}
+	out, err = runCmd(t, env, "audit", "rekey", "--force")
+	if err != nil || !strings.Contains(out, "Entry 5 did not match the old chain") || !strings.Contains(out, "a new audit key, written to "+keyFile) {
+		t.Fatalf("rekey --force: %q %v", out, err)
+	}
+	if out, err := runCmd(t, env, "audit", "rekey"); err == nil {
+		t.Fatalf("a second rekey: %q", out)
+	}
+	if out, err := runCmd(t, env, "audit", "verify"); err != nil {
+		t.Fatalf("verify after rekey --force: %q %v", out, err)
+	}
+	s, err := startServe(t, env, "--addr", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("serve after rekey --force: %v", err)
+	}
+	if _, err := runCmd(t, env, "audit", "rekey", "--force"); err == nil || !strings.Contains(err.Error(), "is already serving") {
+		t.Fatalf("rekey beside a running server: %v", err)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -245,6 +336,13 @@ func TestSecondServeRefused(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "rolegate.db")
 	env := map[string]string{"ROLEGATE_DB": db}
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCmd(t, env, "setup", "--org", "Northside", "--name", "Ana Ruiz", "--email", "ana@example.org", "--password-file", pwFile); err != nil {
+		t.Fatalf("setup: %q %v", out, err)
+	}
 	first, err := startServe(t, env, "--addr", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("first serve: %v", err)

@@ -1,14 +1,21 @@
 // Package audit is the vocabulary and the proof of Rolegate's audit log: what an entry holds,
-// its canonical form, the hash chain that makes tampering visible, and who is acting on a
-// request. The store appends entries in the same transaction as each change; this package
-// knows nothing of SQL or HTTP.
+// its canonical form, the keyed chain that makes tampering visible, and who is acting on a
+// request. The store appends
+// entries in the same transaction as each change; this package knows nothing of SQL or HTTP.
+//
+// Each entry carries an HMAC-SHA-256, under a key kept outside the database, of the previous
+// entry's MAC and its own canonical content. Whoever holds only the database (or a backup of
+// it) can still drop the triggers and rewrite rows, but cannot compute the MACs that would
+// make a rewritten, renumbered or forged entry verify.
 package audit
 
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -40,6 +47,12 @@ const (
 	OrgMoved           = "org.move"
 	OrgDefaultSet      = "org.default"
 	SettingChanged     = "settings.change"
+	// Rekeyed records that the log was (re-)sealed with a new audit key: the upgrade of a log
+	// sealed the old unkeyed way, or a forced re-key after a broken chain or a lost key.
+	Rekeyed = "audit.rekeyed"
+	// EntryMissing stands in for an entry that was already missing when the log was re-keyed
+	// by force, so the ids keep running without a gap and the gap stays on the record.
+	EntryMissing = "audit.missing"
 )
 
 // Actions lists every action, for the filter of the audit page.
@@ -47,7 +60,7 @@ var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, Pass
 	RoleCreated, RoleUpdated, RoleDeleted, AssignmentAdded, AssignmentRemoved, OverrideSet,
 	StaffAdded, StaffDisabled, StaffEnabled, StaffRemoved,
 	InvitationCreated, InvitationResent, InvitationRevoked, InvitationAccepted,
-	OrgCreated, OrgRenamed, OrgMoved, OrgDefaultSet, SettingChanged}
+	OrgCreated, OrgRenamed, OrgMoved, OrgDefaultSet, SettingChanged, Rekeyed, EntryMissing}
 
 // Entry is one line of the log. Names are copied at the time of the change, so the log still
 // reads right after a person or role is renamed or deleted.
@@ -65,8 +78,8 @@ type Entry struct {
 	Before     json.RawMessage // nil when there was nothing before
 	After      json.RawMessage // nil when nothing remains
 	Client     string          // the client address of the request, when there was one
-	PrevHash   []byte
-	Hash       []byte
+	PrevHash   []byte          // the previous entry's MAC (empty for the first entry)
+	Hash       []byte          // this entry's MAC (a plain SHA-256 in a log not yet keyed)
 }
 
 // canonical is the fixed shape whose JSON the hash covers: field order is the struct's, and
@@ -98,7 +111,7 @@ func compact(raw json.RawMessage) (json.RawMessage, error) {
 	return b.Bytes(), nil
 }
 
-// Canonical is the entry's content as the hash sees it.
+// Canonical is the entry's content as the MAC sees it.
 func (e Entry) Canonical() ([]byte, error) {
 	before, err := compact(e.Before)
 	if err != nil {
@@ -112,8 +125,35 @@ func (e Entry) Canonical() ([]byte, error) {
 		e.TargetID, e.TargetName, before, after, e.Client})
 }
 
-// Seal sets the entry's hash from the previous entry's hash and its own content.
-func (e *Entry) Seal(prev []byte) error {
+// KeySize is the length of an audit key: 32 random bytes, the block of HMAC-SHA-256's hash.
+const KeySize = 32
+
+// ErrNoKey is returned when an entry would be sealed or checked without a key, which would
+// give a chain anyone can recompute.
+var ErrNoKey = errors.New("audit: no audit key")
+
+// Seal sets the entry's MAC from the previous entry's MAC and its own content, keyed with key.
+// The previous MAC is fixed-length (or empty for the first entry), so the concatenation is
+// unambiguous.
+func (e *Entry) Seal(key, prev []byte) error {
+	if len(key) == 0 {
+		return ErrNoKey
+	}
+	c, err := e.Canonical()
+	if err != nil {
+		return err
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(prev)
+	m.Write(c)
+	e.PrevHash = append([]byte(nil), prev...)
+	e.Hash = m.Sum(nil)
+	return nil
+}
+
+// SealUnkeyed is the old recipe, a plain SHA-256 of the previous hash and the content. It is
+// kept only to check a log written before keys, before it is re-keyed: anyone can compute it.
+func (e *Entry) SealUnkeyed(prev []byte) error {
 	c, err := e.Canonical()
 	if err != nil {
 		return err
@@ -124,6 +164,17 @@ func (e *Entry) Seal(prev []byte) error {
 	e.PrevHash = append([]byte(nil), prev...)
 	e.Hash = h.Sum(nil)
 	return nil
+}
+
+// keyIDLabel is what KeyID MACs; any fixed text does, as long as it never changes.
+const keyIDLabel = "rolegate audit key id"
+
+// KeyID is the fingerprint of key stored in the database in place of the key: it tells that a
+// key file is (or is not) the one the log was sealed with, and gives nothing away about it.
+func KeyID(key []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(keyIDLabel))
+	return m.Sum(nil)
 }
 
 // TamperedError names the first entry whose content or link does not match.
@@ -137,15 +188,29 @@ func (e *TamperedError) Error() string {
 }
 
 // Verifier checks entries in order, one at a time, so a log of millions is verified without
-// holding it in memory.
+// holding it in memory. Make one with NewVerifier; the zero Verifier refuses every entry.
 type Verifier struct {
-	prev   []byte
-	lastID int64
-	n      int
+	key     []byte
+	unkeyed bool
+	prev    []byte
+	lastID  int64
+	n       int
 }
+
+// NewVerifier checks a log sealed with key.
+func NewVerifier(key []byte) *Verifier {
+	return &Verifier{key: append([]byte(nil), key...)}
+}
+
+// NewUnkeyedVerifier checks a log sealed the old unkeyed way (SealUnkeyed): it proves only
+// that nobody edited the log clumsily, since anyone can reseal such a chain.
+func NewUnkeyedVerifier() *Verifier { return &Verifier{unkeyed: true} }
 
 // Check verifies the next entry; it returns a *TamperedError for the first mismatch.
 func (v *Verifier) Check(e Entry) error {
+	if !v.unkeyed && len(v.key) == 0 {
+		return ErrNoKey
+	}
 	if e.ID != v.lastID+1 {
 		return &TamperedError{ID: e.ID, Reason: fmt.Sprintf("entries %d to %d are missing", v.lastID+1, e.ID-1)}
 	}
@@ -153,11 +218,21 @@ func (v *Verifier) Check(e Entry) error {
 		return &TamperedError{ID: e.ID, Reason: "its link to the previous entry is broken"}
 	}
 	want := e
-	if err := want.Seal(v.prev); err != nil {
+	var err error
+	if v.unkeyed {
+		err = want.SealUnkeyed(v.prev)
+	} else {
+		err = want.Seal(v.key, v.prev)
+	}
+	if err != nil {
 		return &TamperedError{ID: e.ID, Reason: err.Error()}
 	}
-	if !bytes.Equal(want.Hash, e.Hash) {
-		return &TamperedError{ID: e.ID, Reason: "its content was changed"}
+	if !hmac.Equal(want.Hash, e.Hash) {
+		reason := "its content was changed"
+		if !v.unkeyed {
+			reason = "its MAC does not match: its content was changed, or it was sealed without the audit key"
+		}
+		return &TamperedError{ID: e.ID, Reason: reason}
 	}
 	v.prev, v.lastID = e.Hash, e.ID
 	v.n++

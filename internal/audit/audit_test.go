@@ -1,6 +1,8 @@
 package audit_test
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -8,13 +10,15 @@ import (
 	"github.com/rolegate/rolegate/internal/audit"
 )
 
+var testKey = bytes.Repeat([]byte{7}, audit.KeySize)
+
 func chain(n int) []audit.Entry {
 	var out []audit.Entry
 	var prev []byte
 	for i := 1; i <= n; i++ {
 		e := audit.Entry{ID: int64(i), At: 1_700_000_000 + int64(i), ActorID: 1, ActorName: "Ana", Action: audit.RoleUpdated,
 			TargetType: "role", TargetID: 7, TargetName: "Nurse", Before: json.RawMessage(`{"name": "Nurse"}`), After: json.RawMessage(`{"name":"Head Nurse"}`)}
-		if err := e.Seal(prev); err != nil {
+		if err := e.Seal(testKey, prev); err != nil {
 			panic(err)
 		}
 		prev = e.Hash
@@ -24,13 +28,23 @@ func chain(n int) []audit.Entry {
 }
 
 func verify(entries []audit.Entry) error {
-	var v audit.Verifier
+	v := audit.NewVerifier(testKey)
 	for _, e := range entries {
 		if err := v.Check(e); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// oldRecipe is how the chain was sealed before it was keyed, as anyone can compute it.
+func oldRecipe(e *audit.Entry, prev []byte) {
+	c, err := e.Canonical()
+	if err != nil {
+		panic(err)
+	}
+	h := sha256.Sum256(append(append([]byte(nil), prev...), c...))
+	e.PrevHash, e.Hash = prev, h[:]
 }
 
 func TestVerifier(t *testing.T) {
@@ -43,27 +57,88 @@ func TestVerifier(t *testing.T) {
 	if err := verify(c); err != nil {
 		t.Fatalf("reformatted JSON: %v", err)
 	}
-	for name, tamper := range map[string]func([]audit.Entry) []audit.Entry{
-		"content":   func(c []audit.Entry) []audit.Entry { c[2].After = json.RawMessage(`{"name":"Admin"}`); return c },
-		"actor":     func(c []audit.Entry) []audit.Entry { c[2].ActorName = "Eve"; return c },
-		"time":      func(c []audit.Entry) []audit.Entry { c[2].At++; return c },
-		"removed":   func(c []audit.Entry) []audit.Entry { return append(c[:2], c[3:]...) },
-		"reordered": func(c []audit.Entry) []audit.Entry { c[2], c[3] = c[3], c[2]; return c },
-		"first removed": func(c []audit.Entry) []audit.Entry {
-			return c[1:]
-		},
-		"rehashed without the chain": func(c []audit.Entry) []audit.Entry {
+	for _, tc := range []struct {
+		name   string
+		tamper func([]audit.Entry) []audit.Entry
+		id     int64
+	}{
+		{"content", func(c []audit.Entry) []audit.Entry { c[2].After = json.RawMessage(`{"name":"Admin"}`); return c }, 3},
+		{"actor", func(c []audit.Entry) []audit.Entry { c[2].ActorName = "Eve"; return c }, 3},
+		{"time", func(c []audit.Entry) []audit.Entry { c[2].At++; return c }, 3},
+		{"removed", func(c []audit.Entry) []audit.Entry { return append(c[:2], c[3:]...) }, 4},
+		{"reordered", func(c []audit.Entry) []audit.Entry { c[2], c[3] = c[3], c[2]; return c }, 4},
+		{"first removed", func(c []audit.Entry) []audit.Entry { return c[1:] }, 2},
+		{"resealed without the chain", func(c []audit.Entry) []audit.Entry {
 			c[2].ActorName = "Eve"
-			_ = c[2].Seal(nil)
+			_ = c[2].Seal(testKey, nil)
 			return c
-		},
+		}, 3},
+		// Whoever holds only the database knows the old recipe but not the key: editing an
+		// entry and resealing it and every later one the old way shows at the edited entry.
+		{"edited and resealed the old way", func(c []audit.Entry) []audit.Entry {
+			c[2].ActorName = "Eve"
+			for i := 2; i < len(c); i++ {
+				oldRecipe(&c[i], c[i-1].Hash)
+			}
+			return c
+		}, 3},
+		{"removed, renumbered and resealed the old way", func(c []audit.Entry) []audit.Entry {
+			c = append(c[:2], c[3:]...)
+			for i := 2; i < len(c); i++ {
+				c[i].ID = int64(i + 1)
+				oldRecipe(&c[i], c[i-1].Hash)
+			}
+			return c
+		}, 3},
+		{"forged at the end", func(c []audit.Entry) []audit.Entry {
+			f := audit.Entry{ID: 6, At: 1_700_000_006, ActorName: "Ana", Action: audit.AssignmentAdded, TargetType: "user", TargetID: 9}
+			oldRecipe(&f, c[4].Hash)
+			return append(c, f)
+		}, 6},
+		{"sealed with another key", func(c []audit.Entry) []audit.Entry {
+			other := bytes.Repeat([]byte{8}, audit.KeySize)
+			for i := range c {
+				var prev []byte
+				if i > 0 {
+					prev = c[i-1].Hash
+				}
+				_ = c[i].Seal(other, prev)
+			}
+			return c
+		}, 1},
 	} {
-		t.Run(name, func(t *testing.T) {
-			err := verify(tamper(chain(5)))
+		t.Run(tc.name, func(t *testing.T) {
+			err := verify(tc.tamper(chain(5)))
 			var te *audit.TamperedError
-			if !errors.As(err, &te) {
-				t.Fatalf("tampering not found: %v", err)
+			if !errors.As(err, &te) || te.ID != tc.id {
+				t.Fatalf("tampering found as %v; want entry %d", err, tc.id)
 			}
 		})
+	}
+}
+
+func TestSealIsKeyed(t *testing.T) {
+	e := chain(1)[0]
+	old := e
+	oldRecipe(&old, nil)
+	if bytes.Equal(e.Hash, old.Hash) {
+		t.Fatal("the keyed MAC equals the unkeyed hash")
+	}
+	if err := e.Seal(nil, nil); !errors.Is(err, audit.ErrNoKey) {
+		t.Fatalf("seal without a key: %v", err)
+	}
+	var zero audit.Verifier
+	if err := zero.Check(e); !errors.Is(err, audit.ErrNoKey) {
+		t.Fatalf("the zero verifier accepted an entry: %v", err)
+	}
+	// The unkeyed verifier (only for upgrading old logs) checks the old recipe.
+	u := audit.NewUnkeyedVerifier()
+	if err := u.Check(old); err != nil {
+		t.Fatalf("unkeyed verifier on an old entry: %v", err)
+	}
+	id := audit.KeyID(testKey)
+	if !bytes.Equal(id, audit.KeyID(testKey)) || bytes.Equal(id, audit.KeyID(bytes.Repeat([]byte{8}, audit.KeySize))) ||
+		bytes.Contains(id, testKey) {
+		t.Fatalf("key id %x", id)
 	}
 }

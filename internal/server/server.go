@@ -55,6 +55,12 @@ func LoadCatalog(cfg config.Config) (*rbac.Catalog, error) {
 	return c, nil
 }
 
+// StoreOptions are the store settings cfg names, so every command that opens the database
+// opens it with the same audit key file.
+func StoreOptions(cfg config.Config) store.Options {
+	return store.Options{AuditKeyFile: cfg.AuditKeyFile}
+}
+
 // OpenStore opens the database with the catalog's system roles seeded and the permission
 // engine loaded and kept current after every access-changing write.
 func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.Store, *rbac.Catalog, *rbac.Engine, error) {
@@ -62,7 +68,7 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*st
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := store.Open(ctx, cfg.DB)
+	st, err := store.OpenWith(ctx, cfg.DB, StoreOptions(cfg))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -12,8 +12,19 @@ import (
 
 // appendAudit adds e to the log inside tx, the transaction of the change it records, so a
 // rolled-back change leaves no entry and a committed one always has its entry. Names are
-// looked up now; the actor defaults to the one the context carries.
+// looked up now; the actor defaults to the one the context carries. A log that is not keyed
+// (see Options.AuditInspect) takes no entry, so the change it would record fails too.
 func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
+	key, err := s.auditKeyNow()
+	if err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	return s.appendSealed(ctx, tx, key, e)
+}
+
+// appendSealed is appendAudit with the key given, for re-keying, which seals its own entry
+// with the new key before the store holds it.
+func (s *Store) appendSealed(ctx context.Context, tx *sql.Tx, key []byte, e audit.Entry) error {
 	actor := audit.ActorFrom(ctx)
 	if e.ActorID == 0 {
 		e.ActorID = actor.UserID
@@ -38,20 +49,31 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, e audit.Entry) erro
 		return fmt.Errorf("store: audit chain: %w", err)
 	}
 	e.ID, e.At = lastID+1, s.now().Unix()
-	if err := e.Seal(prev); err != nil {
+	if err := e.Seal(key, prev); err != nil {
 		return err
 	}
-	if prev == nil {
-		prev = []byte{}
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, actor_name, org_id, org_name, action, target_type, target_id,
+	return insertAudit(ctx, tx, e)
+}
+
+// insertAudit writes a sealed entry as it is.
+func insertAudit(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, actor_name, org_id, org_name, action, target_type, target_id,
 		target_name, before_json, after_json, client, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.At, nullID(e.ActorID), e.ActorName, nullID(e.OrgID), e.OrgName, e.Action, e.TargetType, e.TargetID, e.TargetName,
-		rawOrNull(e.Before), rawOrNull(e.After), e.Client, prev, e.Hash)
+		rawOrNull(e.Before), rawOrNull(e.After), e.Client, linkOf(e), e.Hash)
 	if err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
 	return nil
+}
+
+// linkOf is the entry's link to the previous one as stored: the column is NOT NULL, and the
+// first entry links to nothing, an empty value.
+func linkOf(e audit.Entry) []byte {
+	if e.PrevHash == nil {
+		return []byte{}
+	}
+	return e.PrevHash
 }
 
 func rawOrNull(r json.RawMessage) any {
@@ -188,10 +210,19 @@ func (s *Store) EachAudit(ctx context.Context, q AuditQuery, fn func(audit.Entry
 	return rows.Err()
 }
 
-// VerifyAudit checks the whole chain; it returns how many entries were checked and a
-// *audit.TamperedError naming the first entry that does not match.
+// VerifyAudit checks the whole chain with the audit key; it returns how many entries were
+// checked and a *audit.TamperedError naming the first entry that does not match. A log still
+// sealed the old unkeyed way (AuditUnkeyed) is checked by the old recipe, which only shows
+// clumsy edits: anyone can reseal such a chain.
 func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
-	var v audit.Verifier
+	var v *audit.Verifier
+	if key, err := s.auditKeyNow(); err == nil {
+		v = audit.NewVerifier(key)
+	} else if s.AuditUnkeyed() {
+		v = audit.NewUnkeyedVerifier()
+	} else {
+		return 0, err
+	}
 	err := s.EachAudit(ctx, AuditQuery{}, v.Check)
 	return v.Count(), err
 }

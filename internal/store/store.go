@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -43,11 +44,28 @@ type Store struct {
 	// accessGuard, when set, sees the access data a write would leave and may refuse it;
 	// it runs inside the transaction, so concurrent writes cannot slip past it together.
 	accessGuard func(after rbac.Data) error
+
+	path         string
+	auditKeyFile string
+	auditMu      sync.RWMutex // guards the audit key state, which RekeyAudit changes
+	auditKey     []byte       // the key the log is sealed with; nil until it is keyed
+	auditUnkeyed bool         // the log is sealed the old unkeyed way (only with Options.AuditInspect)
+	auditProblem error        // why a keyed log has no key at hand (only with Options.AuditInspect)
 }
 
-// Open opens (creating if needed) the SQLite file at path, applies pending migrations and
-// returns a ready Store.
+// Open opens (creating if needed) the SQLite file at path, applies pending migrations, makes
+// sure its audit log is keyed with the key file beside it (DefaultAuditKeyFile) and returns a
+// ready Store.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with settings: another audit key file (--audit-key-file), or opening for
+// inspection by the audit commands. A database whose log is keyed with another key than the
+// key file's, or whose key file is missing, is refused (*AuditKeyError); a log sealed the old
+// unkeyed way is checked and re-keyed, or refused when its chain is broken
+// (*UnkeyedChainError).
+func OpenWith(ctx context.Context, path string, opt Options) (*Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
@@ -68,13 +86,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: time.Now}
+	s := &Store{w: w, now: time.Now, path: path}
 	// The writer must exist (and create the file in WAL mode) before readers open it.
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.openAuditKey(ctx, opt); err != nil {
 		w.Close()
 		return nil, err
 	}
