@@ -46,8 +46,11 @@ Commands:
   demo           fill a new database with a sample group practice to try every page
   backup FILE    write a consistent copy of the database to FILE (not the audit key: keep
                  a copy of that apart)
-  audit verify   check the audit log's keyed chain; exits non-zero naming the first
-                 tampered entry
+  audit verify [--checkpoint LINE]
+                 check the audit log's keyed chain and, with a checkpoint, that nothing up to
+                 it was removed; exits non-zero naming the first tampered entry
+  audit checkpoint
+                 print a checkpoint line to keep outside the database
   audit rekey [--force]
                  key a log sealed the old unkeyed way that the portal would not key at start
                  (--force: even a broken chain, or one whose key is lost; it is recorded)
@@ -237,10 +240,26 @@ func auditCmd(ctx context.Context, args []string, env func(string) string, stdou
 	switch sub {
 	case "verify":
 		return auditVerify(ctx, args, env, stdout, stderr)
+	case "checkpoint":
+		return auditCheckpoint(ctx, args, env, stdout, stderr)
 	case "rekey":
 		return auditRekey(ctx, args, env, stdout, stderr)
 	}
-	return errors.New("audit: the subcommands are verify and rekey [--force]")
+	return errors.New("audit: the subcommands are verify [--checkpoint LINE], checkpoint and rekey [--force]")
+}
+
+// checkpoints is the repeatable --checkpoint flag.
+type checkpoints []audit.Checkpoint
+
+func (c *checkpoints) String() string { return fmt.Sprint(len(*c), " checkpoints") }
+
+func (c *checkpoints) Set(line string) error {
+	cp, err := audit.ParseCheckpoint(line)
+	if err != nil {
+		return err
+	}
+	*c = append(*c, cp)
+	return nil
 }
 
 // openAudit opens an existing database for the audit commands; inspect opens one whose log
@@ -256,8 +275,10 @@ func openAudit(ctx context.Context, cfg config.Config, inspect bool) (*store.Sto
 
 func auditVerify(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	var cfg config.Config
+	var cps checkpoints
 	fs := config.NewFlagSet("rolegate audit verify", stderr)
 	cfg.Register(fs, env)
+	fs.Var(&cps, "checkpoint", "a checkpoint line (from rolegate audit checkpoint or the server's log) the log must still agree with; may be repeated")
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
@@ -266,19 +287,57 @@ func auditVerify(ctx context.Context, args []string, env func(string) string, st
 		return fmt.Errorf("audit verify: %w", err)
 	}
 	defer st.Close()
-	n, err := st.VerifyAudit(ctx)
+	n, err := st.VerifyAudit(ctx, cps...)
 	var te *audit.TamperedError
+	var tr *audit.TruncatedError
 	switch {
 	case errors.As(err, &te):
 		return fmt.Errorf("audit verify: entry %d was tampered with: %s (%d entries before it are intact)", te.ID, te.Reason, n)
+	case errors.As(err, &tr):
+		return fmt.Errorf("audit verify: %s (the %d entries that remain are intact)", strings.TrimPrefix(tr.Error(), "audit: "), n)
 	case err != nil:
 		return fmt.Errorf("audit verify: %w", err)
 	case st.AuditUnkeyed():
 		fmt.Fprintf(stdout, "The audit log is intact by the old unkeyed recipe: %d entries. It is not keyed yet, so anyone holding the "+
 			"database could have resealed it; the portal keys it at its next start (or run rolegate audit rekey).\n", n)
+	case len(cps) == 0:
+		fmt.Fprintf(stdout, "The audit log is intact: %d entries, every MAC and link matches the audit key %s.\n"+
+			"Without a checkpoint the newest entries could have been removed unnoticed: verify with --checkpoint LINE, a line the "+
+			"server logs at start and every 24 hours, or that rolegate audit checkpoint prints.\n", n, st.AuditKeyFile())
 	default:
-		fmt.Fprintf(stdout, "The audit log is intact: %d entries, every MAC and link matches the audit key %s.\n", n, st.AuditKeyFile())
+		newest := cps[0]
+		for _, cp := range cps {
+			if cp.Entries > newest.Entries {
+				newest = cp
+			}
+		}
+		fmt.Fprintf(stdout, "The audit log is intact: %d entries, every MAC and link matches the audit key %s, and entry %d has "+
+			"the MAC of the checkpoint: nothing up to it was altered or removed.\n", n, st.AuditKeyFile(), newest.Entries)
 	}
+	return nil
+}
+
+func auditCheckpoint(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var cfg config.Config
+	fs := config.NewFlagSet("rolegate audit checkpoint", stderr)
+	cfg.Register(fs, env)
+	if err := cfg.Parse(fs, args); err != nil {
+		return err
+	}
+	st, err := openAudit(ctx, cfg, false)
+	if err != nil {
+		return fmt.Errorf("audit checkpoint: %w", err)
+	}
+	defer st.Close()
+	// A checkpoint vouches for the log up to it: never take one of a log that does not verify.
+	if _, err := st.VerifyAudit(ctx); err != nil {
+		return fmt.Errorf("audit checkpoint: the log does not verify, run rolegate audit verify: %w", err)
+	}
+	cp, err := st.AuditCheckpoint(ctx)
+	if err != nil {
+		return fmt.Errorf("audit checkpoint: %w", err)
+	}
+	fmt.Fprintln(stdout, cp.String())
 	return nil
 }
 

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -122,26 +124,43 @@ func demoDB(t *testing.T) (env map[string]string, db, keyFile string) {
 	return env, db, filepath.Join(dir, "rolegate.audit-key")
 }
 
+var checkpointLine = regexp.MustCompile(`^rolegate-audit-checkpoint v1 entries=(\d+) head=[0-9a-f]{64} at=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
+
 // Whoever holds only the database can drop the triggers and rewrite rows, and knows the old
-// recipe of the chain. Every way of covering their tracks fails `audit verify`, naming the
-// entry: an edit resealed the old way, a removal renumbered and resealed, a forged entry.
+// recipe of the chain. Every way of covering their tracks fails `audit verify --checkpoint`,
+// naming the entry: an edit resealed the old way, a removal renumbered and resealed, a forged
+// entry, and removing the newest entries (which only a checkpoint shows).
 func TestAuditVerifyCommand(t *testing.T) {
 	env, db, keyFile := demoDB(t)
 	if _, err := runCmd(t, map[string]string{"ROLEGATE_DB": filepath.Join(t.TempDir(), "none.db")}, "audit", "verify"); err == nil {
 		t.Fatal("verify of a missing database passed")
 	}
 	out, err := runCmd(t, env, "audit", "verify")
-	if err != nil || !strings.Contains(out, "intact") {
+	if err != nil || !strings.Contains(out, "intact") || !strings.Contains(out, "newest entries could have been removed unnoticed") {
 		t.Fatalf("verify of an untouched log: %q %v", out, err)
 	}
+	out, err = runCmd(t, env, "audit", "checkpoint")
+	line := strings.TrimSpace(out)
+	m := checkpointLine.FindStringSubmatch(line)
+	if err != nil || m == nil {
+		t.Fatalf("checkpoint: %q %v", out, err)
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
 	raw, err := sql.Open("sqlite3", db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	var n int64
-	if err := raw.QueryRow("SELECT count(*) FROM audit_log").Scan(&n); err != nil || n < 10 {
-		t.Fatalf("the demo wrote %d entries: %v", n, err)
+	var count int64
+	if err := raw.QueryRow("SELECT count(*) FROM audit_log").Scan(&count); err != nil || count != n || n < 10 {
+		t.Fatalf("checkpoint of %d entries; the log has %d: %v", n, count, err)
+	}
+	out, err = runCmd(t, env, "audit", "verify", "--checkpoint", line)
+	if err != nil || !strings.Contains(out, fmt.Sprintf("entry %d has the MAC of the checkpoint: nothing up to it was altered or removed", n)) {
+		t.Fatalf("verify against the checkpoint: %q %v", out, err)
+	}
+	if _, err := runCmd(t, env, "audit", "verify", "--checkpoint", "entries=3"); err == nil {
+		t.Fatal("a malformed checkpoint was accepted")
 	}
 	// The triggers refuse changes outright.
 	if _, err := raw.Exec("UPDATE audit_log SET actor_name = 'Mallory' WHERE id = 3"); err == nil || !strings.Contains(err.Error(), "append-only") {
@@ -154,15 +173,19 @@ func TestAuditVerifyCommand(t *testing.T) {
 		name   string
 		tamper func(a *attacker)
 		want   string
+		// caught says whether the chain alone, without the checkpoint, shows it
+		caught bool
 	}{
-		{"edited", func(a *attacker) { a.exec(`UPDATE audit_log SET after_json = '{"name":"Mallory"}' WHERE id = 4`) }, "entry 4 "},
+		{"edited", func(a *attacker) { a.exec(`UPDATE audit_log SET after_json = '{"name":"Mallory"}' WHERE id = 4`) }, "entry 4 ", true},
 		{"edited and resealed the old way", func(a *attacker) {
 			a.exec(`UPDATE audit_log SET actor_name = 'Mallory' WHERE id = 4`)
 			a.reseal(4)
-		}, "entry 4 "},
-		{"removed", func(a *attacker) { a.exec("DELETE FROM audit_log WHERE id = 3") }, "entry 4 "},
-		{"removed, renumbered and resealed the old way", func(a *attacker) { a.remove(3); a.reseal(3) }, "entry 3 "},
-		{"forged entry appended", func(a *attacker) { a.forge() }, fmt.Sprintf("entry %d ", n+1)},
+		}, "entry 4 ", true},
+		{"removed", func(a *attacker) { a.exec("DELETE FROM audit_log WHERE id = 3") }, "entry 4 ", true},
+		{"removed, renumbered and resealed the old way", func(a *attacker) { a.remove(3); a.reseal(3) }, "entry 3 ", true},
+		{"forged entry appended", func(a *attacker) { a.forge() }, fmt.Sprintf("entry %d ", n+1), true},
+		{"newest entries removed", func(a *attacker) { a.exec("DELETE FROM audit_log WHERE id > ?", n-3) },
+			fmt.Sprintf("entries %d to %d were removed: the log ends at entry %d", n-2, n, n-3), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			copyDB := filepath.Join(t.TempDir(), "copy.db")
@@ -170,9 +193,13 @@ func TestAuditVerifyCommand(t *testing.T) {
 				t.Fatalf("copy: %q %v", out, err)
 			}
 			tc.tamper(newAttacker(t, copyDB))
-			_, err := runCmd(t, nil, "audit", "verify", "--db", copyDB, "--audit-key-file", keyFile)
+			_, err := runCmd(t, nil, "audit", "verify", "--db", copyDB, "--audit-key-file", keyFile, "--checkpoint", line)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("verify after tampering: %v; want %q", err, tc.want)
+				t.Fatalf("verify --checkpoint after tampering: %v; want %q", err, tc.want)
+			}
+			_, err = runCmd(t, nil, "audit", "verify", "--db", copyDB, "--audit-key-file", keyFile)
+			if (err != nil) != tc.caught {
+				t.Fatalf("verify without a checkpoint after tampering: %v", err)
 			}
 		})
 	}
@@ -377,6 +404,19 @@ func TestSecondServeRefused(t *testing.T) {
 
 	if err := first.stop(); err != nil {
 		t.Fatalf("first serve: %v", err)
+	}
+	// The server logged an audit checkpoint at start; the log line, pasted whole, verifies.
+	var logged string
+	for l := range strings.Lines(first.logs.String()) {
+		if strings.Contains(l, `"msg":"audit checkpoint"`) {
+			logged = strings.TrimSpace(l)
+		}
+	}
+	if !strings.Contains(logged, `"checkpoint":"rolegate-audit-checkpoint v1 entries=`) || strings.Contains(logged, "entries=0 ") {
+		t.Fatalf("no audit checkpoint in the server's log:\n%s", first.logs.String())
+	}
+	if out, err := runCmd(t, env, "audit", "verify", "--checkpoint", logged); err != nil || !strings.Contains(out, "has the MAC of the checkpoint") {
+		t.Fatalf("verify against the logged checkpoint: %q %v", out, err)
 	}
 	// Stopping releases the lock.
 	again, err := startServe(t, env, "--addr", "127.0.0.1:0")

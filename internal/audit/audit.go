@@ -1,6 +1,6 @@
 // Package audit is the vocabulary and the proof of Rolegate's audit log: what an entry holds,
-// its canonical form, the keyed chain that makes tampering visible, and who is acting on a
-// request. The store appends
+// its canonical form, the keyed chain that makes tampering visible, checkpoints that make
+// removing the newest entries visible, and who is acting on a request. The store appends
 // entries in the same transaction as each change; this package knows nothing of SQL or HTTP.
 //
 // Each entry carries an HMAC-SHA-256, under a key kept outside the database, of the previous
@@ -14,9 +14,13 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // Actions recorded in the log. The dotted prefix is the kind of thing changed.
@@ -187,11 +191,24 @@ func (e *TamperedError) Error() string {
 	return fmt.Sprintf("audit: entry %d does not match: %s", e.ID, e.Reason)
 }
 
+// TruncatedError says that the log ends before the entry a checkpoint recorded: the newest
+// entries were removed, which the chain alone cannot show.
+type TruncatedError struct {
+	Last       int64 // the newest entry in the log (0: none)
+	Checkpoint Checkpoint
+}
+
+func (e *TruncatedError) Error() string {
+	return fmt.Sprintf("audit: entries %d to %d were removed: the log ends at entry %d, but %s has %d entries",
+		e.Last+1, e.Checkpoint.Entries, e.Last, e.Checkpoint.describe(), e.Checkpoint.Entries)
+}
+
 // Verifier checks entries in order, one at a time, so a log of millions is verified without
 // holding it in memory. Make one with NewVerifier; the zero Verifier refuses every entry.
 type Verifier struct {
 	key     []byte
 	unkeyed bool
+	expect  []Checkpoint
 	prev    []byte
 	lastID  int64
 	n       int
@@ -205,6 +222,10 @@ func NewVerifier(key []byte) *Verifier {
 // NewUnkeyedVerifier checks a log sealed the old unkeyed way (SealUnkeyed): it proves only
 // that nobody edited the log clumsily, since anyone can reseal such a chain.
 func NewUnkeyedVerifier() *Verifier { return &Verifier{unkeyed: true} }
+
+// Expect adds checkpoints the log must agree with: the entry each one names must be there
+// with exactly its MAC. Finish reports a log that ends before one of them.
+func (v *Verifier) Expect(cps ...Checkpoint) { v.expect = append(v.expect, cps...) }
 
 // Check verifies the next entry; it returns a *TamperedError for the first mismatch.
 func (v *Verifier) Check(e Entry) error {
@@ -234,13 +255,111 @@ func (v *Verifier) Check(e Entry) error {
 		}
 		return &TamperedError{ID: e.ID, Reason: reason}
 	}
+	for _, cp := range v.expect {
+		if cp.Entries == e.ID && !hmac.Equal(cp.Head, e.Hash) {
+			return &TamperedError{ID: e.ID, Reason: fmt.Sprintf("its MAC is not the one %s recorded: the log up to it was "+
+				"re-sealed since, or the checkpoint is another database's", cp.describe())}
+		}
+	}
 	v.prev, v.lastID = e.Hash, e.ID
 	v.n++
 	return nil
 }
 
+// Finish is called after the last entry: it returns a *TruncatedError when a checkpoint names
+// an entry the log no longer has.
+func (v *Verifier) Finish() error {
+	for _, cp := range v.expect {
+		if cp.Entries > v.lastID {
+			return &TruncatedError{Last: v.lastID, Checkpoint: cp}
+		}
+	}
+	return nil
+}
+
 // Count is how many entries were verified.
 func (v *Verifier) Count() int { return v.n }
+
+// Checkpoint is the newest entry's number and MAC at one moment, kept outside the database (in
+// the server's log, a ticket, an email). The chain shows any change to the entries it holds,
+// but not that the newest ones were removed; a checkpoint does: every entry up to Entries must
+// still be there, ending in exactly Head.
+type Checkpoint struct {
+	Entries int64     // the number (and id) of the newest entry; ids run from 1 without gaps
+	Head    []byte    // that entry's MAC
+	At      time.Time // when it was taken; informative
+}
+
+const checkpointPrefix = "rolegate-audit-checkpoint"
+
+// String is the one-line form printed by `rolegate audit checkpoint`, logged by the server and
+// read back by ParseCheckpoint, e.g.
+// "rolegate-audit-checkpoint v1 entries=1234 head=<hex MAC> at=2026-12-02T07:00:00Z".
+func (c Checkpoint) String() string {
+	s := fmt.Sprintf("%s v1 entries=%d head=%x", checkpointPrefix, c.Entries, c.Head)
+	if !c.At.IsZero() {
+		s += " at=" + c.At.UTC().Format(time.RFC3339)
+	}
+	return s
+}
+
+func (c Checkpoint) describe() string {
+	if c.At.IsZero() {
+		return "the checkpoint"
+	}
+	return "the checkpoint of " + c.At.UTC().Format(time.RFC3339)
+}
+
+// ParseCheckpoint reads a checkpoint line. It finds the line inside whatever surrounds it, so a
+// whole log line (JSON or text) pasted from the server's log is accepted as it is.
+func ParseCheckpoint(s string) (Checkpoint, error) {
+	i := strings.Index(s, checkpointPrefix+" ")
+	if i < 0 {
+		return Checkpoint{}, fmt.Errorf("audit: %q is not a checkpoint: want a line such as %q", s,
+			checkpointPrefix+" v1 entries=1234 head=… at=2026-12-02T07:00:00Z")
+	}
+	line := s[i:]
+	if j := strings.IndexAny(line, "\"\r\n"); j >= 0 {
+		line = line[:j]
+	}
+	fields := strings.Fields(line)
+	if len(fields) < 2 || fields[1] != "v1" {
+		return Checkpoint{}, fmt.Errorf("audit: checkpoint %q: want version v1", line)
+	}
+	var c Checkpoint
+	seen := map[string]bool{}
+	for _, f := range fields[2:] {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || seen[k] {
+			return Checkpoint{}, fmt.Errorf("audit: checkpoint %q: %q is not a single key=value", line, f)
+		}
+		seen[k] = true
+		var err error
+		switch k {
+		case "entries":
+			c.Entries, err = strconv.ParseInt(v, 10, 64)
+			if err == nil && c.Entries < 0 {
+				err = errors.New("negative")
+			}
+		case "head":
+			c.Head, err = hex.DecodeString(v)
+		case "at":
+			c.At, err = time.Parse(time.RFC3339, v)
+		default:
+			err = errors.New("unknown field")
+		}
+		if err != nil {
+			return Checkpoint{}, fmt.Errorf("audit: checkpoint %q: %s: %w", line, k, err)
+		}
+	}
+	if !seen["entries"] || !seen["head"] {
+		return Checkpoint{}, fmt.Errorf("audit: checkpoint %q: entries= and head= are required", line)
+	}
+	if (c.Entries == 0) != (len(c.Head) == 0) || (c.Entries > 0 && len(c.Head) != sha256.Size) {
+		return Checkpoint{}, fmt.Errorf("audit: checkpoint %q: head must be a %d-byte MAC in hex (none for 0 entries)", line, sha256.Size)
+	}
+	return c, nil
+}
 
 // JSON marshals v for an entry's before or after; nil stays nil.
 func JSON(v any) json.RawMessage {

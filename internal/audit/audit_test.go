@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolegate/rolegate/internal/audit"
 )
@@ -27,14 +29,15 @@ func chain(n int) []audit.Entry {
 	return out
 }
 
-func verify(entries []audit.Entry) error {
+func verify(entries []audit.Entry, cps ...audit.Checkpoint) error {
 	v := audit.NewVerifier(testKey)
+	v.Expect(cps...)
 	for _, e := range entries {
 		if err := v.Check(e); err != nil {
 			return err
 		}
 	}
-	return nil
+	return v.Finish()
 }
 
 // oldRecipe is how the chain was sealed before it was keyed, as anyone can compute it.
@@ -140,5 +143,67 @@ func TestSealIsKeyed(t *testing.T) {
 	if !bytes.Equal(id, audit.KeyID(testKey)) || bytes.Equal(id, audit.KeyID(bytes.Repeat([]byte{8}, audit.KeySize))) ||
 		bytes.Contains(id, testKey) {
 		t.Fatalf("key id %x", id)
+	}
+}
+
+func TestCheckpoint(t *testing.T) {
+	c := chain(5)
+	at := time.Date(2026, 12, 2, 7, 0, 0, 0, time.UTC)
+	cp := audit.Checkpoint{Entries: 4, Head: c[3].Hash, At: at}
+	line := cp.String()
+	if !strings.HasPrefix(line, "rolegate-audit-checkpoint v1 entries=4 head=") || !strings.HasSuffix(line, " at=2026-12-02T07:00:00Z") {
+		t.Fatalf("line %q", line)
+	}
+	// As printed, and as the server's JSON log carries it.
+	for _, in := range []string{line, "  " + line + "\n",
+		`{"time":"2026-12-02T07:00:00Z","level":"INFO","msg":"audit checkpoint","checkpoint":"` + line + `"}`} {
+		got, err := audit.ParseCheckpoint(in)
+		if err != nil || got.Entries != 4 || !bytes.Equal(got.Head, c[3].Hash) || !got.At.Equal(at) {
+			t.Fatalf("parse %q: %+v %v", in, got, err)
+		}
+	}
+	if err := verify(c, cp); err != nil {
+		t.Fatalf("intact log against its checkpoint: %v", err)
+	}
+	if err := verify(c, audit.Checkpoint{Entries: 5, Head: c[4].Hash}); err != nil {
+		t.Fatalf("checkpoint at the newest entry: %v", err)
+	}
+
+	// Removing the newest entries leaves an intact chain; only a checkpoint shows it.
+	if err := verify(c[:2]); err != nil {
+		t.Fatalf("truncated chain alone: %v", err)
+	}
+	var tr *audit.TruncatedError
+	if err := verify(c[:2], cp); !errors.As(err, &tr) || tr.Last != 2 ||
+		!strings.Contains(err.Error(), "entries 3 to 4 were removed: the log ends at entry 2") {
+		t.Fatalf("truncated against the checkpoint: %v", err)
+	}
+	// A log re-sealed (with the key) after the checkpoint no longer has its MAC.
+	var te *audit.TamperedError
+	if err := verify(c, audit.Checkpoint{Entries: 4, Head: c[2].Hash, At: at}); !errors.As(err, &te) || te.ID != 4 {
+		t.Fatalf("wrong head: %v", err)
+	}
+
+	for _, bad := range []string{
+		"",
+		"entries=4 head=00",
+		"rolegate-audit-checkpoint v2 entries=4 head=" + strings.Repeat("00", 32),
+		"rolegate-audit-checkpoint v1 head=" + strings.Repeat("00", 32),
+		"rolegate-audit-checkpoint v1 entries=4",
+		"rolegate-audit-checkpoint v1 entries=-1 head=",
+		"rolegate-audit-checkpoint v1 entries=x head=" + strings.Repeat("00", 32),
+		"rolegate-audit-checkpoint v1 entries=4 head=zz",
+		"rolegate-audit-checkpoint v1 entries=4 head=00",
+		"rolegate-audit-checkpoint v1 entries=0 head=" + strings.Repeat("00", 32),
+		"rolegate-audit-checkpoint v1 entries=4 entries=5 head=" + strings.Repeat("00", 32),
+		"rolegate-audit-checkpoint v1 entries=4 head=" + strings.Repeat("00", 32) + " at=yesterday",
+		"rolegate-audit-checkpoint v1 entries=4 head=" + strings.Repeat("00", 32) + " key=1",
+	} {
+		if _, err := audit.ParseCheckpoint(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	if got, err := audit.ParseCheckpoint("rolegate-audit-checkpoint v1 entries=0 head="); err != nil || got.Entries != 0 {
+		t.Errorf("empty log checkpoint: %+v %v", got, err)
 	}
 }

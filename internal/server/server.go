@@ -141,6 +141,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, cfg config.Config, log
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	go a.sweepSessions(ctx, logger)
+	a.logCheckpoint(ctx, logger)
+	go a.logCheckpoints(ctx, logger)
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {
@@ -180,4 +182,33 @@ func (a *App) sweepSessions(ctx context.Context, logger *slog.Logger) {
 			}
 		}
 	}
+}
+
+// CheckpointInterval is how often the running server logs an audit checkpoint.
+const CheckpointInterval = 24 * time.Hour
+
+// logCheckpoints logs an audit checkpoint every CheckpointInterval. The log leaves the machine
+// (journald, a log service) where whoever holds only the database cannot reach it, and its
+// lines are what `rolegate audit verify --checkpoint` takes, to show that no entry up to one
+// was altered or removed.
+func (a *App) logCheckpoints(ctx context.Context, logger *slog.Logger) {
+	t := time.NewTicker(CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.logCheckpoint(ctx, logger)
+		}
+	}
+}
+
+func (a *App) logCheckpoint(ctx context.Context, logger *slog.Logger) {
+	cp, err := a.Store.AuditCheckpoint(ctx)
+	if err != nil {
+		logger.Error("audit checkpoint failed", "err", err)
+		return
+	}
+	logger.Info("audit checkpoint", "checkpoint", cp.String())
 }

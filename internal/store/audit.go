@@ -210,19 +210,28 @@ func (s *Store) EachAudit(ctx context.Context, q AuditQuery, fn func(audit.Entry
 	return rows.Err()
 }
 
-// VerifyAudit checks the whole chain with the audit key; it returns how many entries were
-// checked and a *audit.TamperedError naming the first entry that does not match. A log still
-// sealed the old unkeyed way (AuditUnkeyed) is checked by the old recipe, which only shows
-// clumsy edits: anyone can reseal such a chain.
-func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
+// VerifyAudit checks the whole chain with the audit key and, for each checkpoint given, that
+// the entry it names is there with exactly its MAC, so nothing up to it was altered or removed.
+// It returns how many entries were checked and a *audit.TamperedError naming the first entry
+// that does not match, or a *audit.TruncatedError when the log ends before a checkpoint. A log
+// still sealed the old unkeyed way (AuditUnkeyed) is checked by the old recipe, which only
+// shows clumsy edits: anyone can reseal such a chain.
+func (s *Store) VerifyAudit(ctx context.Context, checkpoints ...audit.Checkpoint) (int, error) {
 	var v *audit.Verifier
 	if key, err := s.auditKeyNow(); err == nil {
 		v = audit.NewVerifier(key)
 	} else if s.AuditUnkeyed() {
+		if len(checkpoints) > 0 {
+			return 0, errors.New("store: checkpoints hold MACs of a keyed log, and this log is not keyed yet")
+		}
 		v = audit.NewUnkeyedVerifier()
 	} else {
 		return 0, err
 	}
+	v.Expect(checkpoints...)
 	err := s.EachAudit(ctx, AuditQuery{}, v.Check)
+	if err == nil {
+		err = v.Finish()
+	}
 	return v.Count(), err
 }

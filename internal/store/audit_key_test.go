@@ -239,6 +239,9 @@ func TestAuditKeyMismatchRefused(t *testing.T) {
 	if err := st.SetSetting(ctx, "idle_timeout_minutes", "40"); !errors.As(err, &ke) {
 		t.Fatalf("a change recorded under the wrong key: %v", err)
 	}
+	if _, err := st.AuditCheckpoint(ctx); err == nil {
+		t.Fatal("checkpoint under the wrong key")
+	}
 	if _, err := st.RekeyAudit(ctx, false); err == nil || !strings.Contains(err.Error(), "rekey --force") {
 		t.Fatalf("rekey without force: %v", err)
 	}
@@ -301,11 +304,15 @@ func TestUnkeyedDatabaseUpgraded(t *testing.T) {
 	if _, err := db.Exec("UPDATE audit_log SET actor_name = 'x' WHERE id = 1"); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Fatalf("update after the upgrade: %v", err)
 	}
+	cp, err := st.AuditCheckpoint(ctx)
+	if err != nil || cp.Entries != last.ID || !bytes.Equal(cp.Head, last.Hash) {
+		t.Fatalf("checkpoint %+v %v", cp, err)
+	}
 	if err := st.SetSetting(ctx, "idle_timeout_minutes", "45"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := st.VerifyAudit(ctx); err != nil || n != len(es)+1 {
-		t.Fatalf("verify after a new entry: %d %v", n, err)
+	if n, err := st.VerifyAudit(ctx, cp); err != nil || n != len(es)+1 {
+		t.Fatalf("verify against an older checkpoint: %d %v", n, err)
 	}
 }
 
