@@ -44,8 +44,16 @@ Commands:
   serve          serve the portal (the default)
   setup          create the first organisation and global admin
   demo           fill a new database with a sample group practice to try every page
-  backup FILE    write a consistent copy of the database to FILE
-  audit verify   check the audit log's hash chain; exits non-zero naming the first tampered entry
+  backup FILE    write a consistent copy of the database to FILE (not the audit key: keep
+                 a copy of that apart)
+  audit verify [--checkpoint LINE]
+                 check the audit log's keyed chain and, with a checkpoint, that nothing up to
+                 it was removed; exits non-zero naming the first tampered entry
+  audit checkpoint
+                 print a checkpoint line to keep outside the database
+  audit rekey [--force]
+                 key a log sealed the old unkeyed way that the portal would not key at start
+                 (--force: even a broken chain, or one whose key is lost; it is recorded)
   version        print the version
 
 Every command takes the shared flags (see 'rolegate serve -h'); each also reads the
@@ -79,13 +87,18 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-func serve(ctx context.Context, args []string, env func(string) string, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, env func(string) string, stderr io.Writer) (err error) {
 	var cfg config.Config
 	fs := config.NewFlagSet("rolegate serve", stderr)
 	cfg.Register(fs, env)
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
+	lock, err := server.LockServe(cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, lock.Release()) }()
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
 	app, err := server.Open(ctx, cfg, logger, version)
 	if err != nil {
@@ -206,7 +219,7 @@ func backup(ctx context.Context, args []string, env func(string) string, stdout,
 	if err := cfg.Check(); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DB)
+	st, err := store.OpenWith(ctx, cfg.DB, server.StoreOptions(cfg))
 	if err != nil {
 		return err
 	}
@@ -215,36 +228,158 @@ func backup(ctx context.Context, args []string, env func(string) string, stdout,
 		return err
 	}
 	fmt.Fprintf(stdout, "Wrote a consistent copy of %s to %s.\n", cfg.DB, dest)
+	fmt.Fprintf(stdout, "The audit key %s is not in it: keep a copy of that file apart from the backups.\n", st.AuditKeyFile())
 	return nil
 }
 
 func auditCmd(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("audit: the one subcommand is verify: rolegate audit verify [--db FILE]")
+	sub := ""
+	if len(args) > 0 {
+		sub, args = args[0], args[1:]
 	}
+	switch sub {
+	case "verify":
+		return auditVerify(ctx, args, env, stdout, stderr)
+	case "checkpoint":
+		return auditCheckpoint(ctx, args, env, stdout, stderr)
+	case "rekey":
+		return auditRekey(ctx, args, env, stdout, stderr)
+	}
+	return errors.New("audit: the subcommands are verify [--checkpoint LINE], checkpoint and rekey [--force]")
+}
+
+// checkpoints is the repeatable --checkpoint flag.
+type checkpoints []audit.Checkpoint
+
+func (c *checkpoints) String() string { return fmt.Sprint(len(*c), " checkpoints") }
+
+func (c *checkpoints) Set(line string) error {
+	cp, err := audit.ParseCheckpoint(line)
+	if err != nil {
+		return err
+	}
+	*c = append(*c, cp)
+	return nil
+}
+
+// openAudit opens an existing database for the audit commands; inspect opens one whose log
+// cannot be extended as it stands, so that verify can say why and rekey can mend it.
+func openAudit(ctx context.Context, cfg config.Config, inspect bool) (*store.Store, error) {
+	if _, err := os.Stat(cfg.DB); err != nil {
+		return nil, err
+	}
+	opt := server.StoreOptions(cfg)
+	opt.AuditInspect = inspect
+	return store.OpenWith(ctx, cfg.DB, opt)
+}
+
+func auditVerify(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	var cfg config.Config
+	var cps checkpoints
 	fs := config.NewFlagSet("rolegate audit verify", stderr)
 	cfg.Register(fs, env)
-	if err := cfg.Parse(fs, args[1:]); err != nil {
+	fs.Var(&cps, "checkpoint", "a checkpoint line (from rolegate audit checkpoint or the server's log) the log must still agree with; may be repeated")
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
-	if _, err := os.Stat(cfg.DB); err != nil {
+	st, err := openAudit(ctx, cfg, true)
+	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
 	}
-	st, err := store.Open(ctx, cfg.DB)
-	if err != nil {
+	defer st.Close()
+	n, err := st.VerifyAudit(ctx, cps...)
+	var te *audit.TamperedError
+	var tr *audit.TruncatedError
+	switch {
+	case errors.As(err, &te):
+		return fmt.Errorf("audit verify: entry %d was tampered with: %s (%d entries before it are intact)", te.ID, te.Reason, n)
+	case errors.As(err, &tr):
+		return fmt.Errorf("audit verify: %s (the %d entries that remain are intact)", strings.TrimPrefix(tr.Error(), "audit: "), n)
+	case err != nil:
+		return fmt.Errorf("audit verify: %w", err)
+	case st.AuditUnkeyed():
+		fmt.Fprintf(stdout, "The audit log is intact by the old unkeyed recipe: %d entries. It is not keyed yet, so anyone holding the "+
+			"database could have resealed it; the portal keys it at its next start (or run rolegate audit rekey).\n", n)
+	case len(cps) == 0:
+		fmt.Fprintf(stdout, "The audit log is intact: %d entries, every MAC and link matches the audit key %s.\n"+
+			"Without a checkpoint the newest entries could have been removed unnoticed: verify with --checkpoint LINE, a line the "+
+			"server logs at start and every 24 hours, or that rolegate audit checkpoint prints.\n", n, st.AuditKeyFile())
+	default:
+		newest := cps[0]
+		for _, cp := range cps {
+			if cp.Entries > newest.Entries {
+				newest = cp
+			}
+		}
+		fmt.Fprintf(stdout, "The audit log is intact: %d entries, every MAC and link matches the audit key %s, and entry %d has "+
+			"the MAC of the checkpoint: nothing up to it was altered or removed.\n", n, st.AuditKeyFile(), newest.Entries)
+	}
+	return nil
+}
+
+func auditCheckpoint(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	var cfg config.Config
+	fs := config.NewFlagSet("rolegate audit checkpoint", stderr)
+	cfg.Register(fs, env)
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
+	}
+	st, err := openAudit(ctx, cfg, false)
+	if err != nil {
+		return fmt.Errorf("audit checkpoint: %w", err)
 	}
 	defer st.Close()
-	n, err := st.VerifyAudit(ctx)
-	var te *audit.TamperedError
-	if errors.As(err, &te) {
-		return fmt.Errorf("audit verify: entry %d was tampered with: %s (%d entries before it are intact)", te.ID, te.Reason, n)
+	// A checkpoint vouches for the log up to it: never take one of a log that does not verify.
+	if _, err := st.VerifyAudit(ctx); err != nil {
+		return fmt.Errorf("audit checkpoint: the log does not verify, run rolegate audit verify: %w", err)
 	}
+	cp, err := st.AuditCheckpoint(ctx)
 	if err != nil {
+		return fmt.Errorf("audit checkpoint: %w", err)
+	}
+	fmt.Fprintln(stdout, cp.String())
+	return nil
+}
+
+func auditRekey(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) (err error) {
+	var cfg config.Config
+	var force bool
+	fs := config.NewFlagSet("rolegate audit rekey", stderr)
+	cfg.Register(fs, env)
+	fs.BoolVar(&force, "force", false, "re-key even a broken chain (its first broken entry is recorded) or a log whose key is lost")
+	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "The audit log is intact: %d entries, every hash and link matches.\n", n)
+	// Re-keying rewrites every entry's MAC: a server sealing new entries meanwhile with the
+	// key it holds would break the chain, so it is refused while one serves.
+	lock, err := server.LockServe(cfg.DB)
+	if err != nil {
+		return fmt.Errorf("audit rekey: %w", err)
+	}
+	defer func() { err = errors.Join(err, lock.Release()) }()
+	st, err := openAudit(ctx, cfg, true)
+	if err != nil {
+		return fmt.Errorf("audit rekey: %w", err)
+	}
+	defer st.Close()
+	r, err := st.RekeyAudit(ctx, force)
+	if err != nil {
+		return fmt.Errorf("audit rekey: %w", err)
+	}
+	key := "the audit key " + st.AuditKeyFile()
+	if r.KeyCreated {
+		key = "a new audit key, written to " + st.AuditKeyFile() + " (keep a copy of it apart from database backups)"
+	}
+	fmt.Fprintf(stdout, "Re-keyed the audit log: %d entries sealed with %s; the last entry records the re-keying.\n", r.Entries, key)
+	if r.FirstBroken != 0 {
+		fmt.Fprintf(stdout, "Entry %d did not match the old chain; the rekey entry records it.\n", r.FirstBroken)
+	}
+	if r.Missing != 0 {
+		fmt.Fprintf(stdout, "%d missing entries were recorded as such (%s).\n", r.Missing, audit.EntryMissing)
+	}
+	if r.Unchecked {
+		fmt.Fprintln(stdout, "The entries could not be checked against the old key, which was not at hand; the rekey entry says so.")
+	}
 	return nil
 }
 

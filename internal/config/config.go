@@ -19,6 +19,7 @@ import (
 type Config struct {
 	Addr          string
 	DB            string
+	AuditKeyFile  string // "" means beside DB, its extension replaced by .audit-key (store.DefaultAuditKeyFile)
 	BaseURL       string // "" means derived from each request
 	Catalog       string // "" means the built-in catalog
 	TLSCert       string
@@ -71,6 +72,8 @@ func (c *Config) Register(fs *flag.FlagSet, env func(string) string) {
 	}
 	str(&c.Addr, "addr", "ROLEGATE_ADDR", ":8080", "address to listen on")
 	str(&c.DB, "db", "ROLEGATE_DB", "./data/rolegate.db", "SQLite database file")
+	str(&c.AuditKeyFile, "audit-key-file", "ROLEGATE_AUDIT_KEY_FILE", "", "file holding the key that seals the audit log, created "+
+		"on first use; keep a copy apart from database backups (default: beside the database, its extension replaced by .audit-key)")
 	str(&c.BaseURL, "base-url", "ROLEGATE_BASE_URL", "", "public URL of the portal, e.g. https://access.example.org")
 	str(&c.Catalog, "catalog", "ROLEGATE_CATALOG", "", "permission catalog file (JSON); default: the built-in medical-practice catalog")
 	str(&c.TLSCert, "tls-cert", "ROLEGATE_TLS_CERT", "", "TLS certificate file (serve HTTPS)")

@@ -210,3 +210,30 @@ func TestSMTPStringHidesPassword(t *testing.T) {
 		}
 	}
 }
+
+// The audit key file is named like every other setting; unset, the store puts it beside the
+// database.
+func TestAuditKeyFile(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{name: "default", want: ""},
+		{name: "environment", env: map[string]string{"ROLEGATE_AUDIT_KEY_FILE": "/etc/rolegate/audit.key"}, want: "/etc/rolegate/audit.key"},
+		{name: "flag wins", env: map[string]string{"ROLEGATE_AUDIT_KEY_FILE": "/etc/a"}, args: []string{"--audit-key-file", "/etc/b"}, want: "/etc/b"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var c Config
+			fs := NewFlagSet("test", io.Discard)
+			c.Register(fs, func(k string) string { return tt.env[k] })
+			if err := c.Parse(fs, tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if c.AuditKeyFile != tt.want {
+				t.Errorf("AuditKeyFile = %q, want %q", c.AuditKeyFile, tt.want)
+			}
+		})
+	}
+}

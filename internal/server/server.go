@@ -55,6 +55,12 @@ func LoadCatalog(cfg config.Config) (*rbac.Catalog, error) {
 	return c, nil
 }
 
+// StoreOptions are the store settings cfg names, so every command that opens the database
+// opens it with the same audit key file.
+func StoreOptions(cfg config.Config) store.Options {
+	return store.Options{AuditKeyFile: cfg.AuditKeyFile}
+}
+
 // OpenStore opens the database with the catalog's system roles seeded and the permission
 // engine loaded and kept current after every access-changing write.
 func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.Store, *rbac.Catalog, *rbac.Engine, error) {
@@ -62,7 +68,7 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*st
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := store.Open(ctx, cfg.DB)
+	st, err := store.OpenWith(ctx, cfg.DB, StoreOptions(cfg))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -135,6 +141,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, cfg config.Config, log
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	go a.sweepSessions(ctx, logger)
+	a.logCheckpoint(ctx, logger)
+	go a.logCheckpoints(ctx, logger)
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {
@@ -174,4 +182,33 @@ func (a *App) sweepSessions(ctx context.Context, logger *slog.Logger) {
 			}
 		}
 	}
+}
+
+// CheckpointInterval is how often the running server logs an audit checkpoint.
+const CheckpointInterval = 24 * time.Hour
+
+// logCheckpoints logs an audit checkpoint every CheckpointInterval. The log leaves the machine
+// (journald, a log service) where whoever holds only the database cannot reach it, and its
+// lines are what `rolegate audit verify --checkpoint` takes, to show that no entry up to one
+// was altered or removed.
+func (a *App) logCheckpoints(ctx context.Context, logger *slog.Logger) {
+	t := time.NewTicker(CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.logCheckpoint(ctx, logger)
+		}
+	}
+}
+
+func (a *App) logCheckpoint(ctx context.Context, logger *slog.Logger) {
+	cp, err := a.Store.AuditCheckpoint(ctx)
+	if err != nil {
+		logger.Error("audit checkpoint failed", "err", err)
+		return
+	}
+	logger.Info("audit checkpoint", "checkpoint", cp.String())
 }

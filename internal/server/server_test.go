@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -132,5 +133,35 @@ func TestLoadCatalog(t *testing.T) {
 	}
 	if engine.Now().Can(1, org.ID, "trips.book") != true {
 		t.Fatal("the global admin does not hold the new catalog's permissions")
+	}
+}
+
+// The serve lock is the kernel's, not the file's: a lock file left by a crashed server (its pid
+// still inside) does not block a restart, and a held lock is refused naming its holder.
+func TestServeLock(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "rolegate.db")
+	if err := os.WriteFile(LockFile(db), []byte("999999\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := LockServe(db)
+	if err != nil {
+		t.Fatalf("a stale lock file blocked serving: %v", err)
+	}
+	var busy *AlreadyServingError
+	if _, err := LockServe(db); !errors.As(err, &busy) || busy.PID != os.Getpid() || busy.DB != db {
+		t.Fatalf("second lock: %v", err)
+	}
+	if fi, err := os.Stat(LockFile(db)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("lock file: %v %v", fi, err)
+	}
+	if err := lock.Release(); err != nil {
+		t.Fatal(err)
+	}
+	lock, err = LockServe(db)
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	if err := lock.Release(); err != nil {
+		t.Fatal(err)
 	}
 }

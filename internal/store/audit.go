@@ -13,8 +13,19 @@ import (
 // appendAudit adds e to the log inside tx, the transaction of the change it records, so a
 // rolled-back change leaves no entry and a committed one always has its entry. Names (of the
 // actor, a person targeted, the organisation) are looked up now when not given; the actor
-// defaults to the one the context carries.
+// defaults to the one the context carries. A log that is not keyed (see Options.AuditInspect)
+// takes no entry, so the change it would record fails too.
 func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
+	key, err := s.auditKeyNow()
+	if err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	return s.appendSealed(ctx, tx, key, e)
+}
+
+// appendSealed is appendAudit with the key given, for re-keying, which seals its own entry
+// with the new key before the store holds it.
+func (s *Store) appendSealed(ctx context.Context, tx *sql.Tx, key []byte, e audit.Entry) error {
 	actor := audit.ActorFrom(ctx)
 	if e.ActorID == 0 {
 		e.ActorID = actor.UserID
@@ -45,20 +56,31 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, e audit.Entry) erro
 		return fmt.Errorf("store: audit chain: %w", err)
 	}
 	e.ID, e.At = lastID+1, s.now().Unix()
-	if err := e.Seal(prev); err != nil {
+	if err := e.Seal(key, prev); err != nil {
 		return err
 	}
-	if prev == nil {
-		prev = []byte{}
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, actor_name, org_id, org_name, action, target_type, target_id,
+	return insertAudit(ctx, tx, e)
+}
+
+// insertAudit writes a sealed entry as it is.
+func insertAudit(ctx context.Context, tx *sql.Tx, e audit.Entry) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, actor_name, org_id, org_name, action, target_type, target_id,
 		target_name, before_json, after_json, client, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.At, nullID(e.ActorID), e.ActorName, nullID(e.OrgID), e.OrgName, e.Action, e.TargetType, e.TargetID, e.TargetName,
-		rawOrNull(e.Before), rawOrNull(e.After), e.Client, prev, e.Hash)
+		rawOrNull(e.Before), rawOrNull(e.After), e.Client, linkOf(e), e.Hash)
 	if err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
 	return nil
+}
+
+// linkOf is the entry's link to the previous one as stored: the column is NOT NULL, and the
+// first entry links to nothing, an empty value.
+func linkOf(e audit.Entry) []byte {
+	if e.PrevHash == nil {
+		return []byte{}
+	}
+	return e.PrevHash
 }
 
 func rawOrNull(r json.RawMessage) any {
@@ -210,10 +232,28 @@ func (s *Store) EachAudit(ctx context.Context, q AuditQuery, fn func(audit.Entry
 	return rows.Err()
 }
 
-// VerifyAudit checks the whole chain; it returns how many entries were checked and a
-// *audit.TamperedError naming the first entry that does not match.
-func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
-	var v audit.Verifier
+// VerifyAudit checks the whole chain with the audit key and, for each checkpoint given, that
+// the entry it names is there with exactly its MAC, so nothing up to it was altered or removed.
+// It returns how many entries were checked and a *audit.TamperedError naming the first entry
+// that does not match, or a *audit.TruncatedError when the log ends before a checkpoint. A log
+// still sealed the old unkeyed way (AuditUnkeyed) is checked by the old recipe, which only
+// shows clumsy edits: anyone can reseal such a chain.
+func (s *Store) VerifyAudit(ctx context.Context, checkpoints ...audit.Checkpoint) (int, error) {
+	var v *audit.Verifier
+	if key, err := s.auditKeyNow(); err == nil {
+		v = audit.NewVerifier(key)
+	} else if s.AuditUnkeyed() {
+		if len(checkpoints) > 0 {
+			return 0, errors.New("store: checkpoints hold MACs of a keyed log, and this log is not keyed yet")
+		}
+		v = audit.NewUnkeyedVerifier()
+	} else {
+		return 0, err
+	}
+	v.Expect(checkpoints...)
 	err := s.EachAudit(ctx, AuditQuery{}, v.Check)
+	if err == nil {
+		err = v.Finish()
+	}
 	return v.Count(), err
 }

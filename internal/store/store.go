@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -43,15 +44,35 @@ type Store struct {
 	// accessGuard, when set, sees the access data a write would leave and may refuse it;
 	// it runs inside the transaction, so concurrent writes cannot slip past it together.
 	accessGuard func(after rbac.Data) error
+
+	path         string
+	auditKeyFile string
+	auditMu      sync.RWMutex // guards the audit key state, which RekeyAudit changes
+	auditKey     []byte       // the key the log is sealed with; nil until it is keyed
+	auditUnkeyed bool         // the log is sealed the old unkeyed way (only with Options.AuditInspect)
+	auditProblem error        // why a keyed log has no key at hand (only with Options.AuditInspect)
 }
 
-// Open opens (creating if needed) the SQLite file at path, applies pending migrations and
-// returns a ready Store.
+// Open opens (creating if needed) the SQLite file at path, applies pending migrations, makes
+// sure its audit log is keyed with the key file beside it (DefaultAuditKeyFile) and returns a
+// ready Store.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with settings: another audit key file (--audit-key-file), or opening for
+// inspection by the audit commands. A database whose log is keyed with another key than the
+// key file's, or whose key file is missing, is refused (*AuditKeyError); a log sealed the old
+// unkeyed way is checked and re-keyed, or refused when its chain is broken
+// (*UnkeyedChainError).
+func OpenWith(ctx context.Context, path string, opt Options) (*Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
 		}
+	}
+	if err := prepareDatabaseFile(path); err != nil {
+		return nil, err
 	}
 	// synchronous=FULL: an acknowledged change survives power loss, which matters more
 	// here than write throughput. _txlock=immediate: every transaction on the writer takes
@@ -65,13 +86,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: time.Now}
+	s := &Store{w: w, now: time.Now, path: path}
 	// The writer must exist (and create the file in WAL mode) before readers open it.
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.openAuditKey(ctx, opt); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -207,12 +232,16 @@ func (s *Store) migrate(ctx context.Context) error {
 // Backup writes a consistent copy of the live database to path (which must not exist yet).
 // VACUUM INTO reads one snapshot; it runs on the writer connection because the readers are
 // query-only, and another process (a running server) keeps working meanwhile thanks to WAL.
+// The file is created empty with privateMode first (SQLite writes into an empty file), so the
+// copy is never readable by others, not even while it is being written.
 func (s *Store) Backup(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err == nil {
+	if err := createPrivate(path); errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("store: backup: %s already exists", path)
+	} else if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
 	}
 	if _, err := s.w.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
-		return fmt.Errorf("store: backup to %s: %w", path, err)
+		return errors.Join(fmt.Errorf("store: backup to %s: %w", path, err), os.Remove(path))
 	}
 	return nil
 }

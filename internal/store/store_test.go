@@ -189,11 +189,20 @@ func TestBackupRestoresIntact(t *testing.T) {
 		t.Fatalf("integrity_check = %q, %v", ok, err)
 	}
 	raw.Close()
-	restored, err := store.Open(ctx, dest)
+	// The copy does not carry the audit key: restored without it, it is refused; with the key
+	// file named, it opens and its log verifies.
+	var keyErr *store.AuditKeyError
+	if _, err := store.Open(ctx, dest); !errors.As(err, &keyErr) {
+		t.Fatalf("a backup opened without its audit key: %v", err)
+	}
+	restored, err := store.OpenWith(ctx, dest, store.Options{AuditKeyFile: st.AuditKeyFile()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer restored.Close()
+	if n, err := restored.VerifyAudit(ctx); err != nil || n == 0 {
+		t.Fatalf("restored audit log: %d %v", n, err)
+	}
 	got, err := restored.UserByID(ctx, u.ID)
 	if err != nil || got.Email != "ana@example.org" || !got.GlobalAdmin {
 		t.Fatalf("restored user = %+v, %v", got, err)
