@@ -467,6 +467,13 @@ func TestDelegationLaunderingRefused(t *testing.T) {
 			t.Errorf("%s: the refusal does not say why", tc.name)
 		}
 	}
+	// Nor bring the inviter's account back once someone disabled it.
+	w.disableDirectly(t, "Access Controller")
+	before = w.state()
+	second.get("/staff")
+	if r := second.postForm(fmt.Sprintf("/staff/%d/enable", acID), url.Values{"org": {"1"}}); r.StatusCode != http.StatusUnprocessableEntity || w.state() != before {
+		t.Errorf("enable the disabled inviter: %d, changed %v", r.StatusCode, w.state() != before)
+	}
 	// The inviter chain does not stop the new administrator from giving others their due.
 	second.get("/staff")
 	if r := second.postForm(fmt.Sprintf("/staff/%d/roles", w.id["Member A"]), url.Values{"org": {"1"}, "role": {fmt.Sprint(w.roles["NURSE@A"])}}); r.StatusCode != http.StatusSeeOther {

@@ -241,3 +241,16 @@ func (s *Snapshot) CheckRoleHolders(actorID, roleID int64, after Data) error {
 	}
 	return nil
 }
+
+// CheckEnable checks that actor may enable target's account: what CheckAccountChange asks,
+// and, since enabling gives back everything they held, never for anyone up the actor's
+// invitation chain (an account one invited cannot bring one's own disabled account back).
+func (s *Snapshot) CheckEnable(actorID, targetID int64) error {
+	if err := s.CheckAccountChange(actorID, targetID); err != nil {
+		return err
+	}
+	if slices.Contains(s.Upline(actorID), targetID) {
+		return &EscalationError{Reason: ReasonRaisesInviter}
+	}
+	return nil
+}

@@ -122,7 +122,11 @@ func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, disabl
 	if disabled && actorID == userID {
 		return valid.Problems{"status": "You cannot disable your own account."}, nil
 	}
-	if p, err := refused(snap, "status", userID, 0, snap.CheckAccountChange(actorID, userID)); p != nil || err != nil {
+	check := snap.CheckAccountChange
+	if !disabled {
+		check = snap.CheckEnable
+	}
+	if p, err := refused(snap, "status", userID, 0, check(actorID, userID)); p != nil || err != nil {
 		return p, err
 	}
 	return nil, s.Store.SetDisabled(ctx, userID, snap.MemberOrgs(userID), disabled, actorID)
