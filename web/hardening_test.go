@@ -558,3 +558,49 @@ func TestInvitationLinkBelievesForwardedProtoOnlyFromTrustedProxies(t *testing.T
 		}
 	}
 }
+
+// Finding 10 of the hardening issue: deleting a role with Reassign or Remove from all records
+// who was moved or removed, by name, and each person's own history shows it.
+func TestDeletingARoleRecordsItsHolders(t *testing.T) {
+	w := newAttackWorld(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		form func(role int64) url.Values
+		key  string
+	}{
+		{"reassign", func(int64) url.Values { return url.Values{"reassign_to": {fmt.Sprint(w.roles["NURSE@A"])}} }, "holders_moved_to"},
+		{"remove all", func(int64) url.Values { return url.Values{"confirm_code": {"WEEKEND_COVER"}} }, "holders_removed"},
+	} {
+		role, err := w.p.store.CreateRole(ctx, store.RoleInput{OrgID: w.a, Code: "WEEKEND_COVER", Name: "Weekend cover", Active: true,
+			Permissions: []string{"patients.view", "scheduling.access"}, ActorID: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.p.store.SetRoleHolders(ctx, role, w.a, []int64{w.id["Member A"], w.id["Nurse A"]}, nil, 1); err != nil {
+			t.Fatal(err)
+		}
+		since := w.p.lastAuditID()
+		ana := w.c["Ana Ruiz"]
+		ana.get(fmt.Sprintf("/roles/%d?delete=1", role))
+		if r := ana.postForm(fmt.Sprintf("/roles/%d/delete", role), tc.form(role)); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: %d", tc.name, r.StatusCode)
+		}
+		var deleted string
+		removed := map[int64]bool{}
+		for _, e := range w.p.entriesSince(since) {
+			switch e.Action {
+			case "role.delete":
+				deleted = string(e.After)
+			case "assignment.remove":
+				removed[e.TargetID] = true
+			}
+		}
+		if !strings.Contains(deleted, tc.key) || !strings.Contains(deleted, "Member A in Northside Practice") || !strings.Contains(deleted, "Nurse A in Northside Practice") {
+			t.Errorf("%s: the deletion entry does not name the holders: %s", tc.name, deleted)
+		}
+		if !removed[w.id["Member A"]] || !removed[w.id["Nurse A"]] {
+			t.Errorf("%s: no assignment.remove entry per holder: %v", tc.name, removed)
+		}
+	}
+}

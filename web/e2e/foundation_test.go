@@ -155,9 +155,13 @@ func (b *browser) signIn(email, password string) {
 		chromedp.Clear(chromedp.CSS("#f-email")),
 		b.typeInto("#f-email", email),
 		b.typeInto("#f-password", password),
+		b.markPage(),
 		chromedp.Click(chromedp.CSS(testid("login-submit"))),
-		chromedp.WaitReady(chromedp.CSS("main")),
 	)
+	// Both the sign-in page and the one after it have a <main>: wait for the next document,
+	// not for an element the old one has too (the old node vanishing under a query was the
+	// "No node with given id found" flake).
+	b.waitNewPage()
 }
 
 func (b *browser) signOut() {

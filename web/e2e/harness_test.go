@@ -126,13 +126,15 @@ func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// text reads the visible text of the first element sel matches, once there is one. It asks
+// the page itself rather than chromedp's copy of the DOM: right after a navigation that copy
+// may still be the old document's, and a node read from it vanishes under the query ("No
+// node with given id found").
 func (b *browser) text(sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		b.t.Fatalf("read text of %s: %v", sel, err)
-	}
-	return strings.TrimSpace(s)
+	q := `document.querySelector(` + jsString(sel) + `)`
+	b.waitJS(q)
+	return strings.TrimSpace(b.eval(`(` + q + ` || {innerText: ""}).innerText`))
 }
 
 func (b *browser) eval(js string) string {
@@ -228,7 +230,20 @@ func (b *browser) waitJS(expr string) {
 func (b *browser) settled() {
 	b.t.Helper()
 	b.waitJS(`document.readyState === "complete" && !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")`)
-	time.Sleep(50 * time.Millisecond)
+}
+
+// markPage marks the current document, so waitNewPage can tell when another replaced it.
+func (b *browser) markPage() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__rolegateOldPage = true`))
+		return err
+	})
+}
+
+// waitNewPage waits until the document marked by markPage is gone and the next one has loaded.
+func (b *browser) waitNewPage() {
+	b.t.Helper()
+	b.waitJS(`!window.__rolegateOldPage && document.readyState === "complete"`)
 }
 
 // fill empties a field and types text into it, as a person would.
