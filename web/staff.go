@@ -1,11 +1,13 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -165,9 +167,7 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 	// The controls offered are those the domain would accept; it decides again on submit.
 	canChange := func(org int64) bool { return snap.CheckPersonChange(u.ID, p.User.ID, org) == nil }
 	if err := snap.CheckActOn(u.ID, p.User.ID, v.OrgID); v.CanManage && err != nil {
-		if msg, ok := rbac.RefusalMessage(cat, err); ok {
-			v.Limit = "You can give " + p.User.Name + " roles here, but not change or remove their access. " + msg
-		}
+		v.Limit = limitText(cat, p.User.Name, err)
 	}
 	for _, id := range tabs {
 		o, _ := snap.Org(id)
@@ -236,6 +236,39 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		v.Groups = append(v.Groups, pg)
 	}
 	return v, nil
+}
+
+// limitText says why the viewer may give name roles but not take access from them: the
+// permissions they hold beyond the viewer's, administration ones first, a few by name.
+func limitText(cat *rbac.Catalog, name string, err error) string {
+	var ee *rbac.EscalationError
+	if !errors.As(err, &ee) {
+		return ""
+	}
+	if ee.Reason == rbac.ReasonTargetGlobal {
+		return "You can give " + name + " roles here, but only a global admin can change a global admin's access or account."
+	}
+	keys := slices.Clone(ee.Perms)
+	slices.SortStableFunc(keys, func(a, b string) int {
+		return boolRank(slices.Contains(rbac.AdminPermissions, b)) - boolRank(slices.Contains(rbac.AdminPermissions, a))
+	})
+	const shown = 4
+	labels := make([]string, 0, shown)
+	for _, k := range keys[:min(len(keys), shown)] {
+		labels = append(labels, cat.Label(k))
+	}
+	list := strings.Join(labels, ", ")
+	if more := len(keys) - shown; more > 0 {
+		list += fmt.Sprintf(" and %d more", more)
+	}
+	return "You can give " + name + " roles here, but not take access from them: they hold permissions you do not hold yourself (" + list + ")."
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func isStaffOf(p store.Person, orgID int64) bool {
