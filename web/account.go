@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -8,7 +10,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/valid"
 	"github.com/rolegate/rolegate/views/account"
 )
 
@@ -46,11 +50,26 @@ func (a *app) accountView(c echo.Context, problems map[string]string) (account.V
 	return v, nil
 }
 
-// changePassword checks the current password, sets the new one and ends other sessions.
+// changePassword checks the current password, sets the new one and ends other sessions. The
+// check is throttled like sign-in: too many wrong current passwords answer 429.
 func (a *app) changePassword(c echo.Context) error {
 	u, _ := currentUser(c)
 	cur, _ := currentSession(c)
-	problems, err := a.Auth.ChangePassword(c.Request().Context(), u, c.FormValue("current_password"), c.FormValue("password"), cur.ID)
+	var orgNames []string
+	snap := a.Access.Now()
+	for _, id := range snap.MemberOrgs(u.ID) {
+		o, _ := snap.Org(id)
+		orgNames = append(orgNames, o.Name)
+	}
+	problems, err := a.Auth.ChangePassword(c.Request().Context(), u, a.credentials(c, u.Email, c.FormValue("current_password")),
+		c.FormValue("password"), cur.ID, orgNames...)
+	status := http.StatusUnprocessableEntity
+	var te *auth.ThrottledError
+	if errors.As(err, &te) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(te.Wait.Seconds()))))
+		problems, err = valid.Problems{"current_password": "Too many wrong passwords. Wait a little before trying again."}, nil
+		status = http.StatusTooManyRequests
+	}
 	if err != nil {
 		return err
 	}
@@ -59,7 +78,7 @@ func (a *app) changePassword(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return a.renderStatus(c, http.StatusUnprocessableEntity, account.Page(v))
+		return a.renderStatus(c, status, account.Page(v))
 	}
 	a.flash(c, "Your password was changed. Every other session was signed out.")
 	return redirect(c, "/account")
@@ -85,7 +104,10 @@ func (a *app) endAllSessions(c echo.Context) error {
 	if err := a.Store.DeleteUserSessions(c.Request().Context(), u.ID, a.Access.Now().MemberOrgs(u.ID), u.ID); err != nil {
 		return err
 	}
-	a.Sessions.Clear(c.Response(), c.Request())
+	if err := a.Sessions.Clear(c.Response(), c.Request()); err != nil {
+		return err
+	}
+	a.dropAnonymousCSRF(c)
 	a.flash(c, "You have been signed out everywhere.")
 	return redirect(c, "/login")
 }

@@ -18,6 +18,7 @@ import (
 const (
 	userKey    = "rolegate.user"
 	sessionKey = "rolegate.session"
+	liveKey    = "rolegate.live"
 	csrfKey    = "rolegate.csrf"
 )
 
@@ -42,7 +43,8 @@ func csrfToken(c echo.Context) string {
 func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
 
 // loadSession attaches the signed-in user to the request, and sends every page to /setup
-// until setup has run.
+// until setup has run. It runs before the CSRF check, so a refused check is audited under
+// the person it was made in the name of.
 func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
@@ -57,13 +59,14 @@ func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return next(c)
 		}
-		sess, u, err := a.Sessions.Load(c.Request())
+		live, err := a.Sessions.Load(c.Request())
 		actor := audit.Actor{Client: c.RealIP()}
 		switch {
 		case err == nil:
-			c.Set(userKey, u)
-			c.Set(sessionKey, sess)
-			actor.UserID = u.ID
+			c.Set(userKey, live.User)
+			c.Set(sessionKey, live.Session)
+			c.Set(liveKey, live)
+			actor.UserID = live.User.ID
 		case !errors.Is(err, auth.ErrNoSession):
 			return err
 		}

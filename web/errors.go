@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/internal/audit"
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	errviews "github.com/rolegate/rolegate/views/errors"
@@ -37,6 +39,9 @@ func (a *app) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	// The answer is written even when the request's context has ended (a body that never
+	// arrived, a client gone): the status is what the log records.
+	c.SetRequest(c.Request().WithContext(context.WithoutCancel(c.Request().Context())))
 	v := errviews.View{Status: http.StatusInternalServerError, Heading: "Something went wrong",
 		Message: "The request could not be completed. Nothing was changed. Try again in a moment; if it keeps happening, tell your administrator the time it happened."}
 	var fe *ForbiddenError
@@ -72,9 +77,15 @@ func (a *app) handleError(err error, c echo.Context) {
 		}
 	case errors.Is(err, store.ErrNotFound):
 		v.Status, v.Heading, v.Message = http.StatusNotFound, "Not found", "There is nothing here. It may have been removed, or the link is wrong."
+	case errors.Is(err, auth.ErrBusy):
+		// Every hashing slot stayed taken: the memory bound at work, not a fault.
+		c.Response().Header().Set("Retry-After", "1")
+		v.Status = http.StatusServiceUnavailable
+		v.Heading, v.Message = statusWords(v.Status)
 	case errors.As(err, &he) && he.Code < 500:
 		if he.Code == http.StatusForbidden {
-			a.auditDenied(c, &ForbiddenError{Reason: "security check (CSRF) failed"})
+			// Echo's CSRF middleware refusing a cross-site request (Sec-Fetch-Site).
+			a.auditDenied(c, &ForbiddenError{Reason: "cross-site request refused (CSRF)"})
 		}
 		v.Status = he.Code
 		v.Heading, v.Message = statusWords(he.Code)
@@ -110,6 +121,10 @@ func statusWords(code int) (string, string) {
 		return "Too large", "What was sent is larger than Rolegate accepts."
 	case http.StatusTooManyRequests:
 		return "Too many requests", "Slow down and try again in a little while."
+	case http.StatusRequestTimeout:
+		return "Too slow", "What was sent did not arrive in time. Nothing was changed. Try again."
+	case http.StatusServiceUnavailable:
+		return "Busy", "Rolegate is answering many sign-ins at once. Nothing was changed. Try again in a moment."
 	case http.StatusUnauthorized:
 		return "Sign in needed", "Sign in to continue."
 	}

@@ -86,6 +86,11 @@ func (c *client) do(req *http.Request) response {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	r := response{Response: resp, body: string(b)}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "rolegate_session" {
+			c.csrf = "" // signed in or out: the token changes with the session
+		}
+	}
 	if m := csrfField.FindStringSubmatch(r.body); m != nil {
 		c.csrf = m[1]
 	}
@@ -104,10 +109,9 @@ func (c *client) get(path string, hdr ...string) response {
 // postForm posts with the CSRF token last seen in a page (fetching /login first if none).
 func (c *client) postForm(path string, v url.Values, hdr ...string) response {
 	c.p.t.Helper()
-	if c.csrf == "" {
-		c.get("/login")
+	for _, page := range []string{"/login", "/account", "/setup"} {
 		if c.csrf == "" {
-			c.get("/setup")
+			c.get(page)
 		}
 	}
 	form := url.Values{} // a copy: callers reuse their values across clients

@@ -275,9 +275,9 @@ func (a *app) acceptSubmit(c echo.Context) error {
 	ctx := c.Request().Context()
 	tok := c.Param("token")
 	v := a.acceptView(c, o)
-	var userID int64
+	var user store.User
 	if o.Existing {
-		u, err := a.Auth.Authenticate(ctx, o.Invitation.Email, c.FormValue("password"), c.RealIP())
+		u, err := a.Auth.Authenticate(ctx, a.credentials(c, o.Invitation.Email, c.FormValue("password")))
 		var te *auth.ThrottledError
 		switch {
 		case errors.As(err, &te):
@@ -293,7 +293,7 @@ func (a *app) acceptSubmit(c echo.Context) error {
 		if err := a.staffService().AcceptExisting(ctx, tok, u); err != nil {
 			return a.unusable(c, err)
 		}
-		userID = u.ID
+		user = u
 	} else {
 		id, problems, err := a.staffService().AcceptNew(ctx, tok, c.FormValue("name"), c.FormValue("password"))
 		if err != nil {
@@ -304,13 +304,9 @@ func (a *app) acceptSubmit(c echo.Context) error {
 			v.Problems = problems
 			return a.renderStatus(c, http.StatusUnprocessableEntity, iv.Accept(v))
 		}
-		userID = id
+		user = store.User{ID: id, Email: o.Invitation.Email}
 	}
-	var old int64
-	if s, ok := currentSession(c); ok {
-		old = s.ID
-	}
-	if _, err := a.Sessions.Start(c.Response(), c.Request(), userID, old, c.RealIP()); err != nil {
+	if err := a.signIn(c, user); err != nil {
 		return err
 	}
 	a.flash(c, fmt.Sprintf("Welcome to %s. You are signed in as %s.", o.Invitation.OrgName, strings.TrimSpace(o.Invitation.RoleName)))

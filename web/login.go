@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
 	authviews "github.com/rolegate/rolegate/views/auth"
 )
@@ -30,7 +31,7 @@ func (a *app) loginSubmit(c echo.Context) error {
 	if len(v.Email) > valid.MaxEmail {
 		v.Email = ""
 	}
-	u, err := a.Auth.Authenticate(c.Request().Context(), email, password, c.RealIP())
+	u, err := a.Auth.Authenticate(c.Request().Context(), a.credentials(c, email, password))
 	var te *auth.ThrottledError
 	switch {
 	case errors.As(err, &te):
@@ -41,9 +42,30 @@ func (a *app) loginSubmit(c echo.Context) error {
 	case errors.Is(err, auth.ErrBadCredentials):
 		v.Problem = "That email and password do not match an active account."
 		return a.renderStatus(c, http.StatusUnauthorized, authviews.Login(v))
+	case errors.Is(err, auth.ErrBusy):
+		// Every hashing slot stayed taken: the memory bound at work. Nothing was counted.
+		v.Problem = "Rolegate is answering many sign-ins at once. Try again in a moment."
+		c.Response().Header().Set("Retry-After", "1")
+		return a.renderStatus(c, http.StatusServiceUnavailable, authviews.Login(v))
 	case err != nil:
 		return err
 	}
+	if err := a.signIn(c, u); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// credentials are the sign-in attempt of this request for email: with the client address and
+// the browser's device cookie for that account, which the throttle counts on its own.
+func (a *app) credentials(c echo.Context, email, password string) auth.Credentials {
+	return auth.Credentials{Email: email, Password: password, Addr: c.RealIP(), Device: a.Sessions.Device(c.Request(), email)}
+}
+
+// signIn starts a session for u, who has just proved their password: the session the request
+// had ends (the id rotates), the pre-sign-in CSRF cookie is dropped, and the browser gets a
+// device cookie for u's account.
+func (a *app) signIn(c echo.Context, u store.User) error {
 	var old int64
 	if s, ok := currentSession(c); ok {
 		old = s.ID
@@ -51,7 +73,8 @@ func (a *app) loginSubmit(c echo.Context) error {
 	if _, err := a.Sessions.Start(c.Response(), c.Request(), u.ID, old, c.RealIP()); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, next)
+	a.dropAnonymousCSRF(c)
+	return a.Sessions.RememberDevice(c.Response(), c.Request(), u.Email)
 }
 
 // logout ends the current session on the server and removes the cookie.
@@ -61,7 +84,10 @@ func (a *app) logout(c echo.Context) error {
 			return err
 		}
 	}
-	a.Sessions.Clear(c.Response(), c.Request())
+	if err := a.Sessions.Clear(c.Response(), c.Request()); err != nil {
+		return err
+	}
+	a.dropAnonymousCSRF(c)
 	a.flash(c, "You have signed out.")
 	return redirect(c, "/login")
 }

@@ -27,7 +27,7 @@ func (p *portal) org(name string, parent int64) int64 {
 func (p *portal) personIn(name string, org int64, roleIDs ...int64) (*client, int64) {
 	p.t.Helper()
 	ctx := context.Background()
-	hash, err := auth.HashPassword("a staff member password")
+	hash, err := auth.HashPassword(context.Background(), "a staff member password")
 	if err != nil {
 		p.t.Fatal(err)
 	}

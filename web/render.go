@@ -41,7 +41,9 @@ var nav = []navItem{
 // the route table, CSRF token, flash messages.
 func (a *app) page(c echo.Context, title string) layout.Page {
 	p := layout.Page{Title: title, CSRF: csrfToken(c)}
-	p.Flashes = a.Sessions.TakeFlash(c.Response(), c.Request())
+	flashes, err := a.Sessions.TakeFlash(c.Response(), c.Request())
+	a.logCookieError(c, err)
+	p.Flashes = flashes
 	u, ok := currentUser(c)
 	if !ok {
 		return p
@@ -84,7 +86,15 @@ func homeOrg(snap *rbac.Snapshot, userID int64) string {
 
 // flash queues a one-time message for the next page.
 func (a *app) flash(c echo.Context, msg string) {
-	a.Sessions.Flash(c.Response(), c.Request(), msg)
+	a.logCookieError(c, a.Sessions.Flash(c.Response(), c.Request(), msg))
+}
+
+// logCookieError records a flash cookie that could not be written or removed. The page goes
+// on without the message rather than failing the change it reports, which is already made.
+func (a *app) logCookieError(c echo.Context, err error) {
+	if err != nil {
+		a.Logger.Warn("flash cookie", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+	}
 }
 
 // pager is the "Showing 1–25 of N records" and Prev/Next of one page of a list.

@@ -43,7 +43,7 @@ func (p *portal) customRole(name string, perms ...string) int64 {
 func (p *portal) person(email string, roleIDs ...int64) (*client, int64) {
 	p.t.Helper()
 	ctx := context.Background()
-	hash, err := auth.HashPassword("a staff member password")
+	hash, err := auth.HashPassword(context.Background(), "a staff member password")
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -421,7 +421,7 @@ func TestRolesAcrossOrganisations(t *testing.T) {
 	}
 	rows, _, _ := p.store.ListRoles(ctx, store.RoleQuery{OrgID: other, Q: "NURSE"})
 	theirs := fmt.Sprint(rows[0].ID)
-	hash, _ := auth.HashPassword("x")
+	hash, _ := auth.HashPassword(context.Background(), "x")
 	stranger, err := p.store.AddStaff(ctx, []store.NewStaff{{Email: "zed@elsewhere.example", Name: "Zed", PasswordHash: hash, OrgID: other}})
 	if err != nil {
 		t.Fatal(err)

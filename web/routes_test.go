@@ -18,36 +18,22 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/internal/auth"
-	"github.com/rolegate/rolegate/internal/rbac"
-	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/boot"
+	"github.com/rolegate/rolegate/internal/config"
 )
 
+// testDeps opens the portal's parts exactly as serve does (internal/boot: the lock-out guard,
+// the engine reload, system roles), on a database of the test's own.
 func testDeps(t *testing.T) (Deps, string) {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "rolegate.db")
-	st, err := store.Open(ctx, path)
+	cfg := config.Config{DB: filepath.Join(t.TempDir(), "rolegate.db")}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	parts, err := boot.Open(context.Background(), cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	sessions, err := auth.NewSessions(ctx, st, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat := rbac.DefaultCatalog()
-	engine, err := rbac.NewEngine(ctx, cat, st.LoadAccess, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.OnAccessChange(func(ctx context.Context) {
-		if err := engine.Reload(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	return Deps{Store: st, Sessions: sessions, Access: engine,
-		Auth:   &auth.Service{Store: st, Throttle: auth.NewThrottle(nil), SystemRoles: rbac.SystemRoles(cat)},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, path
+	t.Cleanup(func() { parts.Store.Close() })
+	return DepsOf(parts, cfg, logger, "test"), cfg.DB
 }
 
 // Every route Echo knows must be in the route table, with an access rule.
@@ -90,7 +76,7 @@ func TestPermissionRoutesRefuseWithout(t *testing.T) {
 	if _, _, err := d.Auth.Setup(ctx, auth.SetupForm{OrgName: "Northside", Name: "Ana Ruiz", Email: "ana@example.org", Password: "correct horse battery staple"}); err != nil {
 		t.Fatal(err)
 	}
-	hash, _ := auth.HashPassword("staff member password")
+	hash, _ := auth.HashPassword(context.Background(), "staff member password")
 	raw, err := sql.Open("sqlite3", dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -146,17 +132,7 @@ type testClient struct {
 func newClient(t *testing.T, base string) *testClient {
 	jar, _ := cookiejar.New(nil)
 	cl := &testClient{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	resp, err := cl.c.Get(base + "/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindStringSubmatch(string(b))
-	if m == nil {
-		t.Fatal("no csrf token on /login")
-	}
-	cl.csrf = m[1]
+	cl.csrf = cl.token("/login")
 	return cl
 }
 
@@ -168,5 +144,22 @@ func (cl *testClient) post(path string, v url.Values) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if path == "/login" {
+		cl.csrf = cl.token("/account") // the session's own token from now on
+	}
 	return resp.StatusCode, string(b)
+}
+
+func (cl *testClient) token(path string) string {
+	resp, err := cl.c.Get(cl.base + path)
+	if err != nil {
+		cl.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindStringSubmatch(string(b))
+	if m == nil {
+		cl.t.Fatalf("no csrf token on %s", path)
+	}
+	return m[1]
 }

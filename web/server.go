@@ -5,7 +5,6 @@ package web
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/boot"
 	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/staff"
@@ -30,6 +30,12 @@ type Deps struct {
 	Version  string
 	// Mail sends invitation links; nil when SMTP is not configured (links are shown to copy).
 	Mail staff.Mailer
+}
+
+// DepsOf builds the web layer's dependencies from the parts boot opened.
+func DepsOf(p *boot.Parts, cfg config.Config, logger *slog.Logger, version string) Deps {
+	return Deps{Store: p.Store, Auth: p.Auth, Sessions: p.Sessions, Access: p.Access, Config: cfg, Logger: logger,
+		Version: version, Mail: p.Mail}
 }
 
 // app holds the dependencies the handlers share.
@@ -50,32 +56,16 @@ func New(d Deps) *echo.Echo {
 	e.IPExtractor = ipExtractor(d.Config)
 
 	e.Pre(securityHeaders(d.Config.Secure()))
+	e.Pre(dropUnsafeRequestID)
 	e.Use(middleware.RequestID())
 	e.Use(a.requestLog())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: a.logPanic}))
 	e.Use(middleware.BodyLimit("1M"))
-	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
-		CookieName:     csrfCookieName(d.Config.Secure()),
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   d.Config.Secure(),
-		CookieSameSite: http.SameSiteStrictMode,
-		ContextKey:     csrfKey,
-		ErrorHandler: func(err error, c echo.Context) error {
-			return &ForbiddenError{Reason: "The form was missing its security token or it had expired. Go back, reload the page and try again."}
-		},
-	}))
+	e.Use(readForm)
 	e.Use(a.loadSession)
+	e.Use(a.csrf())
 	a.register(e)
 	return e
-}
-
-func csrfCookieName(secure bool) string {
-	if secure {
-		return "__Host-rolegate_csrf"
-	}
-	return "rolegate_csrf"
 }
 
 // ipExtractor believes X-Forwarded-For only from the configured proxies; otherwise the client
@@ -101,6 +91,9 @@ func (a *app) requestLog() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogMethod: true, LogURIPath: true, LogRoutePath: true, LogLatency: true,
 		LogRequestID: true, LogRemoteIP: true,
+		// The error handler runs first, so the line logs the status the client got (a
+		// refusal or a timeout, not the 200 an unwritten response would default to).
+		HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			attrs := []slog.Attr{slog.String("method", v.Method), slog.String("path", v.URIPath),
 				slog.String("route", v.RoutePath), slog.Int("status", v.Status),

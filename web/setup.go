@@ -41,7 +41,7 @@ func (a *app) setupSubmit(c echo.Context) error {
 			Page: a.page(c, "Set up"), OrgName: f.OrgName, Name: f.Name, Email: f.Email, Problems: problems}))
 	}
 	a.setupDone.Store(true)
-	if _, err := a.Sessions.Start(c.Response(), c.Request(), u.ID, 0, c.RealIP()); err != nil {
+	if err := a.signIn(c, u); err != nil {
 		return err
 	}
 	a.flash(c, "Welcome to Rolegate. Your organisation is ready.")

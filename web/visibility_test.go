@@ -36,7 +36,7 @@ func newVisibilityTree(t *testing.T) *visibilityTree {
 	if v.a2, err = p.store.CreateOrganisation(ctx, "A2 Clinic", 1); err != nil {
 		t.Fatal(err)
 	}
-	hash, _ := auth.HashPassword("a staff member password")
+	hash, _ := auth.HashPassword(context.Background(), "a staff member password")
 	for name, org := range map[string]int64{"root": 1, "inA1": v.a1, "inA11": v.a11, "inA2": v.a2, "both": v.a11, "a1admin": v.a1} {
 		ids, err := p.store.AddStaff(ctx, []store.NewStaff{{Email: name + "@example.org", Name: name, PasswordHash: hash, OrgID: org}})
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/boot"
 	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/demo"
 	"github.com/rolegate/rolegate/internal/rbac"
@@ -155,7 +156,7 @@ func setup(ctx context.Context, args []string, env func(string) string, stdout, 
 		return fmt.Errorf("setup: %w", err)
 	}
 	f.Password = pw
-	st, cat, _, err := server.OpenStore(ctx, cfg, slog.New(slog.NewTextHandler(stderr, nil)))
+	st, cat, _, err := boot.OpenStore(ctx, cfg, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}
@@ -219,7 +220,7 @@ func backup(ctx context.Context, args []string, env func(string) string, stdout,
 	if err := cfg.Check(); err != nil {
 		return err
 	}
-	st, err := store.OpenWith(ctx, cfg.DB, server.StoreOptions(cfg))
+	st, err := store.OpenWith(ctx, cfg.DB, boot.StoreOptions(cfg))
 	if err != nil {
 		return err
 	}
@@ -268,7 +269,7 @@ func openAudit(ctx context.Context, cfg config.Config, inspect bool) (*store.Sto
 	if _, err := os.Stat(cfg.DB); err != nil {
 		return nil, err
 	}
-	opt := server.StoreOptions(cfg)
+	opt := boot.StoreOptions(cfg)
 	opt.AuditInspect = inspect
 	return store.OpenWith(ctx, cfg.DB, opt)
 }
@@ -399,7 +400,7 @@ func demoCmd(ctx context.Context, args []string, env func(string) string, stdout
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
-	st, cat, _, err := server.OpenStore(ctx, cfg, slog.New(slog.NewTextHandler(stderr, nil)))
+	st, cat, _, err := boot.OpenStore(ctx, cfg, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}

@@ -3,15 +3,15 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -25,23 +25,51 @@ const (
 	argonSaltLen = 16
 )
 
-// Password length limits. The maximum is generous (passphrases) but bounded so a huge body
-// cannot make hashing a denial of service.
-const (
-	MinPasswordLen = 12
-	MaxPasswordLen = 256
-)
-
 // ErrMalformedHash is returned when a stored hash is not an argon2id PHC string we can read.
 var ErrMalformedHash = errors.New("auth: malformed password hash")
 
+// ErrBusy means every password-hashing slot stayed taken for HashWait: the server is
+// answering as many sign-ins as its memory allows, and the caller should try again shortly.
+var ErrBusy = errors.New("auth: too many password checks at once")
+
+// HashWait is how long a password check waits for a free hashing slot before ErrBusy.
+const HashWait = 2 * time.Second
+
+// hashSlots bounds how many argon2id computations run at once. Each takes argonMemory
+// (19 MiB) for as long as it runs, so without a bound a burst of sign-ins is a burst of
+// memory: 200 at once reached 3.8 GiB. One slot per CPU keeps the CPUs busy and the memory
+// at a few tens of MiB however many requests arrive; the rest wait in line, then get ErrBusy.
+var hashSlots = make(chan struct{}, max(runtime.NumCPU(), 1))
+
+// withHashSlot runs f holding a hashing slot, waiting at most HashWait (or until ctx ends).
+func withHashSlot(ctx context.Context, f func()) error {
+	timer := time.NewTimer(HashWait)
+	defer timer.Stop()
+	select {
+	case hashSlots <- struct{}{}:
+	case <-timer.C:
+		return ErrBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-hashSlots }()
+	f()
+	return nil
+}
+
 // HashPassword returns the argon2id hash of pw in the PHC string format, with a fresh salt.
-func HashPassword(pw string) (string, error) {
+// It waits for a hashing slot like every other password computation (ErrBusy when none frees).
+func HashPassword(ctx context.Context, pw string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("auth: salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	var key []byte
+	if err := withHashSlot(ctx, func() {
+		key = argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	}); err != nil {
+		return "", err
+	}
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
@@ -49,7 +77,8 @@ func HashPassword(pw string) (string, error) {
 
 // CheckPassword reports whether pw matches the PHC-encoded argon2id hash, in constant time.
 // The parameters are read from the hash so that old hashes keep working if they change.
-func CheckPassword(hash, pw string) (bool, error) {
+// It waits for a hashing slot (ErrBusy when none frees within HashWait).
+func CheckPassword(ctx context.Context, hash, pw string) (bool, error) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
 		return false, ErrMalformedHash
@@ -72,61 +101,9 @@ func CheckPassword(hash, pw string) (bool, error) {
 	if err != nil || len(want) < 16 || len(want) > 64 {
 		return false, ErrMalformedHash
 	}
-	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	var got []byte
+	if err := withHashSlot(ctx, func() { got = argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want))) }); err != nil {
+		return false, err
+	}
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
-
-//go:embed common_passwords.txt
-var commonPasswordList string
-
-var commonPasswords = func() map[string]struct{} {
-	m := make(map[string]struct{}, strings.Count(commonPasswordList, "\n")+1)
-	for line := range strings.SplitSeq(commonPasswordList, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			m[line] = struct{}{}
-		}
-	}
-	return m
-}()
-
-// CheckPasswordPolicy returns a message fit to show beside the password field, or "" when
-// the password is acceptable: long enough, not absurdly long, and not a well-known password.
-// There are deliberately no composition rules (NIST SP 800-63B).
-func CheckPasswordPolicy(pw string) string {
-	n := utf8.RuneCountInString(pw)
-	switch {
-	case n == 0:
-		return "Enter a password."
-	case n < MinPasswordLen:
-		return fmt.Sprintf("Use at least %d characters; a few words make a good password.", MinPasswordLen)
-	case len(pw) > MaxPasswordLen*4 || n > MaxPasswordLen:
-		return fmt.Sprintf("Use at most %d characters.", MaxPasswordLen)
-	case !utf8.ValidString(pw):
-		return "Use only ordinary characters."
-	}
-	if isCommon(pw) {
-		return "This password is too common and easy to guess; choose another."
-	}
-	return ""
-}
-
-// isCommon reports whether pw is on the common list, ignoring case, also when it is a listed
-// password padded with digits or symbols ("monkey123456", "!!sunshine!!") or one repeated
-// ("passwordpassword") — the usual ways people stretch a short password to a length rule.
-func isCommon(pw string) bool {
-	lower := strings.ToLower(pw)
-	if _, ok := commonPasswords[lower]; ok {
-		return true
-	}
-	core := strings.TrimFunc(lower, func(r rune) bool { return !unicode.IsLetter(r) })
-	if _, ok := commonPasswords[core]; ok && core != "" {
-		return true
-	}
-	for size := 1; size <= len(lower)/2; size++ {
-		if len(lower)%size == 0 && strings.Repeat(lower[:size], len(lower)/size) == lower {
-			_, listed := commonPasswords[lower[:size]]
-			return listed || size <= 4 // "abcabcabcabc", "aaaaaaaaaaaa"
-		}
-	}
-	return false
 }

@@ -49,7 +49,7 @@ func (f *SetupForm) Validate() valid.Problems {
 	p.Add("name", msg)
 	f.Email, msg = valid.Email(f.Email)
 	p.Add("email", msg)
-	p.Add("password", CheckPasswordPolicy(f.Password))
+	p.Add("password", CheckPasswordPolicy(f.Password, f.Email, f.Name, f.OrgName))
 	return p
 }
 
@@ -67,7 +67,7 @@ func (s *Service) Setup(ctx context.Context, f SetupForm) (store.User, valid.Pro
 	if p := f.Validate(); len(p) > 0 {
 		return store.User{}, p, nil
 	}
-	hash, err := HashPassword(f.Password)
+	hash, err := HashPassword(ctx, f.Password)
 	if err != nil {
 		return store.User{}, nil, err
 	}
@@ -76,71 +76,96 @@ func (s *Service) Setup(ctx context.Context, f SetupForm) (store.User, valid.Pro
 }
 
 // dummyHash is checked against when the email is unknown, so a wrong email takes as long as
-// a wrong password.
+// a wrong password. Its parameters are ours; computing it needs no hashing slot.
 var dummyHash = sync.OnceValue(func() string {
-	h, err := HashPassword("rolegate timing equaliser")
+	h, err := HashPassword(context.Background(), "rolegate timing equaliser")
 	if err != nil {
 		panic(err)
 	}
 	return h
 })
 
-// Authenticate checks an email and password from client address addr. It returns the user,
-// ErrBadCredentials, or a *ThrottledError when too many attempts failed recently.
-func (s *Service) Authenticate(ctx context.Context, email, password, addr string) (store.User, error) {
-	if ok, wait := s.Throttle.Allow(email, addr); !ok {
+// Credentials are what a sign-in attempt presents: the email and password typed, the client
+// address, and the device id of the browser's device cookie for that email ("" if none).
+type Credentials struct {
+	Email, Password string
+	Addr, Device    string
+}
+
+// Authenticate checks a sign-in attempt. It returns the user, ErrBadCredentials, a
+// *ThrottledError when too many attempts failed recently, or ErrBusy when the server is
+// checking as many passwords as it can hold in memory. The attempt is counted before the
+// password is hashed, so simultaneous guesses are all counted.
+func (s *Service) Authenticate(ctx context.Context, cr Credentials) (store.User, error) {
+	attempt, wait := s.Throttle.Reserve(cr.Email, cr.Addr, cr.Device)
+	if attempt == nil {
 		return store.User{}, &ThrottledError{Wait: wait}
 	}
-	email, msg := valid.Email(email)
+	email, msg := valid.Email(cr.Email)
 	u, err := store.User{}, store.ErrNotFound
-	if msg == "" && len(password) <= MaxPasswordLen*4 {
+	if msg == "" && len(cr.Password) <= MaxPasswordLen*4 {
 		u, err = s.Store.UserByEmail(ctx, email)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		attempt.Refund()
 		return store.User{}, err
 	}
 	hash := u.PasswordHash
 	if err != nil || u.Disabled {
 		hash = dummyHash()
 	}
-	match, herr := CheckPassword(hash, password)
+	match, herr := CheckPassword(ctx, hash, cr.Password)
 	if herr != nil {
+		attempt.Refund()
 		return store.User{}, herr
 	}
 	if err != nil || u.Disabled || !match {
-		s.Throttle.Fail(email, addr)
 		// The log keeps the address typed (when it looks like one), never the password.
 		typed := email
 		if msg != "" {
 			typed = ""
 		}
 		if aerr := s.Store.Audit(ctx, audit.Entry{Action: audit.SignInFailed, TargetType: "user", TargetID: u.ID,
-			TargetName: typed, Client: addr}); aerr != nil {
+			TargetName: typed, Client: cr.Addr}); aerr != nil {
 			return store.User{}, aerr
 		}
 		return store.User{}, ErrBadCredentials
 	}
-	s.Throttle.Succeed(email)
+	attempt.Succeeded()
 	return u, nil
 }
 
 // ChangePassword checks the current password, applies the policy to the new one, saves it and
 // ends every other session of the user (keepSessionID stays signed in). Problems are keyed by
-// the form fields current_password and password.
-func (s *Service) ChangePassword(ctx context.Context, u store.User, current, next string, keepSessionID int64) (valid.Problems, error) {
-	p := valid.Problems{}
-	ok, err := CheckPassword(u.PasswordHash, current)
+// the form fields current_password and password. The current-password check is throttled and
+// its failures audited exactly like sign-in (cr.Email is ignored: it is u's), so a stolen
+// session cannot be used to guess the password; context are words the new password must not
+// be built from besides the person's own email and name (their organisations).
+func (s *Service) ChangePassword(ctx context.Context, u store.User, cr Credentials, next string, keepSessionID int64, context ...string) (valid.Problems, error) {
+	attempt, wait := s.Throttle.Reserve(u.Email, cr.Addr, cr.Device)
+	if attempt == nil {
+		return nil, &ThrottledError{Wait: wait}
+	}
+	ok, err := CheckPassword(ctx, u.PasswordHash, cr.Password)
 	if err != nil {
+		attempt.Refund()
 		return nil, err
 	}
-	if !ok {
+	p := valid.Problems{}
+	if ok {
+		attempt.Succeeded()
+	} else {
+		if err := s.Store.Audit(ctx, audit.Entry{Action: audit.PasswordCheckFailed, TargetType: "user", TargetID: u.ID,
+			TargetName: u.Name, Client: cr.Addr}); err != nil {
+			return nil, err
+		}
 		p.Add("current_password", "This is not your current password.")
 	}
-	p.Add("password", CheckPasswordPolicy(next))
+	p.Add("password", CheckPasswordPolicy(next, append([]string{u.Email, u.Name}, context...)...))
 	if len(p) > 0 {
 		return p, nil
 	}
-	hash, err := HashPassword(next)
+	hash, err := HashPassword(ctx, next)
 	if err != nil {
 		return nil, err
 	}

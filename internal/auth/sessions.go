@@ -2,8 +2,10 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -38,9 +40,15 @@ const (
 type Sessions struct {
 	st      *store.Store
 	cookies *sessions.CookieStore
+	device  *securecookie.SecureCookie
+	csrfKey []byte
 	name    string
 	now     func() time.Time
 }
+
+// deviceAge is how long a device cookie lasts: long enough that the browser a person uses
+// every working day keeps its own sign-in allowance.
+const deviceAge = 365 * 24 * time.Hour
 
 // NewSessions loads (or on first start creates) the cookie keys. secure is true when the
 // portal is served over HTTPS: the cookie is then Secure and carries the __Host- prefix,
@@ -51,6 +59,10 @@ func NewSessions(ctx context.Context, st *store.Store, secure bool) (*Sessions, 
 		return nil, err
 	}
 	blockKey, err := st.Secret(ctx, "session_block_key", 32)
+	if err != nil {
+		return nil, err
+	}
+	csrfKey, err := st.Secret(ctx, "csrf_key", 32)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +79,8 @@ func NewSessions(ctx context.Context, st *store.Store, secure bool) (*Sessions, 
 	if secure {
 		name = "__Host-rolegate_session"
 	}
-	return &Sessions{st: st, cookies: cs, name: name, now: time.Now}, nil
+	device := securecookie.New(hashKey, blockKey).MaxAge(int(deviceAge / time.Second))
+	return &Sessions{st: st, cookies: cs, device: device, csrfKey: csrfKey, name: name, now: time.Now}, nil
 }
 
 // SetClock replaces the time source (tests).
@@ -103,17 +116,40 @@ func hashToken(tok string) []byte {
 	return h[:]
 }
 
+// Live is a session in use: the stored session, its user, and the CSRF token every
+// state-changing request of this session must carry.
+type Live struct {
+	Session store.Session
+	User    store.User
+	CSRF    string
+}
+
+// csrfFor is the CSRF token of the session whose secret token is tok: an HMAC of it under a
+// key of this portal. It is bound to that one session (a token seen in another session, or
+// before sign-in, is worthless), changes at every sign-in because the session token does,
+// and needs no storage: the server recomputes it from the cookie on every request.
+func (m *Sessions) csrfFor(tok string) string {
+	mac := hmac.New(sha256.New, m.csrfKey)
+	mac.Write([]byte("rolegate csrf\x00" + tok))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// CheckCSRF reports, in constant time, whether got is the CSRF token of the live session.
+func (l Live) CheckCSRF(got string) bool {
+	return l.CSRF != "" && subtle.ConstantTimeCompare([]byte(got), []byte(l.CSRF)) == 1
+}
+
 // Start signs userID in: it creates a session with a new random token and sets the cookie.
 // replaceID is the session the request had (0 if none); it is ended, so the id rotates at
 // sign-in and a fixated cookie is worthless.
-func (m *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, replaceID int64, clientIP string) (store.Session, error) {
+func (m *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, replaceID int64, clientIP string) (Live, error) {
 	_, absolute, err := m.Timeouts(r.Context())
 	if err != nil {
-		return store.Session{}, err
+		return Live{}, err
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return store.Session{}, fmt.Errorf("auth: session token: %w", err)
+		return Live{}, fmt.Errorf("auth: session token: %w", err)
 	}
 	tok := base64.RawURLEncoding.EncodeToString(raw)
 	now := m.now().Unix()
@@ -126,15 +162,15 @@ func (m *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, replace
 		UserAgent: ua, ClientIP: clientIP,
 	}, replaceID)
 	if err != nil {
-		return store.Session{}, err
+		return Live{}, err
 	}
 	c := sessions.NewSession(m.cookies, m.name)
 	c.Options = m.cookieOptions(0)
 	c.Values["t"] = tok
 	if err := m.cookies.Save(r, w, c); err != nil {
-		return store.Session{}, fmt.Errorf("auth: save session cookie: %w", err)
+		return Live{}, fmt.Errorf("auth: save session cookie: %w", err)
 	}
-	return sess, nil
+	return Live{Session: sess, CSRF: m.csrfFor(tok)}, nil
 }
 
 func (m *Sessions) cookieOptions(maxAge int) *sessions.Options {
@@ -143,71 +179,77 @@ func (m *Sessions) cookieOptions(maxAge int) *sessions.Options {
 	return &o
 }
 
-// Load returns the live session of the request and its user, or ErrNoSession. It applies
-// the idle and absolute timeouts and refuses disabled users, so each of those takes effect
-// on the very next request.
-func (m *Sessions) Load(r *http.Request) (store.Session, store.User, error) {
+// Load returns the live session of the request, or ErrNoSession. It applies the idle and
+// absolute timeouts and refuses disabled users, so each of those takes effect on the very
+// next request.
+func (m *Sessions) Load(r *http.Request) (Live, error) {
 	ctx := r.Context()
 	c, err := m.cookies.New(r, m.name)
 	if err != nil || c.IsNew {
-		return store.Session{}, store.User{}, ErrNoSession
+		return Live{}, ErrNoSession
 	}
 	tok, _ := c.Values["t"].(string)
 	if tok == "" {
-		return store.Session{}, store.User{}, ErrNoSession
+		return Live{}, ErrNoSession
 	}
 	sess, err := m.st.SessionByTokenHash(ctx, hashToken(tok))
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Session{}, store.User{}, ErrNoSession
+		return Live{}, ErrNoSession
 	}
 	if err != nil {
-		return store.Session{}, store.User{}, err
+		return Live{}, err
 	}
 	idle, _, err := m.Timeouts(ctx)
 	if err != nil {
-		return store.Session{}, store.User{}, err
+		return Live{}, err
 	}
 	now := m.now()
 	if now.Unix() >= sess.ExpiresAt || now.Sub(time.Unix(sess.LastSeenAt, 0)) >= idle {
-		return store.Session{}, store.User{}, errors.Join(ErrNoSession, m.st.DeleteSession(ctx, sess.ID))
+		return Live{}, errors.Join(ErrNoSession, m.st.DeleteSession(ctx, sess.ID))
 	}
 	u, err := m.st.UserByID(ctx, sess.UserID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		return store.Session{}, store.User{}, ErrNoSession
+		return Live{}, ErrNoSession
 	}
 	if err != nil {
-		return store.Session{}, store.User{}, err
+		return Live{}, err
 	}
 	if now.Sub(time.Unix(sess.LastSeenAt, 0)) >= touchEvery {
 		if err := m.st.TouchSession(ctx, sess.ID, now.Unix()); err != nil {
-			return store.Session{}, store.User{}, err
+			return Live{}, err
 		}
 		sess.LastSeenAt = now.Unix()
 	}
-	return sess, u, nil
+	return Live{Session: sess, User: u, CSRF: m.csrfFor(tok)}, nil
 }
 
 // Clear removes the session cookie from the browser.
-func (m *Sessions) Clear(w http.ResponseWriter, r *http.Request) {
+func (m *Sessions) Clear(w http.ResponseWriter, r *http.Request) error {
 	c := sessions.NewSession(m.cookies, m.name)
 	c.Options = m.cookieOptions(-1)
-	_ = m.cookies.Save(r, w, c)
+	if err := m.cookies.Save(r, w, c); err != nil {
+		return fmt.Errorf("auth: clear session cookie: %w", err)
+	}
+	return nil
 }
 
 // Flash stores a one-time message for the next page in its own short-lived cookie, signed
 // and encrypted like the session cookie, so it also works before sign-in and after sign-out.
-func (m *Sessions) Flash(w http.ResponseWriter, r *http.Request, msg string) {
-	c := sessions.NewSession(m.cookies, m.flashName())
+func (m *Sessions) Flash(w http.ResponseWriter, r *http.Request, msg string) error {
+	c := sessions.NewSession(m.cookies, m.prefixed("rolegate_flash"))
 	c.Options = m.cookieOptions(60)
 	c.AddFlash(msg)
-	_ = m.cookies.Save(r, w, c)
+	if err := m.cookies.Save(r, w, c); err != nil {
+		return fmt.Errorf("auth: save flash cookie: %w", err)
+	}
+	return nil
 }
 
 // TakeFlash returns the pending flash messages and removes them.
-func (m *Sessions) TakeFlash(w http.ResponseWriter, r *http.Request) []string {
-	c, err := m.cookies.New(r, m.flashName())
+func (m *Sessions) TakeFlash(w http.ResponseWriter, r *http.Request) ([]string, error) {
+	c, err := m.cookies.New(r, m.prefixed("rolegate_flash"))
 	if err != nil || c.IsNew {
-		return nil
+		return nil, nil // none, or one we did not sign: nothing to show
 	}
 	var out []string
 	for _, f := range c.Flashes() {
@@ -216,15 +258,54 @@ func (m *Sessions) TakeFlash(w http.ResponseWriter, r *http.Request) []string {
 		}
 	}
 	c.Options = m.cookieOptions(-1)
-	_ = m.cookies.Save(r, w, c)
-	return out
+	if err := m.cookies.Save(r, w, c); err != nil {
+		return out, fmt.Errorf("auth: remove flash cookie: %w", err)
+	}
+	return out, nil
 }
 
-func (m *Sessions) flashName() string {
+// prefixed gives a cookie name the __Host- prefix when the portal is served over HTTPS.
+func (m *Sessions) prefixed(name string) string {
 	if m.cookies.Options.Secure {
-		return "__Host-rolegate_flash"
+		return "__Host-" + name
 	}
-	return "rolegate_flash"
+	return name
+}
+
+// Device returns the id of this browser's device cookie when it was issued for email (after
+// a correct password for it), or "" — the sign-in throttle then treats the browser as
+// unknown. A cookie for another account, forged, or expired counts as none.
+func (m *Sessions) Device(r *http.Request, email string) string {
+	c, err := r.Cookie(m.prefixed("rolegate_device"))
+	if err != nil {
+		return ""
+	}
+	var v struct{ Email, ID string }
+	if m.device.Decode(c.Name, c.Value, &v) != nil || v.ID == "" || v.Email != accountKey(email) {
+		return ""
+	}
+	return v.ID
+}
+
+// RememberDevice gives this browser a device cookie for email, after a correct password.
+// The browser then keeps its own sign-in allowance for that account (see Throttle).
+func (m *Sessions) RememberDevice(w http.ResponseWriter, r *http.Request, email string) error {
+	id := m.Device(r, email)
+	if id == "" {
+		raw := make([]byte, 16)
+		if _, err := rand.Read(raw); err != nil {
+			return fmt.Errorf("auth: device id: %w", err)
+		}
+		id = base64.RawURLEncoding.EncodeToString(raw)
+	}
+	name := m.prefixed("rolegate_device")
+	val, err := m.device.Encode(name, struct{ Email, ID string }{accountKey(email), id})
+	if err != nil {
+		return fmt.Errorf("auth: device cookie: %w", err)
+	}
+	o := m.cookieOptions(int(deviceAge / time.Second))
+	http.SetCookie(w, &http.Cookie{Name: name, Value: val, Path: "/", MaxAge: o.MaxAge, HttpOnly: true, Secure: o.Secure, SameSite: o.SameSite})
+	return nil
 }
 
 // Sweep deletes sessions that have timed out. Checks never rely on it (Load applies the

@@ -42,7 +42,7 @@ func TestSessionTimeoutsAndDisabledUsers(t *testing.T) {
 	load := func(c *http.Cookie) error {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.AddCookie(c)
-		_, _, err := m.Load(r)
+		_, err := m.Load(r)
 		return err
 	}
 
@@ -131,5 +131,90 @@ func TestSecureCookieName(t *testing.T) {
 	c := w.Result().Cookies()[0]
 	if c.Name != "__Host-rolegate_session" || !c.Secure || !c.HttpOnly || c.Path != "/" || c.Domain != "" {
 		t.Fatalf("cookie over HTTPS = %+v; want __Host- prefix, Secure, HttpOnly, Path=/ and no Domain", c)
+	}
+}
+
+// Each session has its own CSRF token: the one Start returns is the one Load gives back for
+// that session's cookie, and a second sign-in gets another one.
+func TestCSRFTokenBelongsToOneSession(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u, _, err := st.Setup(ctx, store.SetupInput{OrgName: "N", Name: "Ana", Email: "ana@example.org", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewSessions(ctx, st, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func() (Live, *http.Cookie) {
+		w := httptest.NewRecorder()
+		live, err := m.Start(w, httptest.NewRequest(http.MethodPost, "/login", nil), u.ID, 0, "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return live, w.Result().Cookies()[0]
+	}
+	first, c1 := start()
+	second, _ := start()
+	if first.CSRF == "" || first.CSRF == second.CSRF {
+		t.Fatalf("CSRF tokens %q and %q: want two different tokens", first.CSRF, second.CSRF)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(c1)
+	live, err := m.Load(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !live.CheckCSRF(first.CSRF) || live.CheckCSRF(second.CSRF) || live.CheckCSRF("") {
+		t.Fatal("a session accepts another session's CSRF token, or refuses its own")
+	}
+}
+
+// A device cookie names one account; for any other, a forged or a missing one, the browser
+// is unknown.
+func TestDeviceCookie(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := NewSessions(ctx, st, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	if err := m.RememberDevice(w, httptest.NewRequest(http.MethodPost, "/login", nil), "Ana@Example.org"); err != nil {
+		t.Fatal(err)
+	}
+	c := w.Result().Cookies()[0]
+	if c.Name != "__Host-rolegate_device" || !c.HttpOnly || !c.Secure || c.MaxAge < 300*24*3600 {
+		t.Fatalf("device cookie %+v", c)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/login", nil)
+	r.AddCookie(c)
+	id := m.Device(r, "ana@example.org")
+	if id == "" || m.Device(r, "bob@example.org") != "" {
+		t.Fatalf("device for ana = %q; for bob = %q", id, m.Device(r, "bob@example.org"))
+	}
+	// Signing in again from the same browser keeps the id.
+	w = httptest.NewRecorder()
+	if err := m.RememberDevice(w, r, "ana@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	r2 := httptest.NewRequest(http.MethodPost, "/login", nil)
+	r2.AddCookie(w.Result().Cookies()[0])
+	if m.Device(r2, "ana@example.org") != id {
+		t.Fatal("the device id changed at the next sign-in")
+	}
+	forged := httptest.NewRequest(http.MethodPost, "/login", nil)
+	forged.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value[:len(c.Value)-2] + "AA"})
+	if m.Device(forged, "ana@example.org") != "" {
+		t.Fatal("a forged device cookie was believed")
 	}
 }

@@ -54,10 +54,10 @@ func Seed(ctx context.Context, st *store.Store, cat *rbac.Catalog, password stri
 	if password == "" {
 		password = randomPassword()
 	}
-	if msg := auth.CheckPasswordPolicy(password); msg != "" {
+	if msg := auth.CheckPasswordPolicy(password, AdminEmail, "Ana Ruiz", "Harbour Health Group"); msg != "" {
 		return "", fmt.Errorf("demo: password: %s", msg)
 	}
-	hash, err := auth.HashPassword(password)
+	hash, err := auth.HashPassword(ctx, password)
 	if err != nil {
 		return "", err
 	}
@@ -98,7 +98,7 @@ func Seed(ctx context.Context, st *store.Store, cat *rbac.Catalog, password stri
 	}
 
 	// Staff cannot sign in until they set a password (through an invitation, later).
-	locked, err := auth.HashPassword(randomPassword())
+	locked, err := auth.HashPassword(ctx, randomPassword())
 	if err != nil {
 		return "", err
 	}

@@ -25,7 +25,7 @@ func TestSeed(t *testing.T) {
 		t.Fatalf("weak generated password %q", pw)
 	}
 	svc := &auth.Service{Store: st, Throttle: auth.NewThrottle(nil)}
-	if _, err := svc.Authenticate(ctx, AdminEmail, pw, "127.0.0.1"); err != nil {
+	if _, err := svc.Authenticate(ctx, auth.Credentials{Email: AdminEmail, Password: pw, Addr: "127.0.0.1"}); err != nil {
 		t.Fatalf("demo admin cannot sign in: %v", err)
 	}
 	d, err := st.LoadAccess(ctx)

@@ -1,4 +1,4 @@
-// Package server assembles Rolegate from its parts (store, auth, web) and serves it until the
+// Package server puts the web face on the parts internal/boot opens and serves it until the
 // context ends, finishing requests in flight. The command and the browser tests both use it,
 // so tests drive exactly what people run.
 package server
@@ -10,12 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/boot"
 	"github.com/rolegate/rolegate/internal/config"
-	"github.com/rolegate/rolegate/internal/mail"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/web"
@@ -33,99 +32,14 @@ type App struct {
 // Auth is the sign-in and setup service the portal uses.
 func (a *App) Auth() *auth.Service { return a.auth }
 
-// LoadCatalog returns the catalog cfg names (the built-in one by default). A file that is
-// malformed, or lacks the administration permissions Rolegate's own pages need, is refused.
-func LoadCatalog(cfg config.Config) (*rbac.Catalog, error) {
-	if cfg.Catalog == "" {
-		return rbac.DefaultCatalog(), nil
-	}
-	b, err := os.ReadFile(cfg.Catalog)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: %w", err)
-	}
-	c, err := rbac.ParseCatalog(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Catalog, err)
-	}
-	for _, k := range rbac.AdminPermissions {
-		if !c.Has(k) {
-			return nil, fmt.Errorf("%s: the catalog must include %q: Rolegate's own pages are guarded by it", cfg.Catalog, k)
-		}
-	}
-	return c, nil
-}
-
-// StoreOptions are the store settings cfg names, so every command that opens the database
-// opens it with the same audit key file.
-func StoreOptions(cfg config.Config) store.Options {
-	return store.Options{AuditKeyFile: cfg.AuditKeyFile}
-}
-
-// OpenStore opens the database with the catalog's system roles seeded and the permission
-// engine loaded and kept current after every access-changing write.
-func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.Store, *rbac.Catalog, *rbac.Engine, error) {
-	cat, err := LoadCatalog(cfg)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	st, err := store.OpenWith(ctx, cfg.DB, StoreOptions(cfg))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := st.SeedSystemRoles(ctx, rbac.SystemRoles(cat)); err != nil {
-		st.Close()
-		return nil, nil, nil, err
-	}
-	engine, err := rbac.NewEngine(ctx, cat, st.LoadAccess, func(w []string) {
-		for _, msg := range w {
-			logger.Warn("unknown permission", "detail", msg)
-		}
-	})
-	if err != nil {
-		st.Close()
-		return nil, nil, nil, err
-	}
-	st.GuardAccess(func(after rbac.Data) error {
-		return rbac.CheckLockout(cat, engine.Now().Data(), after)
-	})
-	st.OnAccessChange(func(ctx context.Context) {
-		if err := engine.Reload(context.WithoutCancel(ctx)); err != nil {
-			logger.Error("reload permissions", "err", err)
-		}
-	})
-	return st, cat, engine, nil
-}
-
 // Open opens the database and builds the handler.
 func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, version string) (*App, error) {
-	st, cat, engine, err := OpenStore(ctx, cfg, logger)
+	parts, err := boot.Open(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	sessions, err := auth.NewSessions(ctx, st, cfg.Secure())
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	svc := &auth.Service{Store: st, Throttle: auth.NewThrottle(nil), SystemRoles: rbac.SystemRoles(cat)}
-	deps := web.Deps{Store: st, Sessions: sessions, Config: cfg, Logger: logger, Version: version, Access: engine, Auth: svc}
-	sender, err := mail.New(cfg.SMTP)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	if sender != nil {
-		deps.Mail = mailer{sender}
-	}
-	e := web.New(deps)
-	return &App{Store: st, Sessions: sessions, Access: engine, Handler: e, auth: svc}, nil
-}
-
-// mailer lets the staff domain send through the SMTP sender without knowing its types.
-type mailer struct{ s *mail.Sender }
-
-func (m mailer) Send(ctx context.Context, to, toName, subject, text string) error {
-	return m.s.Send(ctx, mail.Message{To: to, ToName: toName, Subject: subject, Text: text})
+	e := web.New(web.DepsOf(parts, cfg, logger, version))
+	return &App{Store: parts.Store, Sessions: parts.Sessions, Access: parts.Access, Handler: e, auth: parts.Auth}, nil
 }
 
 // Serve answers on ln until ctx is done, then gives requests in flight web.ShutdownGrace to

@@ -276,11 +276,12 @@ func (s *Service) AcceptNew(ctx context.Context, tok, name, password string) (in
 	p := valid.Problems{}
 	name, msg := valid.Text(name, true, auth.MaxNameLen)
 	p.Add("name", msg)
-	p.Add("password", auth.CheckPasswordPolicy(password))
+	inv := opened.Invitation
+	p.Add("password", auth.CheckPasswordPolicy(password, inv.Email, name, inv.OrgName))
 	if len(p) > 0 {
 		return 0, p, nil
 	}
-	hash, err := auth.HashPassword(password)
+	hash, err := auth.HashPassword(ctx, password)
 	if err != nil {
 		return 0, nil, err
 	}

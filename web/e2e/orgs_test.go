@@ -106,7 +106,7 @@ func TestOrganisationsFlow(t *testing.T) {
 
 	// Member visibility: Fay administers Eastside. With "Limit organisation members
 	// visibility" on, Select members shows her Eastside's staff only; off, everyone.
-	hash, err := auth.HashPassword("fay's own passphrase")
+	hash, err := auth.HashPassword(context.Background(), "fay's own passphrase")
 	if err != nil {
 		t.Fatal(err)
 	}

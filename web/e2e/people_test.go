@@ -27,7 +27,7 @@ func TestActingOnPeopleWithinOnesAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, err := auth.HashPassword("the front desk's passphrase")
+	hash, err := auth.HashPassword(context.Background(), "the front desk's passphrase")
 	if err != nil {
 		t.Fatal(err)
 	}
