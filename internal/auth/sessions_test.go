@@ -109,21 +109,28 @@ func TestSessionTimeoutsAndDisabledUsers(t *testing.T) {
 	}
 }
 
-func TestSecureCookieName(t *testing.T) {
+// sessionsFixture is a set-up store with its one user and the sessions on it.
+func sessionsFixture(t *testing.T, secure bool) (*store.Store, store.User, *Sessions) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	m, err := NewSessions(ctx, st, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { st.Close() })
 	u, _, err := st.Setup(ctx, store.SetupInput{OrgName: "N", Name: "Ana", Email: "ana@example.org", PasswordHash: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	m, err := NewSessions(ctx, st, secure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, u, m
+}
+
+func TestSecureCookieName(t *testing.T) {
+	_, u, m := sessionsFixture(t, true)
 	w := httptest.NewRecorder()
 	if _, err := m.Start(w, httptest.NewRequest(http.MethodPost, "https://portal.example/login", nil), u.ID, 0, "::1"); err != nil {
 		t.Fatal(err)
@@ -137,20 +144,7 @@ func TestSecureCookieName(t *testing.T) {
 // Each session has its own CSRF token: the one Start returns is the one Load gives back for
 // that session's cookie, and a second sign-in gets another one.
 func TestCSRFTokenBelongsToOneSession(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	u, _, err := st.Setup(ctx, store.SetupInput{OrgName: "N", Name: "Ana", Email: "ana@example.org", PasswordHash: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewSessions(ctx, st, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, u, m := sessionsFixture(t, false)
 	start := func() (Live, *http.Cookie) {
 		w := httptest.NewRecorder()
 		live, err := m.Start(w, httptest.NewRequest(http.MethodPost, "/login", nil), u.ID, 0, "127.0.0.1")
@@ -178,16 +172,7 @@ func TestCSRFTokenBelongsToOneSession(t *testing.T) {
 // A device cookie names one account; for any other, a forged or a missing one, the browser
 // is unknown.
 func TestDeviceCookie(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	m, err := NewSessions(ctx, st, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, m := sessionsFixture(t, true)
 	w := httptest.NewRecorder()
 	if err := m.RememberDevice(w, httptest.NewRequest(http.MethodPost, "/login", nil), "Ana@Example.org"); err != nil {
 		t.Fatal(err)
