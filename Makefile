@@ -15,9 +15,10 @@ run: build
 	./$(BIN) serve $(ARGS)
 
 # make demo: a sample group practice in ./data/demo.db; then `make run ARGS="--db ./data/demo.db"`.
+# make demo ARGS=--force: replace that demo practice with a new one (and a new password).
 DEMO_DB ?= ./data/demo.db
 demo: build
-	./$(BIN) demo --db $(DEMO_DB)
+	./$(BIN) demo --db $(DEMO_DB) $(ARGS)
 
 build: deps-gcc generate
 	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rolegate

@@ -116,17 +116,66 @@
     refreshMatrix(m);
   });
 
-  // ---- the code preview: the same rule as the server's rbac.CodeFromName ----
-  function codeFromName(name) {
-    var s = name.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/ß/g, "SS").toUpperCase();
-    s = s.replace(/[^A-Z0-9]+/g, "_").replace(/^_+|_+$/g, "");
-    if (s.length > 48) s = s.slice(0, 48).replace(/_+$/, "");
-    return s;
+  // ---- the code preview: asked of the server (roles.PreviewCode), the rule the save applies,
+  // so names in any script get the code they will really get ----
+  var previewTimer, previewAbort;
+  function previewCode(input) {
+    var form = input.form;
+    var out = form.querySelector("[data-code-preview]");
+    if (!out) return;
+    var note = form.querySelector("[data-code-note]");
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(function () {
+      if (previewAbort) previewAbort.abort();
+      previewAbort = window.AbortController ? new AbortController() : null;
+      fetch("/roles/code?name=" + encodeURIComponent(input.value), {
+        headers: { "Accept": "application/json" }, credentials: "same-origin",
+        signal: previewAbort ? previewAbort.signal : undefined
+      }).then(function (r) { return r.ok ? r.json() : null; }).then(function (p) {
+        if (!p) return;
+        out.textContent = p.code;
+        if (note) {
+          note.textContent = p.note;
+          note.classList.toggle("hint--problem", !!p.problem);
+        }
+      }).catch(function () {});
+    }, 120);
   }
   document.addEventListener("input", function (e) {
     if (!e.target.matches || !e.target.matches("#role-form input[name=name]")) return;
-    var out = e.target.form.querySelector("[data-code-preview]");
-    if (out) out.textContent = codeFromName(e.target.value);
+    previewCode(e.target);
+  });
+
+  // ---- character counters on fields that stop at a length: "12 / 64" ----
+  function refreshCounter(field) {
+    var out = document.getElementById(field.id + "-count");
+    if (out) out.textContent = field.value.length + " / " + field.getAttribute("maxlength");
+  }
+  function initCounters(root) {
+    within(root, "#role-form input[maxlength], #role-form textarea[maxlength]").forEach(function (f) {
+      if (!f.id || document.getElementById(f.id + "-count")) return;
+      var out = document.createElement("span");
+      out.id = f.id + "-count";
+      out.className = "counter";
+      out.setAttribute("data-testid", "counter-" + f.name);
+      f.insertAdjacentElement("afterend", out);
+      var described = f.getAttribute("aria-describedby");
+      f.setAttribute("aria-describedby", (described ? described + " " : "") + out.id);
+      refreshCounter(f);
+    });
+  }
+  document.addEventListener("input", function (e) {
+    if (e.target.matches && e.target.matches("#role-form [maxlength]")) refreshCounter(e.target);
+  });
+
+  // ---- the phone Menu button: shows and hides the main navigation ----
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest && e.target.closest(".nav-toggle");
+    if (!btn) return;
+    var nav = document.getElementById(btn.getAttribute("aria-controls"));
+    var open = btn.getAttribute("aria-expanded") !== "true";
+    btn.setAttribute("aria-expanded", String(open));
+    nav.classList.toggle("is-open", open);
   });
 
   // ---- toasts from HX-Trigger: {"toast": "Role saved."} ----
@@ -164,9 +213,23 @@
     within(root, "[data-copy]").forEach(function (b) { b.hidden = false; });
   }
 
+  // ---- a table that scrolls sideways in its box can be scrolled from the keyboard ----
+  function initScrollBoxes(root) {
+    within(root, ".table-wrap").forEach(function (w) {
+      if (w.scrollWidth <= w.clientWidth + 1 || w.hasAttribute("tabindex")) return;
+      w.setAttribute("tabindex", "0");
+      w.setAttribute("role", "region");
+      var cap = w.querySelector("caption");
+      var heading = w.closest("section") && w.closest("section").querySelector("h2, h1");
+      w.setAttribute("aria-label", ((cap || heading || {}).textContent || "Table").trim() + " (scrolls sideways)");
+    });
+  }
+
   function init(root) {
     initMatrices(root);
+    initScrollBoxes(root);
     initCopy(root);
+    initCounters(root);
     openModals(root);
   }
   document.addEventListener("DOMContentLoaded", function () { init(document); });

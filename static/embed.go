@@ -12,7 +12,7 @@ import (
 
 // FS holds the assets.
 //
-//go:embed *.js *.css *.LICENSE
+//go:embed *.js *.css *.svg *.LICENSE
 var FS embed.FS
 
 var fingerprints = func() map[string]string {

@@ -29,7 +29,7 @@ func (a *app) accountView(c echo.Context, problems map[string]string) (account.V
 	ctx := c.Request().Context()
 	u, _ := currentUser(c)
 	cur, _ := currentSession(c)
-	v := account.View{Page: a.page(c, "Account"), Name: u.Name, Email: u.Email, Problems: problems}
+	v := account.View{Page: a.page(c, "Account"), Name: u.Name, NameValue: u.Name, Email: u.Email, Problems: problems}
 	orgs, err := a.Store.OrganisationsOf(ctx, u.ID)
 	if err != nil {
 		return v, err
@@ -81,6 +81,25 @@ func (a *app) changePassword(c echo.Context) error {
 		return a.renderStatus(c, status, account.Page(v))
 	}
 	a.flash(c, "Your password was changed. Every other session was signed out.")
+	return redirect(c, "/account")
+}
+
+// changeName sets your own name.
+func (a *app) changeName(c echo.Context) error {
+	u, _ := currentUser(c)
+	problems, err := a.Auth.Rename(c.Request().Context(), u, c.FormValue("name"))
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		v, err := a.accountView(c, problems)
+		if err != nil {
+			return err
+		}
+		v.NameValue = c.FormValue("name")
+		return a.renderStatus(c, http.StatusUnprocessableEntity, account.Page(v))
+	}
+	a.flash(c, "Your name was changed.")
 	return redirect(c, "/account")
 }
 

@@ -54,7 +54,7 @@ func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if need {
 			p := c.Request().URL.Path
-			if p != "/setup" && p != "/healthz" && !strings.HasPrefix(p, "/static/") {
+			if p != "/setup" && p != "/healthz" && p != "/favicon.ico" && !strings.HasPrefix(p, "/static/") {
 				return redirect(c, "/setup")
 			}
 			return next(c)

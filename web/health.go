@@ -43,3 +43,14 @@ func staticFiles(c echo.Context) error {
 	http.ServeFileFS(c.Response(), c.Request(), static.FS, name)
 	return nil
 }
+
+// favicon answers the /favicon.ico browsers ask for by themselves with the portal's mark
+// (pages name it with <link rel="icon">; this is for the rest, so they get no 404).
+func favicon(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+	b, err := static.FS.ReadFile("favicon.svg")
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "image/svg+xml", b)
+}

@@ -2,29 +2,144 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/internal/audit"
+	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/staff"
+	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/views/home"
 )
 
-// home is the start page after signing in.
+// home is the start page after signing in: what to do next for those who manage, what one
+// can do and whom to ask for those who do not.
 func (a *app) home(c echo.Context) error {
 	ctx := c.Request().Context()
 	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	first, _, _ := strings.Cut(u.Name, " ")
+	v := home.View{Page: a.page(c, "Home"), FirstName: first, GlobalAdmin: u.GlobalAdmin}
+
+	counts := snap.StaffCounts()
 	orgs, err := a.Store.OrganisationsOf(ctx, u.ID)
 	if err != nil {
 		return err
 	}
-	first, _, _ := strings.Cut(u.Name, " ")
-	v := home.View{Page: a.page(c, "Home"), FirstName: first, GlobalAdmin: u.GlobalAdmin}
 	for _, o := range orgs {
-		n, err := a.Store.CountStaff(ctx, o.ID)
+		v.Organisations = append(v.Organisations, home.Org{Name: o.Name, Staff: counts[o.ID]})
+	}
+
+	manages := false
+	for _, p := range rbac.AdminPermissions {
+		manages = manages || len(snap.OrgsWhere(u.ID, p)) > 0
+	}
+	if manages {
+		steps, err := a.gettingStarted(c, u)
 		if err != nil {
 			return err
 		}
-		v.Organisations = append(v.Organisations, home.Org{Name: o.Name, Staff: n})
+		if slices.ContainsFunc(steps, func(s home.Step) bool { return !s.Done }) {
+			v.Steps = steps
+		}
+	} else if len(orgs) > 0 {
+		v.Access = a.ownAccess(snap, u, orgs[0])
+	}
+
+	if len(snap.OrgsWhere(u.ID, rbac.PermStaffManage)) > 0 {
+		v.ShowInvitations = true
+		scope := staff.ListScope(snap, u.ID)
+		rows, total, err := a.Store.ListStaff(ctx, store.StaffQuery{OrgIDs: scope.OrgIDs, Status: "invited", Limit: 5})
+		if err != nil {
+			return err
+		}
+		v.InvitationsTotal = total
+		now := a.Store.Now().Unix()
+		for _, r := range rows {
+			inv := home.Invitation{Name: r.Name, Email: r.Email, Expires: formatTime(r.ExpiresAt), Expired: r.ExpiresAt <= now}
+			for _, h := range r.Roles {
+				inv.Roles = append(inv.Roles, h.RoleName+" in "+h.OrgName)
+			}
+			v.Invitations = append(v.Invitations, inv)
+		}
+	}
+
+	if a.canSomewhere(u, rbac.PermAuditView) {
+		v.ShowChanges = true
+		entries, err := a.Store.ListAudit(ctx, store.AuditQuery{OrgIDs: a.auditScope(u), ChangesOnly: true, Limit: 6})
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			v.Changes = append(v.Changes, recentChange(e))
+		}
 	}
 	return a.renderStatus(c, http.StatusOK, home.Page(v))
+}
+
+// gettingStarted is the checklist a new admin works through, each step shown to those who
+// may take it, done once the portal shows it was taken.
+func (a *app) gettingStarted(c echo.Context, u store.User) ([]home.Step, error) {
+	snap := a.Access.Now()
+	within := func(perm string) []int64 {
+		var out []int64
+		for _, o := range snap.OrgsWhere(u.ID, perm) {
+			out = append(out, snap.Subtree(o)...)
+		}
+		return out
+	}
+	var steps []home.Step
+	if orgs := within(rbac.PermRolesManage); len(orgs) > 0 {
+		done := slices.ContainsFunc(snap.Data().Roles, func(r rbac.Role) bool { return !r.System && slices.Contains(orgs, r.OrgID) })
+		steps = append(steps, home.Step{Label: "Create a role of your own", Href: "/roles",
+			Hint: "Start from a system role such as Nurse and adjust its permissions.", Done: done})
+	}
+	if orgs := within(rbac.PermStaffManage); len(orgs) > 0 {
+		_, invited, err := a.Store.ListStaff(c.Request().Context(), store.StaffQuery{OrgIDs: orgs, Status: "invited", Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		others := slices.ContainsFunc(snap.Data().Members, func(m rbac.Membership) bool { return m.UserID != u.ID && slices.Contains(orgs, m.OrgID) })
+		steps = append(steps, home.Step{Label: "Invite someone", Href: "/staff/invitations/new",
+			Hint: "They get a link to set their password, with the role you choose.", Done: invited > 0 || others})
+	}
+	if orgs := within(rbac.PermOrgsManage); len(orgs) > 0 {
+		done := slices.ContainsFunc(orgs, func(id int64) bool { o, _ := snap.Org(id); return o.ParentID != 0 })
+		steps = append(steps, home.Step{Label: "Set up a sub-organisation", Href: "/orgs",
+			Hint: "A location or department; roles held above it apply there too.", Done: done})
+	}
+	return steps, nil
+}
+
+// ownAccess is, for someone who manages nothing, what they may do in their organisation and
+// whom to ask for more.
+func (a *app) ownAccess(snap *rbac.Snapshot, u store.User, o store.Organisation) *home.Access {
+	cat := snap.Catalog()
+	acc := &home.Access{Org: o.Name}
+	for _, k := range snap.Effective(u.ID, o.ID) {
+		acc.Can = append(acc.Can, cat.Label(k))
+	}
+	for _, id := range snap.WhoCan(o.ID, rbac.PermStaffManage) {
+		if p, ok := snap.User(id); ok && id != u.ID {
+			acc.Ask = append(acc.Ask, p.Name)
+		}
+	}
+	slices.Sort(acc.Ask)
+	return acc
+}
+
+// recentChange is one line of the home page's recent changes.
+func recentChange(e audit.Entry) home.Change {
+	who := e.ActorName
+	if who == "" {
+		who = "Nobody signed in"
+	}
+	what := e.Action
+	if e.TargetName != "" {
+		what += " · " + e.TargetName
+	}
+	return home.Change{When: time.Unix(e.At, 0).UTC().Format("2 Jan, 15:04 UTC"), Who: who, What: what, Org: e.OrgName}
 }

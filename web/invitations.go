@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -146,7 +145,7 @@ func (a *app) renderSent(c echo.Context, sent staff.Sent, resent bool) error {
 	v := sv.SentView{Page: a.page(c, "Invitation link"), Modal: isHTMX(c), Resent: resent, Name: inv.Name, Email: inv.Email,
 		Org: inv.OrgName, Role: inv.RoleName, Link: sent.Link, Expires: formatTime(inv.ExpiresAt),
 		Mailed: sent.Mailed, MailError: sent.MailError != nil}
-	c.Response().Header().Set("HX-Trigger", `{"staff-changed": ""}`)
+	trigger(c, map[string]string{"staff-changed": ""})
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return a.renderStatus(c, http.StatusOK, sv.Sent(v))
 }
@@ -171,8 +170,7 @@ func (a *app) invitationError(c echo.Context, err error) error {
 // invitationNotice tells the user something about an invitation and refreshes the list.
 func (a *app) invitationNotice(c echo.Context, msg string) error {
 	if isHTMX(c) {
-		b, _ := json.Marshal(map[string]string{"staff-changed": "", "toast": msg})
-		c.Response().Header().Set("HX-Trigger", string(b))
+		trigger(c, map[string]string{"staff-changed": "", "toast": msg})
 		return c.NoContent(http.StatusNoContent)
 	}
 	a.flash(c, msg)

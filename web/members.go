@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -19,12 +18,6 @@ import (
 )
 
 const membersPerPage = 25
-
-// toastEvent is the HX-Trigger value that makes the page show msg as a toast.
-func toastEvent(msg string) string {
-	b, _ := json.Marshal(map[string]string{"toast": msg})
-	return string(b)
-}
 
 // membersForm is Select members: the people of the role's organisation and below it, each
 // with a box ticked when they hold the role.
@@ -124,7 +117,7 @@ func (a *app) membersSave(c echo.Context) error {
 	if len(problems) > 0 {
 		return a.membersProblem(c, r, problems["members"])
 	}
-	a.flash(c, fmt.Sprintf("Members of %q saved.", r.Name)+movedText(moves))
+	a.flash(c, fmt.Sprintf("Members of “%s” saved.", r.Name)+movedText(moves))
 	return redirect(c, listURL(r.OrgID, "", "", "", 1))
 }
 

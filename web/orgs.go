@@ -105,9 +105,10 @@ func (a *app) treeView(c echo.Context, name string, parent int64, problems valid
 			roots = append(roots, o)
 		}
 	}
+	staff := a.Access.Now().StaffCounts()
 	var build func(o store.OrgRow) ov.Node
 	build = func(o store.OrgRow) ov.Node {
-		n := ov.Node{ID: o.ID, Name: o.Name, Staff: o.Staff, Roles: o.Roles, OneRole: o.OneRole}
+		n := ov.Node{ID: o.ID, Name: o.Name, Staff: staff[o.ID], Roles: o.Roles, OneRole: o.OneRole}
 		for _, ch := range children[o.ID] {
 			n.Children = append(n.Children, build(ch))
 		}
@@ -143,7 +144,7 @@ func (a *app) orgCreate(c echo.Context) error {
 		}
 		return a.renderStatus(c, http.StatusUnprocessableEntity, ov.Tree(v))
 	}
-	a.flash(c, fmt.Sprintf("Organisation %q created.", strings.TrimSpace(name)))
+	a.flash(c, fmt.Sprintf("Organisation “%s” created.", strings.TrimSpace(name)))
 	return redirect(c, "/orgs")
 }
 
@@ -201,7 +202,7 @@ func (a *app) orgView(c echo.Context, o store.OrgRow, f orgForm, problems valid.
 	if err != nil {
 		return ov.OrgView{}, err
 	}
-	v := ov.OrgView{Page: a.page(c, o.Name), ID: o.ID, Name: o.Name, Staff: o.Staff, Roles: o.Roles, NameValue: f.Name,
+	v := ov.OrgView{Page: a.page(c, o.Name), ID: o.ID, Name: o.Name, Staff: snap.StaffCounts()[o.ID], Roles: o.Roles, NameValue: f.Name,
 		RoleMode: f.RoleMode, LimitVisibility: f.Limit, Problems: problems,
 		CanViewRoles: snap.Can(u.ID, o.ID, rbac.PermRolesManage) || snap.Can(u.ID, o.ID, rbac.PermStaffView)}
 	chain := snap.Ancestry(o.ID)

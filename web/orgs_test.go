@@ -215,7 +215,7 @@ func TestOrgAccessIsPerOrganisation(t *testing.T) {
 	if r := mc.postForm("/orgs", url.Values{"name": {"Eastside Lab"}, "parent": {fmt.Sprint(east)}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create under Eastside: %d %s", r.StatusCode, r.body)
 	}
-	if !strings.Contains(mc.get("/orgs").body, `Organisation &#34;Eastside Lab&#34; created.`) {
+	if !strings.Contains(mc.get("/orgs").body, `Organisation “Eastside Lab” created.`) {
 		t.Error("no flash after creating")
 	}
 	// Only a global admin moves a top-level organisation, or makes one, and it gets the system roles.
@@ -508,7 +508,7 @@ func TestRoleModeOverHTTP(t *testing.T) {
 	if p.holders(staffRole) != "[]" || p.holders(billing) != fmt.Sprintf("[%d %d]", ben, chloe) {
 		t.Fatalf("after Select members: staff %s, billing %s", p.holders(staffRole), p.holders(billing))
 	}
-	if got := byTestid(t, c.get("/roles").body, "flash"); got != `Members of "Billing Staff" saved. Moved here from their previous role: Chloe Martin (from Staff).` {
+	if got := byTestid(t, c.get("/roles").body, "flash"); got != `Members of “Billing Staff” saved. Moved here from their previous role: Chloe Martin (from Staff).` {
 		t.Errorf("flash %q", got)
 	}
 	// Back to several roles per person: adding is adding again.

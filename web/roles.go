@@ -169,6 +169,13 @@ func (a *app) rolesTable(c echo.Context, org int64, q, kind, status string, page
 	}
 	pg := paginate(page, rolesPerPage, len(rows), total, func(p int) string { return listURL(org, q, kind, status, p) })
 	t.From, t.To, t.PrevURL, t.NextURL = pg.From, pg.To, pg.PrevURL, pg.NextURL
+	if o, ok := snap.Org(org); ok && o.ParentID != 0 {
+		parent, _ := snap.Org(o.ParentID)
+		t.AboveName = parent.Name
+		if slices.ContainsFunc(viewRoles, func(p string) bool { return snap.Can(u.ID, parent.ID, p) }) {
+			t.AboveURL = listURL(parent.ID, "", "", "", 1)
+		}
+	}
 	return t, nil
 }
 
@@ -185,6 +192,10 @@ func (a *app) roleForm(c echo.Context, roleID, orgID int64, f roles.Form, code s
 	v := rv.FormView{Page: a.page(c, title), Modal: isHTMX(c), RoleID: roleID, OrgID: orgID, OrgName: org.Name,
 		Name: f.Name, Description: f.Description, Status: f.Status, Code: code, Version: f.Version, Problems: problems,
 		Total: cat.Len()}
+	if roleID == 0 {
+		preview := roles.PreviewCode(f.Name)
+		v.Code, v.CodeNote = preview.Code, preview.Note
+	}
 	ticked := map[string]bool{}
 	for _, k := range f.Permissions {
 		ticked[k] = true
@@ -319,11 +330,11 @@ func (a *app) roleCreate(c echo.Context) error {
 		// Back to the form that asked for the role, with it selected; htmx follows the
 		// redirect and swaps that form into the same dialog.
 		if !isHTMX(c) {
-			a.flash(c, fmt.Sprintf("Role %q created.", f.Name))
+			a.flash(c, fmt.Sprintf("Role “%s” created.", f.Name))
 		}
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("%s&role=%d&created=1", next, id))
 	}
-	return a.afterRoleSaved(c, org, fmt.Sprintf("Role %q created.", f.Name))
+	return a.afterRoleSaved(c, org, fmt.Sprintf("Role “%s” created.", f.Name))
 }
 
 // returnPath accepts a next parameter only when it names the invitation form, the one page
@@ -348,8 +359,15 @@ func (a *app) afterRoleSaved(c echo.Context, org int64, msg string) error {
 	h := c.Response().Header()
 	h.Set("HX-Retarget", "#roles-table")
 	h.Set("HX-Reswap", "outerHTML")
-	h.Set("HX-Trigger", toastEvent(msg))
+	trigger(c, map[string]string{"toast": msg})
 	return a.renderStatus(c, http.StatusOK, rv.Table(table))
+}
+
+// codePreview answers the role form's live code preview: the code a new role of that name
+// would get and how it is made, from the same rule the save applies.
+func (a *app) codePreview(c echo.Context) error {
+	name, _ := valid.Text(c.QueryParam("name"), false, roles.MaxName)
+	return c.JSON(http.StatusOK, roles.PreviewCode(name))
 }
 
 // roleView shows one role; with ?delete=1, the delete panel.
@@ -470,7 +488,7 @@ func (a *app) roleUpdate(c echo.Context) error {
 	case len(problems) > 0:
 		return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Form(a.roleForm(c, r.ID, r.OrgID, f, r.Code, problems)))
 	}
-	return a.afterRoleSaved(c, r.OrgID, fmt.Sprintf("Role %q saved.", f.Name))
+	return a.afterRoleSaved(c, r.OrgID, fmt.Sprintf("Role “%s” saved.", f.Name))
 }
 
 // roleDelete deletes a custom role: directly when nobody holds it, otherwise reassigning its
@@ -505,7 +523,7 @@ func (a *app) roleDelete(c echo.Context) error {
 		}
 		return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Role(v))
 	}
-	a.flash(c, fmt.Sprintf("Role %q deleted.", r.Name))
+	a.flash(c, fmt.Sprintf("Role “%s” deleted.", r.Name))
 	return redirect(c, listURL(r.OrgID, "", "", "", 1))
 }
 

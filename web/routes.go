@@ -61,6 +61,7 @@ func (a *app) Routes() []Route {
 	return []Route{
 		{http.MethodGet, "/healthz", Public, a.healthz},
 		{http.MethodGet, "/static/*", Public, staticFiles},
+		{http.MethodGet, "/favicon.ico", Public, favicon},
 
 		{http.MethodGet, "/setup", Public, a.setupForm},
 		{http.MethodPost, "/setup", Public, a.setupSubmit},
@@ -71,11 +72,13 @@ func (a *app) Routes() []Route {
 		{http.MethodGet, "/", SignedIn, a.home},
 		{http.MethodGet, "/account", SignedIn, a.accountPage},
 		{http.MethodPost, "/account/password", SignedIn, a.changePassword},
+		{http.MethodPost, "/account/name", SignedIn, a.changeName},
 		{http.MethodPost, "/account/sessions/:id/end", SignedIn, a.endSession},
 		{http.MethodPost, "/account/sessions/end-all", SignedIn, a.endAllSessions},
 
 		{http.MethodGet, "/roles", Perm(viewRoles...), a.rolesList},
 		{http.MethodGet, "/roles/new", Perm(rbac.PermRolesManage), a.roleNew},
+		{http.MethodGet, "/roles/code", Perm(rbac.PermRolesManage), a.codePreview},
 		{http.MethodPost, "/roles", Perm(rbac.PermRolesManage), a.roleCreate},
 		{http.MethodGet, "/roles/grid", Perm(viewRoles...), a.grid},
 		{http.MethodGet, "/roles/grid.csv", Perm(viewRoles...), a.gridCSV},

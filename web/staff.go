@@ -195,6 +195,9 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		}
 		h := sv.HeldRole{RoleID: r.RoleID, Role: r.RoleName, Code: r.RoleCode, OrgID: r.OrgID, Org: r.OrgName,
 			CanChange: canChange(r.OrgID)}
+		if role, ok := snap.Role(r.RoleID); ok {
+			h.Inactive = !role.Active
+		}
 		for _, o := range assignable(r.OrgID) {
 			if !held[[2]int64{o.ID, r.OrgID}] {
 				h.MoveTo = append(h.MoveTo, sv.Option{ID: o.ID, Name: o.Name})

@@ -99,11 +99,11 @@ func TestPersonPageExplainsAndOverrides(t *testing.T) {
 	page := fmt.Sprintf("/staff/%d", ben)
 	why := func(key string) string {
 		r := c.get(page)
-		i := strings.Index(r.body, `data-testid="why-`+key+`">`)
+		i := strings.Index(r.body, `data-testid="why-`+key+`" data-label="Why">`)
 		if i < 0 {
 			t.Fatalf("no reason for %s", key)
 		}
-		rest := r.body[i+len(`data-testid="why-`+key+`">`):]
+		rest := r.body[i+len(`data-testid="why-`+key+`" data-label="Why">`):]
 		return rest[:strings.Index(rest, "<")]
 	}
 	if got := why("billing.view"); got != "Granted by role Billing Staff in Northside Practice." {

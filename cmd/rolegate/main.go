@@ -390,8 +390,14 @@ func demoCmd(ctx context.Context, args []string, env func(string) string, stdout
 	fs := config.NewFlagSet("rolegate demo", stderr)
 	cfg.Register(fs, env)
 	fs.StringVar(&pwFile, "password-file", "", "file holding the demo admin's password (default: a random one, printed)")
+	force := fs.Bool("force", false, "replace an existing demo practice (only a database that holds the demo, never another) with a new one")
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
+	}
+	if *force {
+		if err := removeDemo(ctx, cfg); err != nil {
+			return err
+		}
 	}
 	var pw string
 	if pwFile != "" {
@@ -410,5 +416,33 @@ func demoCmd(ctx context.Context, args []string, env func(string) string, stdout
 		return err
 	}
 	fmt.Fprintf(stdout, "Demo practice written to %s.\nSign in as %s with the password:\n\n    %s\n\n", cfg.DB, demo.AdminEmail, pw)
+	return nil
+}
+
+// removeDemo deletes the demo practice at cfg.DB (database, its -wal and -shm, its audit
+// key), so demo --force can write a new one. A database that does not hold the demo admin
+// is refused: --force must never delete a real practice.
+func removeDemo(ctx context.Context, cfg config.Config) error {
+	if _, err := os.Stat(cfg.DB); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	st, err := store.OpenWith(ctx, cfg.DB, boot.StoreOptions(cfg))
+	if err != nil {
+		return fmt.Errorf("demo --force: %w", err)
+	}
+	_, err = st.UserByEmail(ctx, demo.AdminEmail)
+	keyFile := st.AuditKeyFile()
+	st.Close()
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("demo --force: %s is not a demo practice (it has no %s); it was left alone", cfg.DB, demo.AdminEmail)
+	}
+	if err != nil {
+		return fmt.Errorf("demo --force: %w", err)
+	}
+	for _, f := range []string{cfg.DB, cfg.DB + "-wal", cfg.DB + "-shm", keyFile} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("demo --force: %w", err)
+		}
+	}
 	return nil
 }

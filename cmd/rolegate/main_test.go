@@ -427,3 +427,32 @@ func TestSecondServeRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// `make demo` twice used to refuse with no way forward: --force replaces a demo practice
+// (new password printed), and never a database that is not one.
+func TestDemoForce(t *testing.T) {
+	env, _, _ := demoDB(t)
+	if out, err := runCmd(t, env, "demo"); err == nil || !strings.Contains(out+err.Error(), "--force") {
+		t.Fatalf("second demo: %q %v; want a refusal that names --force", out, err)
+	}
+	out, err := runCmd(t, env, "demo", "--force")
+	if err != nil || !strings.Contains(out, "Sign in as") {
+		t.Fatalf("demo --force: %q %v", out, err)
+	}
+	// A real practice is never replaced.
+	real := filepath.Join(t.TempDir(), "practice.db")
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	realEnv := map[string]string{"ROLEGATE_DB": real}
+	if out, err := runCmd(t, realEnv, "setup", "--org", "Northside", "--name", "Ana Ruiz", "--email", "ana@northside.example", "--password-file", pwFile); err != nil {
+		t.Fatalf("setup: %q %v", out, err)
+	}
+	if out, err := runCmd(t, realEnv, "demo", "--force"); err == nil || !strings.Contains(err.Error(), "not a demo practice") {
+		t.Fatalf("demo --force on a real practice: %q %v; want a refusal", out, err)
+	}
+	if _, err := os.Stat(real); err != nil {
+		t.Fatalf("the real practice was removed: %v", err)
+	}
+}

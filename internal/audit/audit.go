@@ -34,26 +34,28 @@ const (
 	// PasswordCheckFailed is a wrong current password typed to change it: a stolen session
 	// guessing the password it lacks.
 	PasswordCheckFailed = "auth.password_check_failed"
-	Denied              = "access.denied"
-	RoleCreated         = "role.create"
-	RoleUpdated         = "role.update"
-	RoleDeleted         = "role.delete"
-	AssignmentAdded     = "assignment.add"
-	AssignmentRemoved   = "assignment.remove"
-	OverrideSet         = "override.set"
-	StaffAdded          = "staff.add"
-	StaffDisabled       = "staff.disable"
-	StaffEnabled        = "staff.enable"
-	StaffRemoved        = "staff.remove"
-	InvitationCreated   = "invitation.create"
-	InvitationResent    = "invitation.resend"
-	InvitationRevoked   = "invitation.revoke"
-	InvitationAccepted  = "invitation.accept"
-	OrgCreated          = "org.create"
-	OrgRenamed          = "org.rename"
-	OrgMoved            = "org.move"
-	OrgDefaultSet       = "org.default"
-	SettingChanged      = "settings.change"
+	// UserRenamed is a person changing their own name on the Account page.
+	UserRenamed        = "user.rename"
+	Denied             = "access.denied"
+	RoleCreated        = "role.create"
+	RoleUpdated        = "role.update"
+	RoleDeleted        = "role.delete"
+	AssignmentAdded    = "assignment.add"
+	AssignmentRemoved  = "assignment.remove"
+	OverrideSet        = "override.set"
+	StaffAdded         = "staff.add"
+	StaffDisabled      = "staff.disable"
+	StaffEnabled       = "staff.enable"
+	StaffRemoved       = "staff.remove"
+	InvitationCreated  = "invitation.create"
+	InvitationResent   = "invitation.resend"
+	InvitationRevoked  = "invitation.revoke"
+	InvitationAccepted = "invitation.accept"
+	OrgCreated         = "org.create"
+	OrgRenamed         = "org.rename"
+	OrgMoved           = "org.move"
+	OrgDefaultSet      = "org.default"
+	SettingChanged     = "settings.change"
 	// Rekeyed records that the log was (re-)sealed with a new audit key: the upgrade of a log
 	// sealed the old unkeyed way, or a forced re-key after a broken chain or a lost key.
 	Rekeyed = "audit.rekeyed"
@@ -63,7 +65,7 @@ const (
 )
 
 // Actions lists every action, for the filter of the audit page.
-var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, PasswordChanged, PasswordCheckFailed, Denied,
+var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, PasswordChanged, PasswordCheckFailed, UserRenamed, Denied,
 	RoleCreated, RoleUpdated, RoleDeleted, AssignmentAdded, AssignmentRemoved, OverrideSet,
 	StaffAdded, StaffDisabled, StaffEnabled, StaffRemoved,
 	InvitationCreated, InvitationResent, InvitationRevoked, InvitationAccepted,

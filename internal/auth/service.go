@@ -171,3 +171,12 @@ func (s *Service) ChangePassword(ctx context.Context, u store.User, cr Credentia
 	}
 	return nil, s.Store.SetPassword(ctx, u.ID, hash, keepSessionID)
 }
+
+// Rename sets u's own name; the problem is keyed by the form field name.
+func (s *Service) Rename(ctx context.Context, u store.User, name string) (valid.Problems, error) {
+	name, msg := valid.Text(name, true, MaxNameLen)
+	if msg != "" {
+		return valid.Problems{"name": msg}, nil
+	}
+	return nil, s.Store.SetName(ctx, u.ID, name)
+}

@@ -49,7 +49,7 @@ func Seed(ctx context.Context, st *store.Store, cat *rbac.Catalog, password stri
 		return "", err
 	}
 	if !need {
-		return "", fmt.Errorf("demo: the database is not empty; give a new --db file")
+		return "", fmt.Errorf("demo: the database is not empty; give a new --db file, or add --force to replace a demo practice with a new one and a new password (make demo ARGS=--force)")
 	}
 	if password == "" {
 		password = randomPassword()

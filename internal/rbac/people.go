@@ -71,6 +71,26 @@ func (s *Snapshot) MemberOrgs(userID int64) []int64 {
 	return out
 }
 
+// StaffCounts gives, for every organisation, how many people are staff of it or of an
+// organisation below it (a membership or a role held there), each person once: the one
+// definition of "staff" the home page, the organisation tree and its pages show.
+func (s *Snapshot) StaffCounts() map[int64]int {
+	counts := make(map[int64]int, len(s.orgs))
+	seen := map[int64]bool{}
+	for _, u := range s.users {
+		clear(seen)
+		for id := range u.member {
+			for _, a := range s.Ancestry(id) {
+				if !seen[a] {
+					seen[a] = true
+					counts[a]++
+				}
+			}
+		}
+	}
+	return counts
+}
+
 // StaffOf reports whether user is staff of org itself (a membership or a role held there).
 func (s *Snapshot) StaffOf(userID, orgID int64) bool {
 	u, ok := s.users[userID]

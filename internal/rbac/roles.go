@@ -2,9 +2,11 @@ package rbac
 
 import (
 	_ "embed"
+	"strconv"
 	"strings"
 	"unicode"
 
+	"github.com/gosimple/unidecode"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -115,31 +117,21 @@ func SystemRoles(c *Catalog) []RoleTemplate {
 const MaxCodeLen = 48
 
 // CodeFromName derives a role code from its name: "Travel Coordinator" → "TRAVEL_COORDINATOR".
-// Letters lose their accents and are upper-cased; every run of other characters becomes one
-// "_"; leading and trailing "_" are trimmed. Letters with no Latin form are dropped, so a name
-// may yield "" (the caller then asks for another name).
+// Letters are written in Latin letters (transliterated by gosimple/unidecode: "Zoë" → "ZOE",
+// "Медсестра" → "MEDSESTRA", "ممرضة" → "MMRD"), upper-cased; every run of other characters
+// becomes one "_"; leading and trailing "_" are trimmed. A name with nothing to transliterate
+// (emoji, symbols) yields "": the caller numbers such roles (FallbackCode).
 func CodeFromName(name string) string {
 	var b strings.Builder
 	pendingSep := false
-	for _, r := range norm.NFKD.String(name) {
-		if unicode.Is(unicode.Mn, r) {
-			continue // combining accents
-		}
+	for _, r := range unidecode.Unidecode(norm.NFC.String(name)) {
 		r = unicode.ToUpper(r)
-		if r < unicode.MaxASCII && (r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
 			if pendingSep && b.Len() > 0 {
 				b.WriteByte('_')
 			}
 			pendingSep = false
 			b.WriteRune(r)
-			continue
-		}
-		if r == 'ß' || r == 'ẞ' {
-			if pendingSep && b.Len() > 0 {
-				b.WriteByte('_')
-			}
-			pendingSep = false
-			b.WriteString("SS")
 			continue
 		}
 		pendingSep = true
@@ -150,6 +142,9 @@ func CodeFromName(name string) string {
 	}
 	return code
 }
+
+// FallbackCode is the n-th code given to roles whose names yield none: ROLE_1, ROLE_2, ….
+func FallbackCode(n int) string { return "ROLE_" + strconv.Itoa(n) }
 
 // reserved holds the codes no custom role may take (PRODUCT.md §1.2).
 var reserved = map[string]bool{

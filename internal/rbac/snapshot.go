@@ -493,27 +493,29 @@ func (s *Snapshot) AllOrgs() []int64 {
 	return out
 }
 
-// Holders counts the people (not global admins, not disabled) who hold perm in org by the
-// rule of §1.3, whichever step decides.
-func (s *Snapshot) Holders(orgID int64, perm string) int {
+// WhoCan returns the active people who hold perm in org, in id order: global admins (who
+// hold everything everywhere) and the people whose membership reaches org and whom the rule
+// allows it there.
+func (s *Snapshot) WhoCan(orgID int64, perm string) []int64 {
 	i, ok := s.cat.index[perm]
 	if !ok {
-		return 0
+		return nil
 	}
-	n := 0
+	var out []int64
 	for _, u := range s.users {
-		if u.Disabled || u.GlobalAdmin {
+		if u.Disabled {
 			continue
 		}
-		if !s.MemberWithin(u.ID, orgID) {
-			continue
-		}
-		if s.decide(u.ID, orgID, i, false).Allowed {
-			n++
+		if u.GlobalAdmin || (s.MemberWithin(u.ID, orgID) && s.decide(u.ID, orgID, i, false).Allowed) {
+			out = append(out, u.ID)
 		}
 	}
-	return n
+	slices.Sort(out)
+	return out
 }
+
+// Holders counts WhoCan.
+func (s *Snapshot) Holders(orgID int64, perm string) int { return len(s.WhoCan(orgID, perm)) }
 
 // MemberAt reports whether user's membership reaches org: staff of it or of an organisation
 // above it, or holding a role there or above.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
@@ -78,16 +79,57 @@ func (s *Service) Validate(f *Form) valid.Problems {
 	return p
 }
 
-// CodeProblem says what is wrong with the code a name yields, or "".
-func CodeProblem(code string) string {
+// CodeProblem says what is wrong with a new role's name as the source of its code, or "".
+// Letters and digits of any script will do: they are transliterated, and a name whose
+// letters have no Latin form is numbered (ROLE_1, …).
+func CodeProblem(name string) string {
+	code := rbac.CodeFromName(name)
 	switch {
-	case code == "":
-		return "Use at least one letter or digit (A–Z, 0–9) in the name: the role's code is made from it."
+	case !strings.ContainsFunc(name, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }):
+		return "Use at least one letter or digit in the name: the role's code is made from it."
 	case rbac.IsReservedCode(code):
 		return fmt.Sprintf("The code %s is reserved for a system role; choose another name.", code)
 	}
 	return ""
 }
+
+// CodePreview is what the role form says about the code a name will get, as it is typed.
+type CodePreview struct {
+	Code    string `json:"code"`
+	Note    string `json:"note"`
+	Problem string `json:"problem,omitempty"`
+}
+
+// PreviewCode tells the code a new role named name would get, in the words the form shows
+// beside it: the same rule Create applies, so the preview never promises another code.
+func PreviewCode(name string) CodePreview {
+	code := rbac.CodeFromName(name)
+	switch {
+	case strings.TrimSpace(name) == "":
+		return CodePreview{Note: "made from the name; it never changes afterwards"}
+	case CodeProblem(name) != "":
+		return CodePreview{Code: code, Note: CodeProblem(name), Problem: CodeProblem(name)}
+	case code == "":
+		return CodePreview{Code: "ROLE_…", Note: "the name's letters have no Latin form, so the role is numbered when saved (ROLE_1, ROLE_2, …)"}
+	case hasNonLatin(name):
+		return CodePreview{Code: code, Note: "made from the name in Latin letters; it never changes afterwards"}
+	}
+	return CodePreview{Code: code, Note: "made from the name; it never changes afterwards"}
+}
+
+// hasNonLatin reports whether name has letters outside the Latin script, whose code is a
+// transliteration rather than the letters themselves.
+func hasNonLatin(name string) bool {
+	for _, r := range name {
+		if unicode.IsLetter(r) && !unicode.Is(unicode.Latin, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxFallbackCodes bounds the search for a free ROLE_n code.
+const maxFallbackCodes = 10000
 
 // escalation turns a guard refusal into a message beside the permissions.
 func escalation(cat *rbac.Catalog, err error) (valid.Problems, bool) {
@@ -108,7 +150,7 @@ func (s *Service) Create(ctx context.Context, actorID, orgID int64, f Form) (int
 	p := s.Validate(&f)
 	code := rbac.CodeFromName(f.Name)
 	if p["name"] == "" {
-		p.Add("name", CodeProblem(code))
+		p.Add("name", CodeProblem(f.Name))
 	}
 	if len(p) == 0 {
 		if err := snap.CheckRoleChange(actorID, 0, orgID, nil, f.Permissions); err != nil {
@@ -121,8 +163,21 @@ func (s *Service) Create(ctx context.Context, actorID, orgID int64, f Form) (int
 	if len(p) > 0 {
 		return 0, p, nil
 	}
-	id, err := s.Store.CreateRole(ctx, store.RoleInput{OrgID: orgID, Code: code, Name: f.Name, Description: f.Description,
-		Active: f.Status == "active", Permissions: f.Permissions, ActorID: actorID})
+	in := store.RoleInput{OrgID: orgID, Code: code, Name: f.Name, Description: f.Description,
+		Active: f.Status == "active", Permissions: f.Permissions, ActorID: actorID}
+	if code == "" {
+		// Letters with no Latin form: the first free ROLE_n. Each try is its own transaction,
+		// so two such roles saved at once still get two numbers.
+		for n := 1; n <= maxFallbackCodes; n++ {
+			in.Code = rbac.FallbackCode(n)
+			id, err := s.Store.CreateRole(ctx, in)
+			if !errors.Is(err, store.ErrCodeTaken) {
+				return id, nil, err
+			}
+		}
+		return 0, valid.Problems{"name": "Use at least one letter or digit in the name."}, nil
+	}
+	id, err := s.Store.CreateRole(ctx, in)
 	if errors.Is(err, store.ErrCodeTaken) {
 		return 0, valid.Problems{"name": fmt.Sprintf("Another role here already has the code %s; choose another name.", code)}, nil
 	}

@@ -54,3 +54,56 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// Names in any script are accepted; the preview tells the code Create will give, including
+// the reserved ones and the numbered fallback for letters with no Latin form.
+func TestPreviewCodeAndCreateAgree(t *testing.T) {
+	s := service(t)
+	ctx := context.Background()
+	admin, org, err := s.Store.Setup(ctx, store.SetupInput{OrgName: "Northside", Name: "Ana", Email: "ana@example.org", PasswordHash: "x",
+		SystemRoles: rbac.SystemRoles(s.Access.Catalog())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Access.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, code, problem string }{
+		{"ممرضة الطوارئ", "MMRD_LTWRY", ""},
+		{"אחות ראשית", "KHVT_RSHYT", ""},
+		{"Zoë's Ångström team", "ZOE_S_ANGSTROM_TEAM", ""},
+		{"𞤀𞤁𞤂", "ROLE_1", ""}, // Adlam: no Latin form → numbered
+		{"ⴰⵣⵓⵍ", "ROLE_2", ""},
+		{"Admin", "ADMIN", "reserved"},
+		{"Member", "MEMBER", "reserved"},
+		{"!!! ???", "", "letter or digit"},
+	} {
+		pv := PreviewCode(tc.name)
+		if tc.problem != "" {
+			if !strings.Contains(pv.Problem, tc.problem) {
+				t.Errorf("PreviewCode(%q) = %+v; want a problem saying %q", tc.name, pv, tc.problem)
+			}
+		} else if pv.Problem != "" || (pv.Code != tc.code && !strings.HasPrefix(tc.code, "ROLE_")) || pv.Note == "" {
+			t.Errorf("PreviewCode(%q) = %+v; want code %s and a note", tc.name, pv, tc.code)
+		}
+		id, problems, err := s.Create(ctx, admin.ID, org.ID, Form{Name: tc.name, Status: "active"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.problem != "" {
+			if !strings.Contains(problems["name"], tc.problem) {
+				t.Errorf("Create(%q) problems %v; want %q beside the name", tc.name, problems, tc.problem)
+			}
+			continue
+		}
+		if len(problems) > 0 {
+			t.Fatalf("Create(%q): %v", tc.name, problems)
+		}
+		if err := s.Access.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := s.Access.Now().Role(id); r.Code != tc.code || r.Name != tc.name {
+			t.Errorf("Create(%q) saved code %q name %q; want %q", tc.name, r.Code, r.Name, tc.code)
+		}
+	}
+}

@@ -123,6 +123,8 @@ type AuditQuery struct {
 	TargetID   int64
 	BeforeID   int64 // keyset paging: entries older than this id
 	Limit      int
+	// ChangesOnly leaves out sign-ins, sign-outs and refused requests: what changed access.
+	ChangesOnly bool
 }
 
 func (q AuditQuery) where() (string, []any) {
@@ -153,6 +155,10 @@ func (q AuditQuery) where() (string, []any) {
 	if q.Action != "" {
 		w += " AND action = ?"
 		args = append(args, q.Action)
+	}
+	if q.ChangesOnly {
+		w += " AND action NOT LIKE 'auth.%' AND action <> ?"
+		args = append(args, audit.Denied)
 	}
 	if q.From != 0 {
 		w += " AND at >= ?"

@@ -56,18 +56,16 @@ type OrgRow struct {
 	Name            string
 	OneRole         bool // role mode "one role per person"
 	LimitVisibility bool // "Limit organisation members visibility"
-	Staff           int  // people who are staff of it or hold a role in it (not counting below it)
 	Roles           int  // roles defined in it
 }
 
 const orgSelect = `SELECT o.id, coalesce(o.parent_id, 0), o.name, o.role_mode = 'one', o.limit_visibility,
-	(SELECT count(*) FROM (SELECT user_id FROM staff WHERE org_id = o.id UNION SELECT user_id FROM role_assignments WHERE org_id = o.id)),
 	(SELECT count(*) FROM roles WHERE org_id = o.id)
 	FROM organisations o`
 
 func scanOrg(row interface{ Scan(...any) error }) (OrgRow, error) {
 	var o OrgRow
-	err := row.Scan(&o.ID, &o.ParentID, &o.Name, &o.OneRole, &o.LimitVisibility, &o.Staff, &o.Roles)
+	err := row.Scan(&o.ID, &o.ParentID, &o.Name, &o.OneRole, &o.LimitVisibility, &o.Roles)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, ErrNotFound
 	}

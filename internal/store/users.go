@@ -143,6 +143,29 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, hash string, keep
 	})
 }
 
+// SetName renames a user, recording the old and new name in the audit log. It goes through
+// the access path only so the permission snapshot, which names people, reloads.
+func (s *Store) SetName(ctx context.Context, userID int64, name string) error {
+	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
+		var old string
+		err := tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", userID).Scan(&old)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: rename user: %w", err)
+		}
+		if old == name {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET name = ?, updated_at = ? WHERE id = ?", name, s.now().Unix(), userID); err != nil {
+			return fmt.Errorf("store: rename user: %w", err)
+		}
+		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.UserRenamed, TargetType: "user", TargetID: userID,
+			Before: audit.JSON(map[string]string{"name": old}), After: audit.JSON(map[string]string{"name": name})})
+	})
+}
+
 // OrganisationsOf lists the organisations a user is staff of, top-level ones first.
 func (s *Store) OrganisationsOf(ctx context.Context, userID int64) ([]Organisation, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT o.id, coalesce(o.parent_id, 0), o.name
@@ -161,15 +184,6 @@ func (s *Store) OrganisationsOf(ctx context.Context, userID int64) ([]Organisati
 		out = append(out, o)
 	}
 	return out, rows.Err()
-}
-
-// CountStaff counts the distinct people who are staff of the organisation.
-func (s *Store) CountStaff(ctx context.Context, orgID int64) (int, error) {
-	var n int
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM staff WHERE org_id = ?", orgID).Scan(&n); err != nil {
-		return 0, fmt.Errorf("store: count staff: %w", err)
-	}
-	return n, nil
 }
 
 // NewStaff is a person added directly as staff of an organisation (demo data, tests; the

@@ -36,6 +36,9 @@ type TableView struct {
 	From, To, Total  int
 	PrevURL, NextURL string
 	Filtered         bool
+	// AboveName is the organisation just above this one, whose roles apply here too ("" for
+	// a top-level one); AboveURL lists its roles.
+	AboveName, AboveURL string
 }
 
 // ListView is the roles list page.
@@ -100,6 +103,7 @@ type FormView struct {
 	Description string
 	Status      string
 	Code        string
+	CodeNote    string // how a new role's code is made (roles.PreviewCode)
 	Version     int64
 	Groups      []Group
 	Selected    int

@@ -89,6 +89,7 @@ type HeldRole struct {
 	Code      string
 	OrgID     int64
 	Org       string
+	Inactive  bool // the role was made inactive: held still, given to nobody new
 	CanChange bool
 	MoveTo    []Option // other roles it can become in one step
 }

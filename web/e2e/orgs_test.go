@@ -30,7 +30,7 @@ func TestOrganisationsFlow(t *testing.T) {
 			b.do("inside "+parentLabel, chromedp.SetValue(chromedp.CSS(testid("new-org-parent")), b.optionValue(testid("new-org-parent"), parentLabel)))
 		}
 		b.do("create "+name, chromedp.Click(chromedp.CSS(testid("create-org"))), chromedp.WaitVisible(chromedp.CSS(node(name))))
-		if got := b.text(testid("flash")); got != `Organisation "`+name+`" created.` {
+		if got := b.text(testid("flash")); got != "Organisation “"+name+"” created." {
 			t.Fatalf("flash after creating %s: %q", name, got)
 		}
 	}

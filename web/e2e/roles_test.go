@@ -60,7 +60,7 @@ func TestRolesFlow(t *testing.T) {
 	if n := b.rowCount(); n != 8 {
 		t.Fatalf("roles list shows %d roles, want the 8 system roles", n)
 	}
-	if got := b.text(testid("showing")); got != "Showing 1–8 of 8 records" {
+	if got := b.text(testid("showing")); got != "8 records" {
 		t.Fatalf("pagination says %q", got)
 	}
 	b.screenshot("roles")
@@ -76,9 +76,7 @@ func TestRolesFlow(t *testing.T) {
 		t.Fatal("starting from Nurse did not copy its permissions")
 	}
 	b.do("type name", b.fill("#f-name", "Travel Nurse Lead"), b.typeInto("#f-description", "Coordinates nurses across sites."))
-	if got := b.text(testid("code-preview")); got != "TRAVEL_NURSE_LEAD" {
-		t.Fatalf("code preview %q", got)
-	}
+	b.waitJS(`document.querySelector('[data-testid="code-preview"]').textContent === "TRAVEL_NURSE_LEAD"`)
 	count := b.text(testid("perm-count"))
 	b.do("untick one patient permission", chromedp.Click(chromedp.CSS(testid("perm-patients.contact"))))
 	if b.eval(`String(document.querySelector('[data-testid="group-Patients"]').indeterminate)`) != "true" {
