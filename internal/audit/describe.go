@@ -60,7 +60,8 @@ type Summary struct {
 	Changes  []Change
 }
 
-// Text is the summary on one line: the sentence, then the diff after a colon-free separator.
+// Text is the summary on one line, for the exports: the sentence with its diff in brackets,
+// "Ana Ruiz changed the role Nurse in Northside Practice (+ View billing; − Contact patient)."
 func (s Summary) Text() string {
 	if len(s.Changes) == 0 {
 		return s.Sentence
@@ -69,7 +70,7 @@ func (s Summary) Text() string {
 	for i, c := range s.Changes {
 		parts[i] = c.String()
 	}
-	return s.Sentence + " (" + strings.Join(parts, "; ") + ")"
+	return strings.TrimSuffix(s.Sentence, ".") + " (" + strings.Join(parts, "; ") + ")."
 }
 
 // Describer words entries. The zero value works: permission keys are shown as they are and
