@@ -16,6 +16,7 @@ import (
 
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/settings"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
 	av "github.com/rolegate/rolegate/views/audit"
@@ -52,7 +53,7 @@ type auditFilter struct {
 	scopeOrgs           []int64
 }
 
-func (a *app) parseAuditFilter(c echo.Context) (auditFilter, error) {
+func (a *app) parseAuditFilter(c echo.Context, loc *time.Location) (auditFilter, error) {
 	u, _ := currentUser(c)
 	f := auditFilter{problems: map[string]string{}, scopeOrgs: a.auditScope(u)}
 	f.q.OrgIDs = f.scopeOrgs
@@ -95,7 +96,7 @@ func (a *app) parseAuditFilter(c echo.Context) (auditFilter, error) {
 		if raw == "" {
 			return 0
 		}
-		t, err := time.Parse(time.DateOnly, raw)
+		t, err := time.ParseInLocation(time.DateOnly, raw, loc) // a day of the portal's time zone
 		if err != nil || t.Year() < 2000 || t.Year() > 9999 {
 			f.problems[name] = "Give the date as YYYY-MM-DD. "
 			return 0
@@ -105,7 +106,7 @@ func (a *app) parseAuditFilter(c echo.Context) (auditFilter, error) {
 			return t.Unix()
 		}
 		f.to = raw
-		return t.Add(24*time.Hour).Unix() - 1 // the whole day
+		return t.AddDate(0, 0, 1).Unix() - 1 // the whole day, however long it is
 	}
 	f.q.From, f.q.To = day("from"), day("to")
 	if kind, id, ok := strings.Cut(c.QueryParam("target"), ":"); ok && (kind == "role" || kind == "organisation") {
@@ -139,29 +140,71 @@ func withQuery(path string, v url.Values) string {
 	return path + "?" + v.Encode()
 }
 
-func auditRow(e audit.Entry) av.Row {
-	clip := func(r json.RawMessage) string {
-		s := string(r)
-		if len(s) > 400 {
-			s = s[:400] + "…"
+// auditWords is what the pages need to word entries: the catalog's labels and the portal's
+// time zone.
+func (a *app) auditWords(c echo.Context) (audit.Describer, settings.Zone, error) {
+	z, err := a.settingsService().TimeZone(c.Request().Context())
+	return audit.Describer{Label: a.Access.Now().Catalog().Label, Loc: z.Loc}, z, err
+}
+
+func (a *app) settingsService() *settings.Service { return &settings.Service{Store: a.Store} }
+
+// auditRows words entries (newest first) as rows, one per change (see audit.Group).
+func auditRows(d audit.Describer, loc *time.Location, groups [][]audit.Entry) []av.Row {
+	kinds := map[audit.ChangeKind]string{audit.Added: "added", audit.Removed: "removed", audit.Changed: "changed", audit.Detail: "detail"}
+	var out []av.Row
+	for _, g := range groups {
+		e := g[0]
+		s := d.Describe(g...)
+		who := e.ActorName
+		if who == "" {
+			who = "Nobody signed in"
 		}
-		return s
+		r := av.Row{ID: e.ID, Label: audit.ActionLabel(e.Action), When: audit.FormatTime(e.At, loc),
+			WhenUTC: time.Unix(e.At, 0).UTC().Format(time.RFC3339), Who: who, Client: e.Client, Sentence: s.Sentence}
+		var actions, orgs []string
+		for _, x := range g {
+			if !slices.Contains(actions, x.Action) {
+				actions = append(actions, x.Action)
+			}
+			if x.OrgName != "" && !slices.Contains(orgs, x.OrgName) {
+				orgs = append(orgs, x.OrgName)
+			}
+			r.Raw = append(r.Raw, av.RawEntry{ID: x.ID, Action: x.Action, At: time.Unix(x.At, 0).UTC().Format(time.RFC3339),
+				Before: audit.RawJSON(x.Before), After: audit.RawJSON(x.After)})
+		}
+		if len(actions) > 1 {
+			r.Label = "Role changed into another"
+		}
+		r.Actions, r.Org = strings.Join(actions, " "), strings.Join(orgs, ", ")
+		for _, ch := range s.Changes {
+			r.Changes = append(r.Changes, av.Change{Kind: kinds[ch.Kind], Label: ch.Label, From: ch.From, To: ch.To})
+		}
+		out = append(out, r)
 	}
-	who := e.ActorName
-	if who == "" {
-		who = "Nobody signed in"
+	return out
+}
+
+// pageOfGroups takes whole groups until perPage entries are shown, so a change recorded as
+// two entries is never cut in two by the page's end; it says whether entries are left over.
+func pageOfGroups(groups [][]audit.Entry, perPage int) ([][]audit.Entry, bool) {
+	n := 0
+	for i, g := range groups {
+		if n >= perPage {
+			return groups[:i], true
+		}
+		n += len(g)
 	}
-	target := e.TargetName
-	if target == "" && e.TargetID != 0 {
-		target = e.TargetType + " " + strconv.FormatInt(e.TargetID, 10)
-	}
-	return av.Row{ID: e.ID, When: time.Unix(e.At, 0).UTC().Format(time.DateTime), Who: who, Org: e.OrgName, Action: e.Action,
-		Target: target, Before: clip(e.Before), After: clip(e.After), Client: e.Client}
+	return groups, false
 }
 
 // auditPage is the audit log, filtered; htmx gets only the table.
 func (a *app) auditPage(c echo.Context) error {
-	f, err := a.parseAuditFilter(c)
+	words, zone, err := a.auditWords(c)
+	if err != nil {
+		return err
+	}
+	f, err := a.parseAuditFilter(c, zone.Loc)
 	if err != nil {
 		return err
 	}
@@ -172,7 +215,7 @@ func (a *app) auditPage(c echo.Context) error {
 	var rows []audit.Entry
 	if len(f.problems) == 0 {
 		q := f.q
-		q.Limit = auditPerPage + 1
+		q.Limit = auditPerPage + 2 // a change of two entries at the end of the page stays whole
 		if b, err := strconv.ParseInt(c.QueryParam("before"), 10, 64); err == nil && b > 0 {
 			q.BeforeID = b
 		}
@@ -181,19 +224,18 @@ func (a *app) auditPage(c echo.Context) error {
 		}
 	}
 	vals := f.values()
-	t := av.TableView{CSVURL: withQuery("/audit.csv", vals), JSONURL: withQuery("/audit.json", vals), Filtered: len(vals) > 0}
-	if len(rows) > auditPerPage {
-		rows = rows[:auditPerPage]
+	t := av.TableView{CSVURL: withQuery("/audit.csv", vals), JSONURL: withQuery("/audit.json", vals), Filtered: len(vals) > 0, Zone: zone.Label()}
+	groups, more := pageOfGroups(audit.Group(rows), auditPerPage)
+	if more {
+		last := groups[len(groups)-1]
 		older := f.values()
-		older.Set("before", strconv.FormatInt(rows[len(rows)-1].ID, 10))
+		older.Set("before", strconv.FormatInt(last[len(last)-1].ID, 10))
 		t.OlderURL = withQuery("/audit", older)
 	}
 	if c.QueryParam("before") != "" {
 		t.NewestURL = withQuery("/audit", vals)
 	}
-	for _, e := range rows {
-		t.Rows = append(t.Rows, auditRow(e))
-	}
+	t.Rows = auditRows(words, zone.Loc, groups)
 	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "audit-table" && len(f.problems) == 0 {
 		return a.renderStatus(c, status, av.Table(t))
 	}
@@ -208,7 +250,7 @@ func (a *app) auditPage(c echo.Context) error {
 		v.Orgs = append(v.Orgs, av.Option{Value: strconv.FormatInt(id, 10), Label: o.Name, Selected: strconv.FormatInt(id, 10) == f.org})
 	}
 	for _, act := range audit.Actions {
-		v.Actions = append(v.Actions, av.Option{Value: act, Label: act, Selected: act == f.action})
+		v.Actions = append(v.Actions, av.Option{Value: act, Label: audit.ActionLabel(act), Selected: act == f.action})
 	}
 	if isHTMX(c) {
 		// A filter problem: the whole page, so the message shows beside its field.
@@ -220,13 +262,22 @@ func (a *app) auditPage(c echo.Context) error {
 	return a.renderStatus(c, status, av.Page(v))
 }
 
-// auditExport streams the filtered log, oldest first, as CSV or JSON.
+// utf8BOM starts the CSV, so that Excel reads it as UTF-8 ("María", not "MarÃ­a").
+const utf8BOM = "\ufeff"
+
+// auditExport streams the filtered log as CSV or JSON, newest first like the page, every entry
+// as stored with its summary in words.
 func (a *app) auditExport(format string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		f, err := a.parseAuditFilter(c)
+		words, zone, err := a.auditWords(c)
 		if err != nil {
 			return err
 		}
+		f, err := a.parseAuditFilter(c, zone.Loc)
+		if err != nil {
+			return err
+		}
+		f.q.NewestFirst = true
 		if len(f.problems) > 0 {
 			return echo.NewHTTPError(http.StatusUnprocessableEntity, "bad filter")
 		}
@@ -238,12 +289,14 @@ func (a *app) auditExport(format string) echo.HandlerFunc {
 			h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 			h.Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`.csv"`)
 			c.Response().WriteHeader(http.StatusOK)
+			_, _ = c.Response().Write([]byte(utf8BOM))
 			w := csv.NewWriter(c.Response())
-			_ = w.Write([]string{"id", "at", "actor_id", "actor", "org_id", "organisation", "action", "target_type", "target_id", "target", "before", "after", "client", "hash"})
+			_ = w.Write([]string{"id", "at", "actor_id", "actor", "org_id", "organisation", "action", "target_type", "target_id", "target", "before", "after", "client", "hash", "summary"})
 			err := a.Store.EachAudit(ctx, f.q, func(e audit.Entry) error {
 				return w.Write([]string{strconv.FormatInt(e.ID, 10), time.Unix(e.At, 0).UTC().Format(time.RFC3339), strconv.FormatInt(e.ActorID, 10),
 					csvSafe(e.ActorName), strconv.FormatInt(e.OrgID, 10), csvSafe(e.OrgName), e.Action, e.TargetType, strconv.FormatInt(e.TargetID, 10),
-					csvSafe(e.TargetName), csvSafe(string(e.Before)), csvSafe(string(e.After)), csvSafe(e.Client), hex.EncodeToString(e.Hash)})
+					csvSafe(e.TargetName), csvSafe(string(e.Before)), csvSafe(string(e.After)), csvSafe(e.Client), hex.EncodeToString(e.Hash),
+					csvSafe(words.Describe(e).Text())})
 			})
 			w.Flush()
 			return errors.Join(err, w.Error())
@@ -263,7 +316,8 @@ func (a *app) auditExport(format string) echo.HandlerFunc {
 			first = false
 			return enc.Encode(exportEntry{ID: e.ID, At: time.Unix(e.At, 0).UTC().Format(time.RFC3339), ActorID: e.ActorID, Actor: e.ActorName,
 				OrgID: e.OrgID, Org: e.OrgName, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, Target: e.TargetName,
-				Before: e.Before, After: e.After, Client: e.Client, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash)})
+				Before: e.Before, After: e.After, Client: e.Client, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
+				Summary: words.Describe(e).Text()})
 		})
 		_, _ = c.Response().Write([]byte("]\n"))
 		return err
@@ -287,6 +341,7 @@ type exportEntry struct {
 	Client     string          `json:"client"`
 	PrevHash   string          `json:"prev_hash"`
 	Hash       string          `json:"hash"`
+	Summary    string          `json:"summary"` // the entry in words, as the page says it
 }
 
 // history is the History panel for entries about one role or person, for those who may read
@@ -305,9 +360,9 @@ func (a *app) history(c echo.Context, orgID int64, q store.AuditQuery, allURL st
 	if err != nil {
 		return nil, err
 	}
-	h := &av.HistoryView{AllURL: allURL}
-	for _, e := range rows {
-		h.Rows = append(h.Rows, auditRow(e))
+	words, zone, err := a.auditWords(c)
+	if err != nil {
+		return nil, err
 	}
-	return h, nil
+	return &av.HistoryView{AllURL: allURL, Zone: zone.Label(), Rows: auditRows(words, zone.Loc, audit.Group(rows))}, nil
 }

@@ -223,13 +223,20 @@ func TestAuditPageFiltersAndExports(t *testing.T) {
 		Target string
 		Hash   string
 	}
-	if err := json.Unmarshal([]byte(r.body), &entries); err != nil || len(entries) != 3 || entries[0].Target != "One" || entries[1].Target != "Two" || entries[2].Target != "Auditor" {
+	// Newest first, as the page lists them.
+	if err := json.Unmarshal([]byte(r.body), &entries); err != nil || len(entries) != 3 || entries[0].Target != "Auditor" || entries[1].Target != "Two" || entries[2].Target != "One" {
 		t.Fatalf("JSON export: %v %+v %s", err, entries, r.body)
 	}
 	r = admin.get("/audit.csv?action=role.create")
-	recs, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
-	if err != nil || len(recs) != 4 || recs[1][6] != "role.create" || recs[1][9] != "One" || !strings.Contains(r.Header.Get("Content-Disposition"), ".csv") {
+	if !strings.HasPrefix(r.body, "\ufeffid,at,") {
+		t.Fatalf("the CSV does not start with a UTF-8 byte order mark: %q", r.body[:min(len(r.body), 20)])
+	}
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.body, "\ufeff"))).ReadAll()
+	if err != nil || len(recs) != 4 || recs[1][6] != "role.create" || recs[1][9] != "Auditor" || recs[3][9] != "One" || !strings.Contains(r.Header.Get("Content-Disposition"), ".csv") {
 		t.Fatalf("CSV export: %v %q", err, recs)
+	}
+	if recs[0][14] != "summary" || recs[3][14] != "Ana Ruiz created the role One in Northside Practice (+ View billing; + View patient data)." {
+		t.Fatalf("CSV summary: %q", recs[3])
 	}
 	// By person: what they did and what was done to them.
 	r = admin.get("/audit?person=ben@example.org")
@@ -252,7 +259,7 @@ func TestAuditPageFiltersAndExports(t *testing.T) {
 		t.Errorf("unknown org: %d", r.StatusCode)
 	}
 	// Date range: today includes everything, a day long past nothing.
-	today := p.store.Now().UTC().Format("2006-01-02")
+	today := p.store.Now().Format("2006-01-02") // a day of the portal's time zone, the server's by default
 	if r := admin.get("/audit?from=" + today + "&to=" + today); strings.Count(r.body, `data-testid="audit-row"`) == 0 {
 		t.Fatal("today's entries not found")
 	}

@@ -91,6 +91,9 @@ func (a *app) require(acc Access) echo.MiddlewareFunc {
 			if acc.kind == accessPermission && !a.canSomewhere(u, acc.perms...) {
 				return forbidden(acc.perms...)
 			}
+			if acc.kind == accessGlobalAdmin && !u.GlobalAdmin {
+				return &ForbiddenError{Reason: "Only a global admin can do this."}
+			}
 			return next(c)
 		}
 	}

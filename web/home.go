@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -73,8 +72,12 @@ func (a *app) home(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, e := range entries {
-			v.Changes = append(v.Changes, recentChange(e))
+		words, zone, err := a.auditWords(c)
+		if err != nil {
+			return err
+		}
+		for _, g := range audit.Group(entries) {
+			v.Changes = append(v.Changes, home.Change{When: audit.FormatTime(g[0].At, zone.Loc), What: words.Describe(g...).Sentence})
 		}
 	}
 	return a.renderStatus(c, http.StatusOK, home.Page(v))
@@ -129,17 +132,4 @@ func (a *app) ownAccess(snap *rbac.Snapshot, u store.User, o store.Organisation)
 	}
 	slices.Sort(acc.Ask)
 	return acc
-}
-
-// recentChange is one line of the home page's recent changes.
-func recentChange(e audit.Entry) home.Change {
-	who := e.ActorName
-	if who == "" {
-		who = "Nobody signed in"
-	}
-	what := e.Action
-	if e.TargetName != "" {
-		what += " · " + e.TargetName
-	}
-	return home.Change{When: time.Unix(e.At, 0).UTC().Format("2 Jan, 15:04 UTC"), Who: who, What: what, Org: e.OrgName}
 }

@@ -22,6 +22,7 @@ const (
 	accessPublic
 	accessSignedIn
 	accessPermission
+	accessGlobalAdmin
 )
 
 var (
@@ -29,6 +30,8 @@ var (
 	Public = Access{kind: accessPublic}
 	// SignedIn routes need a live session and nothing more.
 	SignedIn = Access{kind: accessSignedIn}
+	// GlobalAdmin routes are for global admins only (portal-wide settings).
+	GlobalAdmin = Access{kind: accessGlobalAdmin}
 )
 
 // Perm routes need a live session and one of the catalog permission keys.
@@ -43,6 +46,8 @@ func (a Access) String() string {
 		return "signed-in"
 	case accessPermission:
 		return "permission " + strings.Join(a.perms, " or ")
+	case accessGlobalAdmin:
+		return "global admin"
 	}
 	return "unset"
 }
@@ -93,6 +98,8 @@ func (a *app) Routes() []Route {
 		{http.MethodGet, "/audit", Perm(rbac.PermAuditView), a.auditPage},
 		{http.MethodGet, "/audit.csv", Perm(rbac.PermAuditView), a.auditExport("csv")},
 		{http.MethodGet, "/audit.json", Perm(rbac.PermAuditView), a.auditExport("json")},
+		{http.MethodGet, "/settings", GlobalAdmin, a.settingsPage},
+		{http.MethodPost, "/settings", GlobalAdmin, a.settingsSave},
 
 		{http.MethodGet, "/staff", Perm(rbac.PermStaffView), a.staffList},
 		{http.MethodGet, "/staff/invitations/new", Perm(rbac.PermStaffManage), a.inviteNew},

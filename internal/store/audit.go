@@ -125,6 +125,9 @@ type AuditQuery struct {
 	Limit      int
 	// ChangesOnly leaves out sign-ins, sign-outs and refused requests: what changed access.
 	ChangesOnly bool
+	// NewestFirst makes EachAudit go newest first, as the audit page lists entries (the
+	// exports keep the page's order); ListAudit always does.
+	NewestFirst bool
 }
 
 func (q AuditQuery) where() (string, []any) {
@@ -218,10 +221,15 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) ([]audit.Entry, err
 	return out, rows.Err()
 }
 
-// EachAudit calls fn for every entry matching q, oldest first (exports, verification).
+// EachAudit calls fn for every entry matching q, oldest first (verification), or newest first
+// with q.NewestFirst (exports).
 func (s *Store) EachAudit(ctx context.Context, q AuditQuery, fn func(audit.Entry) error) error {
 	w, args := q.where()
-	rows, err := s.r.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_log"+w+" ORDER BY id", args...)
+	order := " ORDER BY id"
+	if q.NewestFirst {
+		order = " ORDER BY id DESC"
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_log"+w+order, args...)
 	if err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}

@@ -114,8 +114,10 @@ type NewOrganisation struct {
 func (s *Store) AddOrganisation(ctx context.Context, in NewOrganisation) (int64, error) {
 	var id int64
 	err := s.withAccessTx(ctx, func(tx *sql.Tx) error {
+		var parentName string
 		if in.ParentID != 0 {
-			if _, _, err := orgState(ctx, tx, in.ParentID); err != nil {
+			var err error
+			if _, parentName, err = orgState(ctx, tx, in.ParentID); err != nil {
 				return err
 			}
 		}
@@ -136,7 +138,7 @@ func (s *Store) AddOrganisation(ctx context.Context, in NewOrganisation) (int64,
 			}
 		}
 		return s.appendAudit(ctx, tx, audit.Entry{OrgID: id, Action: audit.OrgCreated, TargetType: "organisation", TargetID: id,
-			TargetName: in.Name, After: audit.JSON(map[string]any{"name": in.Name, "parent_id": in.ParentID})})
+			TargetName: in.Name, After: audit.JSON(map[string]any{"name": in.Name, "parent_id": in.ParentID, "parent": parentName})})
 	})
 	return id, err
 }

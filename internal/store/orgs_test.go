@@ -53,7 +53,7 @@ func TestOrganisationTreeStore(t *testing.T) {
 			t.Errorf("organisation %d: %d roles, %v; want %d", tc.id, o.Roles, err, tc.roles)
 		}
 	}
-	if got := orgAudit(t, st, east); len(got) != 1 || got[0] != `org.create  → {"name":"Eastside","parent_id":1}` {
+	if got := orgAudit(t, st, east); len(got) != 1 || got[0] != `org.create  → {"name":"Eastside","parent":"Northside Practice","parent_id":1}` {
 		t.Errorf("audit of the creation: %q", got)
 	}
 
@@ -117,7 +117,7 @@ func TestOrganisationTreeStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`org.create  → {"name":"Eastside","parent_id":1}`,
+		`org.create  → {"name":"Eastside","parent":"Northside Practice","parent_id":1}`,
 		`org.rename {"name":"Eastside"} → {"name":"Eastside Clinic"}`,
 		`org.move {"parent":"Northside Practice","parent_id":1} → {"parent":"Elsewhere Clinic","parent_id":3}`,
 	}

@@ -182,8 +182,14 @@ func (s *Store) Setting(ctx context.Context, key, def string) (string, error) {
 	return v, nil
 }
 
-// SetSetting saves the value of a setting.
+// SetSetting saves the value of a setting; the audit entry names the actor the context carries.
 func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	return s.SetSettingBy(ctx, key, value, 0)
+}
+
+// SetSettingBy saves the value of a setting, changed by actorID (0: the context's actor), with
+// its settings.change entry in the same transaction; an unchanged value records nothing.
+func (s *Store) SetSettingBy(ctx context.Context, key, value string, actorID int64) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		var before *string
 		if err := tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&before); err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -196,7 +202,7 @@ func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
 			return fmt.Errorf("store: set setting %s: %w", key, err)
 		}
-		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.SettingChanged, TargetType: "setting", TargetName: key,
+		return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, Action: audit.SettingChanged, TargetType: "setting", TargetName: key,
 			Before: audit.JSON(map[string]*string{key: before}), After: audit.JSON(map[string]string{key: value})})
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // time zone names are checked the same on every machine, with or without a zoneinfo directory
 	"unicode"
 	"unicode/utf8"
 )
@@ -87,4 +89,33 @@ func LocalPath(next string) string {
 		return "/"
 	}
 	return next
+}
+
+// MaxTimeZone is longer than any IANA time zone name ("America/Argentina/ComodRivadavia").
+const MaxTimeZone = 64
+
+// TimeZoneHint is the message for a time zone that is not one.
+const TimeZoneHint = "Enter a time zone name such as Europe/Madrid, America/New_York or UTC, or leave it empty for the server's."
+
+// TimeZone checks an IANA time zone name ("Europe/Madrid", "UTC") and returns it trimmed; ""
+// (and "Local") stand for the server's own zone and come back as "". Only names made of
+// letters, digits and "/_+-" in the time zone database are accepted, so the value can never
+// name a file elsewhere.
+func TimeZone(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "Local" {
+		return "", ""
+	}
+	if len(s) > MaxTimeZone || s[0] == '/' || strings.HasSuffix(s, "/") || strings.Contains(s, "//") {
+		return s, TimeZoneHint
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_+-", r)) {
+			return s, TimeZoneHint
+		}
+	}
+	if _, err := time.LoadLocation(s); err != nil {
+		return s, TimeZoneHint
+	}
+	return s, ""
 }

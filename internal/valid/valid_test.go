@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -125,6 +126,44 @@ func FuzzLocalPath(f *testing.F) {
 		u, err := url.Parse(got)
 		if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.HasPrefix(u.Path, "//") {
 			t.Fatalf("LocalPath(%q) = %q leaves the site", s, got)
+		}
+	})
+}
+
+func TestTimeZone(t *testing.T) {
+	for in, want := range map[string]string{
+		"Europe/Madrid": "Europe/Madrid", " Asia/Tokyo ": "Asia/Tokyo", "UTC": "UTC", "America/Argentina/Buenos_Aires": "America/Argentina/Buenos_Aires",
+		"Etc/GMT+3": "Etc/GMT+3", "": "", "Local": "",
+	} {
+		if got, msg := TimeZone(in); got != want || msg != "" {
+			t.Errorf("TimeZone(%q) = %q, %q; want %q", in, got, msg, want)
+		}
+	}
+	for _, in := range []string{"Mars/Olympus", "../../etc/passwd", "/etc/localtime", "Europe/", "Europe//Madrid", "Europe/Madrid\x00",
+		"Europe\\Madrid", "Évora", strings.Repeat("A", 65), "Europe/Madrid; drop"} {
+		if _, msg := TimeZone(in); msg != TimeZoneHint {
+			t.Errorf("TimeZone(%q) accepted", in)
+		}
+	}
+}
+
+func FuzzTimeZone(f *testing.F) {
+	for _, s := range []string{"Europe/Madrid", "UTC", "Local", "", "../x", "/etc/passwd", "Etc/GMT-14", "\x00", "Europe/../Europe/Madrid"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, msg := TimeZone(s)
+		if msg != "" {
+			return
+		}
+		if got == "" {
+			return // the server's zone
+		}
+		if _, err := time.LoadLocation(got); err != nil || strings.Contains(got, "..") || strings.HasPrefix(got, "/") || len(got) > MaxTimeZone {
+			t.Fatalf("TimeZone accepted %q: %v", got, err)
+		}
+		if again, msg := TimeZone(got); again != got || msg != "" {
+			t.Fatalf("TimeZone(%q) is not stable: %q %q", got, again, msg)
 		}
 	})
 }

@@ -24,6 +24,9 @@ type Page struct {
 	EditRoles bool
 }
 
+// Settings shows "Settings" (the portal's settings) in the user menu: global admins only.
+func (p Page) Settings() bool { return p.User != nil && p.User.GlobalAdmin }
+
 // User is the signed-in person as the header shows them.
 type User struct {
 	Name        string

@@ -68,7 +68,11 @@ func TestAuditLogFilterAndDownload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+	// A UTF-8 byte order mark first, so Excel opens names such as "María" right.
+	if !strings.HasPrefix(string(data), "\ufeff") {
+		t.Fatalf("the CSV does not start with a UTF-8 byte order mark: % x", data[:min(len(data), 8)])
+	}
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(data), "\ufeff"))).ReadAll()
 	if err != nil || len(recs) != 2 || recs[1][6] != "role.create" || recs[1][9] != "Locum" || recs[1][3] != "Ana Ruiz" {
 		t.Fatalf("the CSV does not match the filter: %v %q", err, recs)
 	}
