@@ -483,7 +483,7 @@ func Page(v View) templ.Component {
 				}
 			}
 			if v.ShowChanges {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<section class=\"card\" aria-labelledby=\"changes-title\" data-testid=\"home-changes\"><h2 id=\"changes-title\">Recent changes</h2>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<section class=\"card home-card--tall\" aria-labelledby=\"changes-title\" data-testid=\"home-changes\"><h2 id=\"changes-title\">Recent changes</h2>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -156,4 +156,10 @@ func TestClinicWithRealData(t *testing.T) {
 	phone.screenshot("clinic-person-phone")
 	phone.visit(p.URL, "/roles/grid")
 	phone.noSidewaysScroll("permission grid on a phone")
+	phone.visit(p.URL, "/audit")
+	phone.noSidewaysScroll("audit log on a phone")
+	if got := phone.eval(`String(Array.from(document.querySelectorAll("[data-testid=audit-sentence]")).every(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth }))`); got != "true" {
+		t.Error("on a phone what an audit entry says is off-screen")
+	}
+	phone.screenshot("clinic-audit-phone")
 }
