@@ -168,6 +168,11 @@
     if (e.target.matches && e.target.matches("#role-form [maxlength]")) refreshCounter(e.target);
   });
 
+  // ---- a page answering a form post shows the form's address, so a reload does not post
+  // again (the server names it: data-replace-url) ----
+  var replaceURL = document.body && document.body.getAttribute("data-replace-url");
+  if (replaceURL && window.history && history.replaceState) history.replaceState(null, "", replaceURL);
+
   // ---- the phone Menu button: shows and hides the main navigation ----
   document.addEventListener("click", function (e) {
     var btn = e.target.closest && e.target.closest(".nav-toggle");

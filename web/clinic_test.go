@@ -153,3 +153,20 @@ func TestHomePageLeads(t *testing.T) {
 		t.Error("a staff member sees admin panels")
 	}
 }
+
+// Item 11: a whole page answering a form post names the form's page for the address bar, so a
+// reload opens the form instead of posting twice; never another site's address.
+func TestPostedPageNamesTheFormsAddress(t *testing.T) {
+	p := newPortal(t, true)
+	c := p.client()
+	c.login(adminEmail, adminPassword)
+	c.get("/roles/new")
+	r := c.postForm("/roles", url.Values{"org": {"1"}, "name": {""}, "status": {"active"}}, "Referer", p.srv.URL+"/roles/new?org=1")
+	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-replace-url="/roles/new?org=1"`) {
+		t.Fatalf("422 page: %d, no replace-url for the form's page", r.StatusCode)
+	}
+	r = c.postForm("/roles", url.Values{"org": {"1"}, "name": {""}, "status": {"active"}}, "Referer", "https://evil.example/roles/new")
+	if strings.Contains(r.body, "data-replace-url") {
+		t.Fatal("another site's Referer was put in the address bar")
+	}
+}

@@ -2,7 +2,9 @@ package web
 
 import (
 	"bytes"
+	"github.com/rolegate/rolegate/internal/valid"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -40,7 +42,7 @@ var nav = []navItem{
 // page builds the frame of a page for the request: user, organisation, navigation filtered by
 // the route table, CSRF token, flash messages.
 func (a *app) page(c echo.Context, title string) layout.Page {
-	p := layout.Page{Title: title, CSRF: csrfToken(c)}
+	p := layout.Page{Title: title, CSRF: csrfToken(c), ReplaceURL: formPage(c)}
 	flashes, err := a.Sessions.TakeFlash(c.Response(), c.Request())
 	a.logCookieError(c, err)
 	p.Flashes = flashes
@@ -67,6 +69,21 @@ func (a *app) page(c echo.Context, title string) layout.Page {
 		p.Nav = append(p.Nav, layout.NavItem{Label: n.label, Href: n.href, Active: active})
 	}
 	return p
+}
+
+// formPage is, for a whole page answering a form post, the page the form was on (from the
+// Referer, same host only), which the browser then shows in its address bar: a reload opens
+// the form again instead of posting it twice. "" otherwise.
+func formPage(c echo.Context) string {
+	r := c.Request()
+	if r.Method != http.MethodPost || isHTMX(c) {
+		return ""
+	}
+	ref, err := url.Parse(r.Referer())
+	if err != nil || ref.Host != r.Host {
+		return ""
+	}
+	return valid.LocalPath(ref.RequestURI())
 }
 
 // homeOrg names the organisation the header shows: the first, by name, of the top-level ones

@@ -22,6 +22,9 @@ type Page struct {
 	Flashes []string
 	// EditRoles shows "Edit roles" in the user menu (for those who may open the roles list).
 	EditRoles bool
+	// ReplaceURL, when set, is the address the browser shows instead of the one the page was
+	// posted to, so reloading it opens the form again rather than sending it twice.
+	ReplaceURL string
 }
 
 // Settings shows "Settings" (the portal's settings) in the user menu: global admins only.
