@@ -369,9 +369,6 @@ func formID(c echo.Context, name string) int64 {
 func (a *app) personAddRole(c echo.Context) error {
 	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
 		role := formID(c, "role")
-		if _, ok := a.Access.Now().Role(role); !ok {
-			return valid.Problems{"role": "Choose a role."}, nil
-		}
 		var replace int64
 		if c.FormValue("replace") != "" {
 			if replace = formID(c, "replace"); replace <= 0 {

@@ -3,8 +3,10 @@
 package roles
 
 import (
-	"github.com/rolegate/rolegate/views/audit"
 	"strconv"
+
+	"github.com/a-h/templ"
+	"github.com/rolegate/rolegate/views/audit"
 
 	"github.com/rolegate/rolegate/views/layout"
 )
@@ -120,6 +122,40 @@ func (v FormView) Action() string {
 	return "/roles/" + strconv.FormatInt(v.RoleID, 10)
 }
 
+// postAttrs makes the dialog's form answer inside the dialog; the full page's form posts
+// plainly and is redirected (it has no #modal to answer into).
+func (v FormView) postAttrs() templ.Attributes {
+	if !v.Modal {
+		return nil
+	}
+	return templ.Attributes{"hx-post": v.Action(), "hx-target": "#modal"}
+}
+
+// dialogGet makes a link of the dialog open its page in the dialog instead.
+func (v FormView) dialogGet(path string) templ.Attributes {
+	if !v.Modal {
+		return nil
+	}
+	return templ.Attributes{"hx-get": path, "hx-target": "#modal"}
+}
+
+// startFromTarget is where choosing Start from puts the form again: the dialog, or the
+// page's main region (and address) on the full page.
+func (v FormView) startFromTarget() templ.Attributes {
+	if v.Modal {
+		return templ.Attributes{"hx-target": "#modal"}
+	}
+	return templ.Attributes{"hx-target": "#main", "hx-select": "#main", "hx-swap": "outerHTML", "hx-push-url": "true"}
+}
+
+// CancelURL is where Cancel goes on the full page: the role's page when editing.
+func (v FormView) CancelURL() string {
+	if v.RoleID != 0 {
+		return v.Action()
+	}
+	return "/roles"
+}
+
 // Title names the form.
 func (v FormView) Title() string {
 	if v.RoleID == 0 {
@@ -151,6 +187,7 @@ type PermSection struct {
 type Option struct {
 	ID   int64
 	Name string
+	Warn string // what the role hands over, when it grants administration; shown once picked
 }
 
 // RoleView is the page of one role; with Deleting, its deletion panel too.
@@ -175,6 +212,18 @@ type RoleView struct {
 	Deleting    bool
 	Reassign    []Option
 	Problems    map[string]string
+	ConfirmCode string // what was typed in the Remove from all form
+	ReassignTo  int64  // the role chosen in the Reassign form
+}
+
+// ReassignWarn is the warning of the role chosen to take the holders, if any.
+func (v RoleView) ReassignWarn() string {
+	for _, o := range v.Reassign {
+		if o.ID == v.ReassignTo {
+			return o.Warn
+		}
+	}
+	return ""
 }
 
 // Candidate is one person in Select members.
