@@ -4,6 +4,7 @@ package roles
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/rolegate/rolegate/views/audit"
@@ -231,25 +232,96 @@ type Candidate struct {
 	ID      int64
 	Name    string
 	Email   string
-	Checked bool
+	Holds   bool // holds the role now
+	Checked bool // ticked: holds it now and was not unticked, or was ticked
+}
+
+// Carried is a change made on another page or search of Select members, kept in hidden
+// fields until the form is saved.
+type Carried struct {
+	ID     int64
+	Name   string
+	Ticked bool // to be added; false: to be removed
 }
 
 // MembersView is the Select members form.
 type MembersView struct {
-	Page             layout.Page
-	Modal            bool
-	RoleID           int64
-	RoleName         string
-	RoleCode         string
-	Inactive         bool
-	Q                string
-	Candidates       []Candidate
-	From, To, Total  int
-	PrevURL, NextURL string
-	Problem          string
+	Page       layout.Page
+	Modal      bool
+	RoleID     int64
+	RoleName   string
+	RoleCode   string
+	Inactive   bool
+	Q          string
+	Candidates []Candidate
+	Carried    []Carried
+	// Holders is how many people hold the role now, for "N selected".
+	Holders            int
+	From, To, Total    int
+	PageNo             int
+	PrevPage, NextPage int // 0: none
+	Problem            string
 	// OneRoleOrg names the role's organisation when it gives each person one role: ticking
 	// someone moves them here from the role they hold there.
 	OneRoleOrg string
+}
+
+// Changes counts the people saving would add and remove.
+func (v MembersView) Changes() (add, remove int) {
+	for _, c := range v.Carried {
+		if c.Ticked {
+			add++
+		} else {
+			remove++
+		}
+	}
+	for _, c := range v.Candidates {
+		switch {
+		case c.Checked && !c.Holds:
+			add++
+		case !c.Checked && c.Holds:
+			remove++
+		}
+	}
+	return add, remove
+}
+
+// SelectedText is "N selected", with what saving would change; the script keeps it current.
+func (v MembersView) SelectedText() string {
+	add, remove := v.Changes()
+	s := strconv.Itoa(v.Holders+add-remove) + " selected"
+	if add > 0 || remove > 0 {
+		s += " (" + strconv.Itoa(add) + " to add, " + strconv.Itoa(remove) + " to remove when you save)"
+	}
+	return s
+}
+
+// CarriedText names the changes kept from other pages and searches.
+func (v MembersView) CarriedText() string {
+	var add, remove []string
+	for _, c := range v.Carried {
+		if c.Ticked {
+			add = append(add, c.Name)
+		} else {
+			remove = append(remove, c.Name)
+		}
+	}
+	var parts []string
+	if len(add) > 0 {
+		parts = append(parts, "adding "+names(add))
+	}
+	if len(remove) > 0 {
+		parts = append(parts, "removing "+names(remove))
+	}
+	return "Also ticked on other pages or searches, saved with the rest: " + strings.Join(parts, "; ") + "."
+}
+
+func names(n []string) string {
+	const shown = 5
+	if len(n) <= shown {
+		return strings.Join(n, ", ")
+	}
+	return strings.Join(n[:shown], ", ") + " and " + strconv.Itoa(len(n)-shown) + " more"
 }
 
 // GridView is the permission grid: roles as columns, permissions as rows.
