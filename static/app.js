@@ -35,21 +35,146 @@
       }
     });
   }
-  function closeModal(d) {
-    if (d && d.open) d.close();
+  // discard: close even with unsaved changes (after saving, or when the person said so).
+  function closeModal(d, discard) {
+    if (!d || !d.open) return;
+    if (discard) d.discarded = true;
+    d.close();
   }
-  document.addEventListener("close", function (e) {
-    if (e.target.matches && e.target.matches("dialog[data-modal]")) {
-      // Remove only this dialog: a newer one may already have been swapped in beside it.
-      e.target.remove();
-      if (opener && document.contains(opener)) opener.focus();
-    }
+  // A dialog holds unsaved work when a field differs from what the server sent, when it came
+  // back with a problem (what was typed is not saved yet), or when it carries ticks from
+  // other pages ([data-pending]). A search box is not work.
+  function isDirty(d) {
+    if (d.querySelector("[data-pending], .problem, [data-testid=stale]")) return true;
+    return Array.prototype.some.call(d.querySelectorAll("input, select, textarea"), function (el) {
+      if (el.disabled || el.type === "hidden" || el.type === "search" || el.readOnly) return false;
+      if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+      if (el.tagName === "SELECT") {
+        return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+      }
+      return el.value !== el.defaultValue;
+    });
+  }
+  // Closing a dialog with unsaved work asks first; "Keep editing" is the default.
+  function askDiscard(d) {
+    confirmDialog("Discard what you entered in this dialog? It has not been saved.", "Discard", "Keep editing", function () {
+      closeModal(d, true);
+    });
+  }
+  document.addEventListener("cancel", function (e) { // Escape
+    var d = e.target;
+    if (!d.matches || !d.matches("dialog[data-modal]") || d.discarded || !isDirty(d)) return;
+    e.preventDefault();
+    askDiscard(d);
   }, true);
+  document.addEventListener("close", function (e) {
+    var d = e.target;
+    if (!d.matches || !d.matches("dialog[data-modal]")) return;
+    if (!d.discarded && document.contains(d) && isDirty(d)) {
+      // The browser closed it anyway (an Escape it would not let us cancel): open it again.
+      d.showModal();
+      askDiscard(d);
+      return;
+    }
+    // Remove only this dialog: a newer one may already have been swapped in beside it.
+    d.remove();
+    if (opener && document.contains(opener)) opener.focus();
+  }, true);
+
+  // ---- confirmations: a small alert dialog instead of window.confirm ----
+  var confirmSeq = 0;
+  function confirmDialog(message, yes, no, onYes) {
+    var n = ++confirmSeq;
+    var c = document.createElement("dialog");
+    c.className = "modal modal--confirm";
+    c.setAttribute("role", "alertdialog");
+    c.setAttribute("aria-labelledby", "confirm-msg-" + n);
+    c.setAttribute("data-testid", "confirm-dialog");
+    var p = document.createElement("p");
+    p.id = "confirm-msg-" + n;
+    p.textContent = message;
+    var f = document.createElement("form");
+    f.method = "dialog";
+    f.className = "modal-actions";
+    var y = document.createElement("button");
+    y.className = "button button--danger";
+    y.value = "yes";
+    y.textContent = yes;
+    y.setAttribute("data-testid", "confirm-yes");
+    var k = document.createElement("button");
+    k.className = "button";
+    k.value = "no";
+    k.textContent = no;
+    k.setAttribute("data-testid", "confirm-no");
+    f.append(y, k);
+    c.append(p, f);
+    document.body.appendChild(c);
+    c.addEventListener("close", function () {
+      c.remove();
+      if (c.returnValue === "yes") onYes();
+    });
+    c.showModal();
+    k.focus();
+  }
+  // <form data-confirm="Revoke …?" data-confirm-yes="Revoke">: asked before it is sent.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    var msg = form.getAttribute && form.getAttribute("data-confirm");
+    if (!msg || form.confirmed) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    var submitter = e.submitter;
+    confirmDialog(msg, form.getAttribute("data-confirm-yes") || "Yes", "Cancel", function () {
+      form.confirmed = true;
+      form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
+      form.confirmed = false;
+    });
+  }, true);
+
+  // ---- role pickers: the chosen role's warning, when it grants administration ----
+  function showRoleWarning(sel) {
+    var out = document.getElementById(sel.getAttribute("data-role-picker"));
+    if (!out) return;
+    var opt = sel.options[sel.selectedIndex];
+    var warn = (opt && opt.getAttribute("data-warn")) || "";
+    out.replaceChildren();
+    if (warn) {
+      var strong = document.createElement("strong");
+      strong.textContent = "Warning:";
+      out.append(strong, " " + warn);
+    }
+  }
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("select[data-role-picker]")) showRoleWarning(e.target);
+  });
+
+  // ---- Select members: "N selected", kept current while ticking ----
+  function refreshSelected(list) {
+    var out = list.querySelector("[data-selected]");
+    if (!out) return;
+    var add = list.querySelectorAll("input[data-carried][name=members]").length;
+    var remove = list.querySelectorAll("input[data-carried][name=shown]").length - add;
+    list.querySelectorAll("input[type=checkbox][name=members]").forEach(function (b) {
+      var holds = b.getAttribute("data-holds") === "true";
+      if (b.checked && !holds) add++;
+      else if (!b.checked && holds) remove++;
+    });
+    var n = Number(out.getAttribute("data-holders")) + add - remove;
+    out.textContent = n + " selected" + (add || remove ? " (" + add + " to add, " + remove + " to remove when you save)" : "");
+  }
+  document.addEventListener("change", function (e) {
+    var list = e.target.closest && e.target.closest("[data-members]");
+    if (list && e.target.name === "members") refreshSelected(list);
+  });
+
   document.addEventListener("click", function (e) {
     var btn = e.target.closest("[data-close]");
     if (btn && btn.closest("dialog[data-modal]")) {
       e.preventDefault();
-      closeModal(btn.closest("dialog"));
+      var d = btn.closest("dialog");
+      // The × asks when there is unsaved work; Cancel and Done say what they do.
+      if (btn.classList.contains("modal-close") && isDirty(d)) askDiscard(d);
+      else closeModal(d, true);
     }
     var trigger = e.target.closest("[hx-target='#modal']");
     if (trigger) opener = trigger;
@@ -185,7 +310,7 @@
 
   // ---- toasts from HX-Trigger: {"toast": "Role saved."} ----
   document.body && document.body.addEventListener("toast", function (e) {
-    document.querySelectorAll("dialog[data-modal]").forEach(closeModal);
+    document.querySelectorAll("dialog[data-modal]").forEach(function (d) { closeModal(d, true); });
     var region = document.getElementById("flash");
     if (!region) return;
     var p = document.createElement("p");

@@ -20,7 +20,7 @@ func TestToastHeaderCarriesAnyName(t *testing.T) {
 	c.login(adminEmail, adminPassword)
 	c.get("/roles")
 	for _, name := range []string{"Nurse ممرضة", `Zoë's "Nord" team`, "看護師 夜勤"} {
-		r := c.postForm("/roles", url.Values{"org": {"1"}, "name": {name}, "status": {"active"}, "permissions": {"patients.view"}}, "HX-Request", "true")
+		r := c.postForm("/roles", url.Values{"org": {"1"}, "name": {name}, "status": {"active"}, "permissions": {"patients.view"}}, "HX-Request", "true", "HX-Target", "modal")
 		h := r.Header.Get("HX-Trigger")
 		if r.StatusCode != http.StatusOK || h == "" {
 			t.Fatalf("create %q: %d, HX-Trigger %q", name, r.StatusCode, h)

@@ -62,7 +62,7 @@ func (a *app) inviteView(c echo.Context, f staff.InviteForm, problems map[string
 			if r.OrgID != anc || snap.CheckAssignments(u.ID, []rbac.Assignment{{RoleID: r.ID, OrgID: org}}) != nil {
 				continue
 			}
-			v.Roles = append(v.Roles, sv.Option{ID: r.ID, Name: r.Name, Selected: r.ID == f.RoleID})
+			v.Roles = append(v.Roles, sv.Option{ID: r.ID, Name: r.Name, Selected: r.ID == f.RoleID, Warn: grantWarning(snap, r.ID)})
 		}
 	}
 	return v, nil

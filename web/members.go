@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -19,47 +18,70 @@ import (
 
 const membersPerPage = 25
 
-// membersForm is Select members: the people of the role's organisation and below it, each
-// with a box ticked when they hold the role.
+// membersForm is Select members: the people of the role's organisation and below it, the
+// current holders first, each with a box ticked when they hold the role.
 func (a *app) membersForm(c echo.Context) error {
 	r, err := a.loadRole(c, rbac.PermStaffManage)
 	if err != nil {
 		return err
 	}
 	q, _ := valid.Text(c.QueryParam("q"), false, 100)
-	v, err := a.membersView(c, r, q, pageParam(c), "")
+	v, err := a.membersView(c, r, q, pageParam(c), roles.Selection{}, "")
 	if err != nil {
 		return err
 	}
-	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "members-list" {
-		return a.renderStatus(c, http.StatusOK, rv.MembersList(v))
-	}
-	return a.renderStatus(c, http.StatusOK, rv.Members(v))
+	return a.renderMembers(c, http.StatusOK, v)
 }
 
-func (a *app) membersView(c echo.Context, r store.RoleRow, q string, page int, problem string) (rv.MembersView, error) {
+// renderMembers answers with the list alone when htmx asks for it (a search or another
+// page), else with the dialog or the page.
+func (a *app) renderMembers(c echo.Context, status int, v rv.MembersView) error {
+	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "members-list" {
+		return a.renderStatus(c, status, rv.MembersList(v))
+	}
+	return a.renderStatus(c, status, rv.Members(v))
+}
+
+// membersView is page of the people matching q, their boxes ticked as sel leaves them; what
+// sel changes for people not on this page travels in hidden fields, so that searching and
+// paging never lose a tick.
+func (a *app) membersView(c echo.Context, r store.RoleRow, q string, page int, sel roles.Selection, problem string) (rv.MembersView, error) {
 	u, _ := currentUser(c)
-	cands, total, err := a.Store.MemberCandidates(c.Request().Context(), r.ID, staff.MemberScope(a.Access.Now(), u.ID, r.OrgID), q, membersPerPage, (page-1)*membersPerPage)
+	snap := a.Access.Now()
+	cands, total, err := a.Store.MemberCandidates(c.Request().Context(), r.ID, staff.MemberScope(snap, u.ID, r.OrgID), q, membersPerPage, (page-1)*membersPerPage)
 	if err != nil {
 		return rv.MembersView{}, err
 	}
-	v := rv.MembersView{Page: a.page(c, "Members of "+r.Name), Modal: isHTMX(c), RoleID: r.ID, RoleName: r.Name, RoleCode: r.Code,
-		Inactive: !r.Active, Q: q, Total: total, Problem: problem}
-	if a.Access.Now().OneRole(r.OrgID) {
+	v := rv.MembersView{Page: a.page(c, "Members of "+r.Name), Modal: inDialog(c), RoleID: r.ID, RoleName: r.Name, RoleCode: r.Code,
+		Inactive: !r.Active, Q: q, Total: total, Problem: problem, PageNo: page, Holders: r.Members}
+	if snap.OneRole(r.OrgID) {
 		v.OneRoleOrg = r.OrgName
 	}
+	onPage := map[int64]bool{}
 	for _, cd := range cands {
-		v.Candidates = append(v.Candidates, rv.Candidate{ID: cd.UserID, Name: cd.Name, Email: cd.Email, Checked: cd.Holds})
+		onPage[cd.UserID] = true
+		v.Candidates = append(v.Candidates, rv.Candidate{ID: cd.UserID, Name: cd.Name, Email: cd.Email, Holds: cd.Holds,
+			Checked: sel.Ticked(cd.UserID, cd.Holds)})
 	}
-	pg := paginate(page, membersPerPage, len(cands), total, func(p int) string {
-		vals := url.Values{}
-		if q != "" {
-			vals.Set("q", q)
+	for _, ids := range []struct {
+		list   []int64
+		ticked bool
+	}{{sel.Add, true}, {sel.Remove, false}} {
+		for _, id := range ids.list {
+			if !onPage[id] {
+				who, _ := snap.User(id)
+				v.Carried = append(v.Carried, rv.Carried{ID: id, Name: who.Name, Ticked: ids.ticked})
+			}
 		}
-		vals.Set("page", strconv.Itoa(p))
-		return "/roles/" + strconv.FormatInt(r.ID, 10) + "/members?" + vals.Encode()
-	})
-	v.From, v.To, v.PrevURL, v.NextURL = pg.From, pg.To, pg.PrevURL, pg.NextURL
+	}
+	pg := paginate(page, membersPerPage, len(cands), total, func(int) string { return "page" })
+	v.From, v.To = pg.From, pg.To
+	if pg.PrevURL != "" {
+		v.PrevPage = page - 1
+	}
+	if pg.NextURL != "" {
+		v.NextPage = page + 1
+	}
 	return v, nil
 }
 
@@ -75,8 +97,10 @@ func parseIDs(vals []string) ([]int64, bool) {
 	return out, true
 }
 
-// membersSave adds the ticked people and removes the unticked ones among those the form
-// showed; people on other pages or outside the search are untouched (PRODUCT.md §3).
+// membersSave saves who holds the role: ticked people are added, unticked people the form
+// showed are removed, people on other pages or outside the search untouched (PRODUCT.md §3);
+// the form carries what was changed on earlier pages and searches. With go=search or go=N
+// (a page) it saves nothing: it shows that search or page, the selection kept.
 func (a *app) membersSave(c echo.Context) error {
 	r, err := a.loadRole(c, rbac.PermStaffManage)
 	if err != nil {
@@ -86,47 +110,101 @@ func (a *app) membersSave(c echo.Context) error {
 	if err != nil {
 		return echo.ErrBadRequest
 	}
+	q, _ := valid.Text(form.Get("q"), false, 100)
+	page, _ := strconv.Atoi(form.Get("page"))
+	page = max(1, min(page, 1_000_000))
 	members, ok1 := parseIDs(form["members"])
 	shown, ok2 := parseIDs(form["shown"])
 	if !ok1 || !ok2 {
-		return a.membersProblem(c, r, "Some of the people chosen are not valid.")
+		return a.membersProblem(c, r, q, page, roles.Selection{}, "Some of the people chosen are not valid.")
 	}
 	snap := a.Access.Now()
-	ticked := map[int64]bool{}
-	for _, id := range members {
-		ticked[id] = true
-	}
-	var remove []int64
-	for _, id := range shown {
-		if !ticked[id] && snap.HoldsRole(id, r.ID) {
-			remove = append(remove, id)
+	sel := roles.ReadSelection(shown, members, func(id int64) bool { return snap.HoldsRole(id, r.ID) })
+	switch to := form.Get("go"); to {
+	case "", "save":
+	case "search":
+		return a.membersNavigate(c, r, q, 1, sel)
+	default:
+		n, err := strconv.Atoi(to)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return echo.ErrBadRequest
 		}
+		return a.membersNavigate(c, r, q, n, sel)
 	}
 	u, _ := currentUser(c)
-	scope := staff.MemberScope(a.Access.Now(), u.ID, r.OrgID)
+	scope := staff.MemberScope(snap, u.ID, r.OrgID)
 	// The same visibility as the form's list: ids of anyone else are refused.
 	visible := func(id int64) bool {
 		_, known := snap.User(id)
 		return snap.HoldsRole(id, r.ID) || snap.MemberWithin(id, r.OrgID) || (scope.Everyone && known)
 	}
-	moves := a.roleService().Moves(r, members)
-	problems, err := a.roleService().SetHolders(c.Request().Context(), u.ID, r, members, remove, visible)
+	moves := a.roleService().Moves(r, sel.Add)
+	problems, err := a.roleService().SetHolders(c.Request().Context(), u.ID, r, sel.Add, sel.Remove, visible)
 	if err != nil {
 		return err
 	}
 	if len(problems) > 0 {
-		return a.membersProblem(c, r, problems["members"])
+		return a.membersProblem(c, r, q, page, sel, problems["members"])
 	}
-	a.flash(c, fmt.Sprintf("Members of “%s” saved.", r.Name)+movedText(moves))
-	return redirect(c, listURL(r.OrgID, "", "", "", 1))
+	msg := savedText(snap, r.Name, sel) + movedText(moves)
+	if inDialog(c) {
+		return a.afterRoleSaved(c, r.OrgID, 0, msg)
+	}
+	a.flash(c, msg)
+	return redirect(c, "/roles/"+strconv.FormatInt(r.ID, 10))
 }
 
-func (a *app) membersProblem(c echo.Context, r store.RoleRow, msg string) error {
-	v, err := a.membersView(c, r, "", 1, msg)
+// membersNavigate shows another search or page of Select members, the selection kept.
+func (a *app) membersNavigate(c echo.Context, r store.RoleRow, q string, page int, sel roles.Selection) error {
+	v, err := a.membersView(c, r, q, page, sel, "")
+	if err != nil {
+		return err
+	}
+	return a.renderMembers(c, http.StatusOK, v)
+}
+
+// membersProblem shows the form again with msg, as it was sent: the same search and page,
+// every tick kept, nothing saved.
+func (a *app) membersProblem(c echo.Context, r store.RoleRow, q string, page int, sel roles.Selection, msg string) error {
+	v, err := a.membersView(c, r, q, page, sel, msg)
 	if err != nil {
 		return err
 	}
 	return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Members(v))
+}
+
+// savedText says exactly what saving the members changed: whom it added and removed, by
+// name when they are few.
+func savedText(snap *rbac.Snapshot, role string, sel roles.Selection) string {
+	if sel.Empty() {
+		return fmt.Sprintf("Members of “%s”: nothing to change.", role)
+	}
+	var parts []string
+	for _, ch := range []struct {
+		verb string
+		ids  []int64
+	}{{"added", sel.Add}, {"removed", sel.Remove}} {
+		if len(ch.ids) > 0 {
+			parts = append(parts, ch.verb+" "+peopleText(snap, ch.ids))
+		}
+	}
+	return fmt.Sprintf("Members of “%s” saved: %s.", role, strings.Join(parts, "; "))
+}
+
+// peopleText names up to three people ("Noor Haddad and Olga Petrova"), or counts them.
+func peopleText(snap *rbac.Snapshot, ids []int64) string {
+	if len(ids) > 3 {
+		return strconv.Itoa(len(ids)) + " people"
+	}
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		u, _ := snap.User(id)
+		names[i] = u.Name
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // movedText names the people a save moved from another role (one role per person).

@@ -508,7 +508,7 @@ func TestRoleModeOverHTTP(t *testing.T) {
 	if p.holders(staffRole) != "[]" || p.holders(billing) != fmt.Sprintf("[%d %d]", ben, chloe) {
 		t.Fatalf("after Select members: staff %s, billing %s", p.holders(staffRole), p.holders(billing))
 	}
-	if got := byTestid(t, c.get("/roles").body, "flash"); got != `Members of “Billing Staff” saved. Moved here from their previous role: Chloe Martin (from Staff).` {
+	if got := byTestid(t, c.get("/roles").body, "flash"); got != `Members of “Billing Staff” saved: added Chloe Martin. Moved here from their previous role: Chloe Martin (from Staff).` {
 		t.Errorf("flash %q", got)
 	}
 	// Back to several roles per person: adding is adding again.

@@ -28,6 +28,13 @@ const rolesPerPage = 25
 
 func (a *app) roleService() *roles.Service { return &roles.Service{Store: a.Store, Access: a.Access} }
 
+// inDialog reports whether the request comes from a dialog of the roles list (htmx aiming at
+// #modal): it gets the dialog back. Anything else, a full page opened from a role's page or
+// without JavaScript included, gets the full page, whose forms post and redirect.
+func inDialog(c echo.Context) bool {
+	return isHTMX(c) && c.Request().Header.Get("HX-Target") == "modal"
+}
+
 // orgsFor lists the organisations where the user holds any of perms, and resolves the
 // organisation the request names (?org= or form org), defaulting to the first.
 func (a *app) orgsFor(c echo.Context, raw string, perms ...string) ([]rv.OrgOption, int64, error) {
@@ -189,7 +196,7 @@ func (a *app) roleForm(c echo.Context, roleID, orgID int64, f roles.Form, code s
 	if roleID != 0 {
 		title = "Edit role"
 	}
-	v := rv.FormView{Page: a.page(c, title), Modal: isHTMX(c), RoleID: roleID, OrgID: orgID, OrgName: org.Name,
+	v := rv.FormView{Page: a.page(c, title), Modal: inDialog(c), RoleID: roleID, OrgID: orgID, OrgName: org.Name,
 		Name: f.Name, Description: f.Description, Status: f.Status, Code: code, Version: f.Version, Problems: problems,
 		Total: cat.Len()}
 	if roleID == 0 {
@@ -334,7 +341,7 @@ func (a *app) roleCreate(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("%s&role=%d&created=1", next, id))
 	}
-	return a.afterRoleSaved(c, org, fmt.Sprintf("Role “%s” created.", f.Name))
+	return a.afterRoleSaved(c, org, 0, fmt.Sprintf("Role “%s” created.", f.Name))
 }
 
 // returnPath accepts a next parameter only when it names the invitation form, the one page
@@ -347,10 +354,16 @@ func returnPath(raw string) string {
 	return p
 }
 
-func (a *app) afterRoleSaved(c echo.Context, org int64, msg string) error {
-	if !isHTMX(c) {
+// afterRoleSaved answers a change made from a role dialog with the refreshed list and a
+// toast; a full-page form goes to the role's page (0: the list) with msg as a flash.
+func (a *app) afterRoleSaved(c echo.Context, org, roleID int64, msg string) error {
+	if !inDialog(c) {
 		a.flash(c, msg)
-		return c.Redirect(http.StatusSeeOther, listURL(org, "", "", "", 1))
+		to := listURL(org, "", "", "", 1)
+		if roleID != 0 {
+			to = "/roles/" + strconv.FormatInt(roleID, 10)
+		}
+		return redirect(c, to)
 	}
 	table, err := a.rolesTable(c, org, "", "", "", 1)
 	if err != nil {
@@ -397,7 +410,7 @@ func (a *app) roleViewModel(c echo.Context, r store.RoleRow, deleting bool, prob
 	snap := a.Access.Now()
 	cat := snap.Catalog()
 	manage := snap.Can(u.ID, r.OrgID, rbac.PermRolesManage)
-	v := rv.RoleView{Page: a.page(c, r.Name), Modal: isHTMX(c), ID: r.ID, Name: r.Name, Code: r.Code, Description: r.Description,
+	v := rv.RoleView{Page: a.page(c, r.Name), Modal: inDialog(c), ID: r.ID, Name: r.Name, Code: r.Code, Description: r.Description,
 		OrgName: r.OrgName, Active: r.Active, System: r.System, Members: r.Members, CreatedBy: r.CreatedByName,
 		CanEdit: manage && !r.System, CanDelete: manage && !r.System, CanCreate: manage,
 		CanMembers: snap.Can(u.ID, r.OrgID, rbac.PermStaffManage), Deleting: deleting, Problems: problems}
@@ -435,7 +448,7 @@ func (a *app) roleViewModel(c echo.Context, r store.RoleRow, deleting bool, prob
 		}
 		for _, o := range rows {
 			if o.ID != r.ID {
-				v.Reassign = append(v.Reassign, rv.Option{ID: o.ID, Name: o.Name})
+				v.Reassign = append(v.Reassign, rv.Option{ID: o.ID, Name: o.Name, Warn: grantWarning(snap, o.ID)})
 			}
 		}
 	}
@@ -488,7 +501,7 @@ func (a *app) roleUpdate(c echo.Context) error {
 	case len(problems) > 0:
 		return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Form(a.roleForm(c, r.ID, r.OrgID, f, r.Code, problems)))
 	}
-	return a.afterRoleSaved(c, r.OrgID, fmt.Sprintf("Role “%s” saved.", f.Name))
+	return a.afterRoleSaved(c, r.OrgID, r.ID, fmt.Sprintf("Role “%s” saved.", f.Name))
 }
 
 // roleDelete deletes a custom role: directly when nobody holds it, otherwise reassigning its
@@ -498,20 +511,15 @@ func (a *app) roleDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var reassign int64
-	if raw := c.FormValue("reassign_to"); raw != "" {
-		if reassign, err = strconv.ParseInt(raw, 10, 64); err != nil {
-			reassign = -1
-		}
-	}
-	_, removeAll := c.Request().PostForm["confirm_code"]
+	d := deletionValues(c)
 	u, _ := currentUser(c)
-	problems, err := a.roleService().Delete(c.Request().Context(), u.ID, r, reassign, removeAll, c.FormValue("confirm_code"))
+	problems, err := a.roleService().Delete(c.Request().Context(), u.ID, r, d)
 	var hm *store.HasMembersError
 	switch {
 	case errors.Is(err, store.ErrSystemRole):
 		return &ForbiddenError{Reason: "System roles cannot be deleted."}
 	case errors.As(err, &hm):
+		r.Members = hm.N // someone gave it holders since the panel was shown
 		problems = map[string]string{"confirm_code": holdersText(hm.N) + ": reassign them or remove them first."}
 	case err != nil:
 		return err
@@ -521,10 +529,42 @@ func (a *app) roleDelete(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		v.ConfirmCode, v.ReassignTo = d.ConfirmCode, d.ReassignTo // what was typed and chosen stays
 		return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Role(v))
 	}
-	a.flash(c, fmt.Sprintf("Role “%s” deleted.", r.Name))
-	return redirect(c, listURL(r.OrgID, "", "", "", 1))
+	return a.afterRoleSaved(c, r.OrgID, 0, fmt.Sprintf("Role “%s” deleted.", r.Name))
+}
+
+// deletionValues reads the delete form: reassign_to (present, maybe empty, in the Reassign
+// form) or confirm_code (in the Remove from all form).
+func deletionValues(c echo.Context) roles.Deletion {
+	form, _ := c.FormParams()
+	var d roles.Deletion
+	if _, d.Reassign = form["reassign_to"]; d.Reassign {
+		if raw := form.Get("reassign_to"); raw != "" {
+			var err error
+			if d.ReassignTo, err = strconv.ParseInt(raw, 10, 64); err != nil || d.ReassignTo <= 0 {
+				d.ReassignTo = -1 // names no role: answered as the wrong one
+			}
+		}
+	}
+	_, d.RemoveAll = form["confirm_code"]
+	d.ConfirmCode, _ = valid.Text(form.Get("confirm_code"), false, 100)
+	return d
+}
+
+// grantWarning names what a role hands over when it holds one of rbac.PowerfulPermissions,
+// for the warning beside a role picker; "" for an ordinary role.
+func grantWarning(snap *rbac.Snapshot, roleID int64) string {
+	r, ok := snap.Role(roleID)
+	if !ok {
+		return ""
+	}
+	labels := rbac.PowerfulGrants(snap.Catalog(), r.Permissions)
+	if len(labels) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s grants administration: %s.", r.Name, strings.Join(labels, ", "))
 }
 
 // holdersText is "1 user holds this role" or "N users hold this role".

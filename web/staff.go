@@ -200,14 +200,14 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		}
 		for _, o := range assignable(r.OrgID) {
 			if !held[[2]int64{o.ID, r.OrgID}] {
-				h.MoveTo = append(h.MoveTo, sv.Option{ID: o.ID, Name: o.Name})
+				h.MoveTo = append(h.MoveTo, sv.Option{ID: o.ID, Name: o.Name, Warn: grantWarning(snap, o.ID)})
 			}
 		}
 		v.Roles = append(v.Roles, h)
 	}
 	for _, o := range assignable(v.OrgID) {
 		if !held[[2]int64{o.ID, v.OrgID}] {
-			v.AddRoles = append(v.AddRoles, sv.Option{ID: o.ID, Name: o.Name})
+			v.AddRoles = append(v.AddRoles, sv.Option{ID: o.ID, Name: o.Name, Warn: grantWarning(snap, o.ID)})
 		}
 	}
 	h, err := a.history(c, v.OrgID, store.AuditQuery{PersonID: p.User.ID}, "/audit?person="+url.QueryEscape(p.User.Email))
@@ -332,6 +332,12 @@ func (a *app) reasonText(snap *rbac.Snapshot, d rbac.Decision, shown int64) stri
 // with a flash, or the page with the problem (422). The domain decides who may do what to
 // whom; the organisation must be one the page shows.
 func (a *app) personChange(c echo.Context, do func(u store.User, p store.Person, org int64) (valid.Problems, error), done string) error {
+	return a.personChangeAt(c, do, done, "")
+}
+
+// personChangeAt is personChange for a role picker: a problem with the role goes beside the
+// picker named at, which keeps the role chosen.
+func (a *app) personChangeAt(c echo.Context, do func(u store.User, p store.Person, org int64) (valid.Problems, error), done, at string) error {
 	p, where, err := a.loadPerson(c)
 	if err != nil {
 		return err
@@ -354,6 +360,10 @@ func (a *app) personChange(c echo.Context, do func(u store.User, p store.Person,
 		if err != nil {
 			return err
 		}
+		if m, ok := problems["role"]; ok && v.HasPicker(at) {
+			v.Problem, v.RoleProblem, v.RoleProblemAt = "", m, at
+			keepChoice(&v, at, formID(c, "role"))
+		}
 		return a.renderStatus(c, http.StatusUnprocessableEntity, sv.Person(v))
 	}
 	a.flash(c, done)
@@ -368,13 +378,31 @@ func formID(c echo.Context, name string) int64 {
 	return n
 }
 
+// keepChoice selects role again in the picker at, after a refusal.
+func keepChoice(v *sv.PersonView, at string, role int64) {
+	pick := func(opts []sv.Option) {
+		for i := range opts {
+			opts[i].Selected = opts[i].ID == role
+		}
+	}
+	if at == "add" {
+		pick(v.AddRoles)
+	}
+	for i := range v.Roles {
+		if v.Roles[i].MoveID() == at {
+			pick(v.Roles[i].MoveTo)
+		}
+	}
+}
+
 // personAddRole adds a role, or with replace moves the person from one role to another.
 func (a *app) personAddRole(c echo.Context) error {
-	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
+	at := "add"
+	if c.FormValue("replace") != "" {
+		at = "move-" + c.FormValue("replace") + "-" + c.FormValue("org")
+	}
+	return a.personChangeAt(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
 		role := formID(c, "role")
-		if _, ok := a.Access.Now().Role(role); !ok {
-			return valid.Problems{"role": "Choose a role."}, nil
-		}
 		var replace int64
 		if c.FormValue("replace") != "" {
 			if replace = formID(c, "replace"); replace <= 0 {
@@ -382,7 +410,7 @@ func (a *app) personAddRole(c echo.Context) error {
 			}
 		}
 		return a.staffService().AssignRole(c.Request().Context(), u.ID, p.User.ID, role, org, replace)
-	}, "Roles saved.")
+	}, "Roles saved.", at)
 }
 
 // personRemoveRole takes a role away.

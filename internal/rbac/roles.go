@@ -38,6 +38,26 @@ const (
 // AdminPermissions are the administration keys every catalog must carry.
 var AdminPermissions = []string{PermRolesManage, PermStaffManage, PermStaffView, PermOrgsManage, PermAuditView, PermDelegate}
 
+// PowerfulPermissions are the keys that hand over the portal itself: whoever holds one can
+// change roles, people, organisations, or grant anything. Every role picker warns before one
+// of them is given.
+var PowerfulPermissions = []string{PermRolesManage, PermStaffManage, PermOrgsManage, PermDelegate}
+
+// PowerfulGrants lists, by label and in the order of PowerfulPermissions, the powerful
+// permissions among perms: what a role picker warns about. Empty for an ordinary role.
+func PowerfulGrants(cat *Catalog, perms []string) []string {
+	var out []string
+	for _, k := range PowerfulPermissions {
+		for _, p := range perms {
+			if p == k {
+				out = append(out, cat.Label(k))
+				break
+			}
+		}
+	}
+	return out
+}
+
 // RoleTemplate describes a system role to seed.
 type RoleTemplate struct {
 	Code        string

@@ -3,6 +3,7 @@ package rbac
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -168,4 +169,14 @@ func TestSystemRolesInvariants(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestPowerfulGrants(t *testing.T) {
+	cat := DefaultCatalog()
+	if got := PowerfulGrants(cat, []string{"patients.view", "access.delegate", "staff.view", "roles.manage"}); strings.Join(got, "|") != "Edit roles and permissions|Grant any permission" {
+		t.Fatalf("got %q", got)
+	}
+	if got := PowerfulGrants(cat, []string{"patients.view", "staff.view", "audit.view"}); len(got) != 0 {
+		t.Fatalf("an ordinary role warns: %q", got)
+	}
 }

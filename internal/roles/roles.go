@@ -214,9 +214,24 @@ func (s *Service) Update(ctx context.Context, actorID int64, role store.RoleRow,
 		Active: f.Status == "active", Permissions: f.Permissions, ActorID: actorID})
 }
 
-// Delete removes a custom role; see store.DeleteRole for reassignTo and removeAll. When
-// removing everyone, confirmCode must equal the role's code.
-func (s *Service) Delete(ctx context.Context, actorID int64, role store.RoleRow, reassignTo int64, removeAll bool, confirmCode string) (valid.Problems, error) {
+// Deletion is how the delete form asks for a role with holders to go: their new role
+// (Reassign, with ReassignTo the role chosen, 0 when none was), or removing them all
+// (RemoveAll) after typing the role's code. Neither: the role must have no holders.
+type Deletion struct {
+	Reassign    bool
+	ReassignTo  int64
+	RemoveAll   bool
+	ConfirmCode string
+}
+
+// ConfirmMatches reports whether typed confirms deleting a role coded code: the same code,
+// in any case, ignoring spaces around it. Codes are upper case only, so nothing is lost.
+func ConfirmMatches(typed, code string) bool {
+	return strings.EqualFold(strings.TrimSpace(typed), code)
+}
+
+// Delete removes a custom role; see store.DeleteRole for how its holders go (d).
+func (s *Service) Delete(ctx context.Context, actorID int64, role store.RoleRow, d Deletion) (valid.Problems, error) {
 	snap := s.Access.Now()
 	if !snap.Can(actorID, role.OrgID, rbac.PermRolesManage) {
 		return nil, snap.Forbidden(role.OrgID, rbac.PermRolesManage)
@@ -224,9 +239,13 @@ func (s *Service) Delete(ctx context.Context, actorID int64, role store.RoleRow,
 	if role.System {
 		return nil, store.ErrSystemRole
 	}
-	if removeAll && strings.TrimSpace(confirmCode) != role.Code {
+	if d.RemoveAll && !ConfirmMatches(d.ConfirmCode, role.Code) {
 		return valid.Problems{"confirm_code": fmt.Sprintf("Type %s to confirm.", role.Code)}, nil
 	}
+	if d.Reassign && d.ReassignTo == 0 {
+		return valid.Problems{"reassign_to": "Choose the role to give them."}, nil
+	}
+	reassignTo, removeAll := d.ReassignTo, d.RemoveAll
 	if reassignTo != 0 {
 		target, ok := snap.Role(reassignTo)
 		if !ok || target.OrgID != role.OrgID || target.ID == role.ID {
@@ -389,4 +408,52 @@ func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.Role
 		adds[i] = a.UserID
 	}
 	return nil, s.Store.SetRoleHolders(ctx, role.ID, role.OrgID, adds, remove, actorID)
+}
+
+// Selection is a Select members form in progress: whom the admin ticked who does not hold
+// the role yet (Add), and whom they unticked who holds it (Remove), over every page and
+// search they went through before saving. Both are sorted and hold no duplicates.
+type Selection struct {
+	Add    []int64
+	Remove []int64
+}
+
+// ReadSelection is the selection a members form sent (PRODUCT.md §3): shown lists every
+// person the form had a box for, ticked the boxes ticked. A shown person is to hold the role
+// exactly when ticked; a ticked person not shown is to hold it too. holds says who holds it
+// now; a person left as they are is in neither list.
+func ReadSelection(shown, ticked []int64, holds func(int64) bool) Selection {
+	want := map[int64]bool{}
+	for _, id := range shown {
+		want[id] = false
+	}
+	for _, id := range ticked {
+		want[id] = true
+	}
+	var sel Selection
+	for id, w := range want {
+		switch {
+		case w && !holds(id):
+			sel.Add = append(sel.Add, id)
+		case !w && holds(id):
+			sel.Remove = append(sel.Remove, id)
+		}
+	}
+	slices.Sort(sel.Add)
+	slices.Sort(sel.Remove)
+	return sel
+}
+
+// Empty reports whether the selection changes nothing.
+func (s Selection) Empty() bool { return len(s.Add) == 0 && len(s.Remove) == 0 }
+
+// Ticked reports whether the box of a person who holds the role exactly when holds should be
+// ticked under the selection.
+func (s Selection) Ticked(id int64, holds bool) bool {
+	if holds {
+		_, removed := slices.BinarySearch(s.Remove, id)
+		return !removed
+	}
+	_, added := slices.BinarySearch(s.Add, id)
+	return added
 }

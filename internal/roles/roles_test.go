@@ -2,7 +2,9 @@ package roles
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -104,6 +106,49 @@ func TestPreviewCodeAndCreateAgree(t *testing.T) {
 		}
 		if r, _ := s.Access.Now().Role(id); r.Code != tc.code || r.Name != tc.name {
 			t.Errorf("Create(%q) saved code %q name %q; want %q", tc.name, r.Code, r.Name, tc.code)
+		}
+	}
+}
+
+func TestReadSelection(t *testing.T) {
+	holds := func(id int64) bool { return id == 1 || id == 2 }
+	for _, tc := range []struct {
+		name          string
+		shown, ticked []int64
+		add, remove   []int64
+	}{
+		{"nothing changed", []int64{1, 2, 3}, []int64{1, 2}, nil, nil},
+		{"tick and untick", []int64{1, 2, 3}, []int64{2, 3}, []int64{3}, []int64{1}},
+		{"ticked elsewhere, not shown here", []int64{1}, []int64{1, 5, 4}, []int64{4, 5}, nil},
+		{"unticked elsewhere", []int64{2, 7}, nil, nil, []int64{2}},
+		{"duplicates", []int64{3, 3}, []int64{3, 3}, []int64{3}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sel := ReadSelection(tc.shown, tc.ticked, holds)
+			if fmt.Sprint(sel.Add) != fmt.Sprint(tc.add) || fmt.Sprint(sel.Remove) != fmt.Sprint(tc.remove) {
+				t.Fatalf("got add %v remove %v, want %v %v", sel.Add, sel.Remove, tc.add, tc.remove)
+			}
+			for _, id := range tc.add {
+				if !sel.Ticked(id, false) {
+					t.Errorf("%d to add is not ticked", id)
+				}
+			}
+			for _, id := range tc.remove {
+				if sel.Ticked(id, true) {
+					t.Errorf("%d to remove is ticked", id)
+				}
+			}
+			if !sel.Ticked(1, true) && !slices.Contains(tc.remove, 1) {
+				t.Error("a holder left alone is not ticked")
+			}
+		})
+	}
+}
+
+func TestConfirmMatches(t *testing.T) {
+	for typed, want := range map[string]bool{"NIGHT_SHIFT": true, "night_shift": true, " Night_Shift ": true, "NIGHT": false, "": false, "NIGHT SHIFT": false} {
+		if ConfirmMatches(typed, "NIGHT_SHIFT") != want {
+			t.Errorf("ConfirmMatches(%q) = %v", typed, !want)
 		}
 	}
 }

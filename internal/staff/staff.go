@@ -48,6 +48,10 @@ func (s *Service) AssignRole(ctx context.Context, actorID, userID, roleID, orgID
 	if !snap.Can(actorID, orgID, rbac.PermStaffManage) {
 		return nil, snap.Forbidden(orgID, rbac.PermStaffManage)
 	}
+	if _, ok := snap.Role(roleID); !ok || roleID <= 0 {
+		// No default: a role picker starts on "Choose a role…", and choosing is the admin's.
+		return valid.Problems{"role": "Choose a role."}, nil
+	}
 	if !snap.MemberWithin(userID, orgID) && !snap.MemberAt(userID, orgID) {
 		return refused(snap, "role", userID, orgID, rbac.ErrNotStaffThere)
 	}

@@ -164,6 +164,7 @@ type Scope struct {
 
 // MemberCandidates returns one page of the people in scope (and those who hold the role
 // already), matching q by name or email, with whether each holds roleID; and the total.
+// Those who hold it come first, then everyone by name.
 func (s *Store) MemberCandidates(ctx context.Context, roleID int64, scope Scope, q string, limit, offset int) ([]Candidate, int, error) {
 	orgIDs := scope.OrgIDs
 	if len(orgIDs) == 0 && !scope.Everyone {
@@ -187,7 +188,7 @@ func (s *Store) MemberCandidates(ctx context.Context, roleID int64, scope Scope,
 	// One pass: the window count gives the total alongside the page.
 	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.name, u.email,
 		EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.role_id = ?), count(*) OVER ()
-		FROM users u`+where+` ORDER BY u.name COLLATE NOCASE, u.id LIMIT ? OFFSET ?`, append(append([]any{roleID}, args...), limit, offset)...)
+		FROM users u`+where+` ORDER BY 4 DESC, u.name COLLATE NOCASE, u.id LIMIT ? OFFSET ?`, append(append([]any{roleID}, args...), limit, offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: candidates: %w", err)
 	}

@@ -3,8 +3,11 @@
 package roles
 
 import (
-	"github.com/rolegate/rolegate/views/audit"
 	"strconv"
+	"strings"
+
+	"github.com/a-h/templ"
+	"github.com/rolegate/rolegate/views/audit"
 
 	"github.com/rolegate/rolegate/views/layout"
 )
@@ -124,6 +127,40 @@ func (v FormView) Action() string {
 	return "/roles/" + strconv.FormatInt(v.RoleID, 10)
 }
 
+// postAttrs makes the dialog's form answer inside the dialog; the full page's form posts
+// plainly and is redirected (it has no #modal to answer into).
+func (v FormView) postAttrs() templ.Attributes {
+	if !v.Modal {
+		return nil
+	}
+	return templ.Attributes{"hx-post": v.Action(), "hx-target": "#modal"}
+}
+
+// dialogGet makes a link of the dialog open its page in the dialog instead.
+func (v FormView) dialogGet(path string) templ.Attributes {
+	if !v.Modal {
+		return nil
+	}
+	return templ.Attributes{"hx-get": path, "hx-target": "#modal"}
+}
+
+// startFromTarget is where choosing Start from puts the form again: the dialog, or the
+// page's main region (and address) on the full page.
+func (v FormView) startFromTarget() templ.Attributes {
+	if v.Modal {
+		return templ.Attributes{"hx-target": "#modal"}
+	}
+	return templ.Attributes{"hx-target": "#main", "hx-select": "#main", "hx-swap": "outerHTML", "hx-push-url": "true"}
+}
+
+// CancelURL is where Cancel goes on the full page: the role's page when editing.
+func (v FormView) CancelURL() string {
+	if v.RoleID != 0 {
+		return v.Action()
+	}
+	return "/roles"
+}
+
 // Title names the form.
 func (v FormView) Title() string {
 	if v.RoleID == 0 {
@@ -155,6 +192,7 @@ type PermSection struct {
 type Option struct {
 	ID   int64
 	Name string
+	Warn string // what the role hands over, when it grants administration; shown once picked
 }
 
 // RoleView is the page of one role; with Deleting, its deletion panel too.
@@ -179,6 +217,18 @@ type RoleView struct {
 	Deleting    bool
 	Reassign    []Option
 	Problems    map[string]string
+	ConfirmCode string // what was typed in the Remove from all form
+	ReassignTo  int64  // the role chosen in the Reassign form
+}
+
+// ReassignWarn is the warning of the role chosen to take the holders, if any.
+func (v RoleView) ReassignWarn() string {
+	for _, o := range v.Reassign {
+		if o.ID == v.ReassignTo {
+			return o.Warn
+		}
+	}
+	return ""
 }
 
 // Candidate is one person in Select members.
@@ -186,25 +236,96 @@ type Candidate struct {
 	ID      int64
 	Name    string
 	Email   string
-	Checked bool
+	Holds   bool // holds the role now
+	Checked bool // ticked: holds it now and was not unticked, or was ticked
+}
+
+// Carried is a change made on another page or search of Select members, kept in hidden
+// fields until the form is saved.
+type Carried struct {
+	ID     int64
+	Name   string
+	Ticked bool // to be added; false: to be removed
 }
 
 // MembersView is the Select members form.
 type MembersView struct {
-	Page             layout.Page
-	Modal            bool
-	RoleID           int64
-	RoleName         string
-	RoleCode         string
-	Inactive         bool
-	Q                string
-	Candidates       []Candidate
-	From, To, Total  int
-	PrevURL, NextURL string
-	Problem          string
+	Page       layout.Page
+	Modal      bool
+	RoleID     int64
+	RoleName   string
+	RoleCode   string
+	Inactive   bool
+	Q          string
+	Candidates []Candidate
+	Carried    []Carried
+	// Holders is how many people hold the role now, for "N selected".
+	Holders            int
+	From, To, Total    int
+	PageNo             int
+	PrevPage, NextPage int // 0: none
+	Problem            string
 	// OneRoleOrg names the role's organisation when it gives each person one role: ticking
 	// someone moves them here from the role they hold there.
 	OneRoleOrg string
+}
+
+// Changes counts the people saving would add and remove.
+func (v MembersView) Changes() (add, remove int) {
+	for _, c := range v.Carried {
+		if c.Ticked {
+			add++
+		} else {
+			remove++
+		}
+	}
+	for _, c := range v.Candidates {
+		switch {
+		case c.Checked && !c.Holds:
+			add++
+		case !c.Checked && c.Holds:
+			remove++
+		}
+	}
+	return add, remove
+}
+
+// SelectedText is "N selected", with what saving would change; the script keeps it current.
+func (v MembersView) SelectedText() string {
+	add, remove := v.Changes()
+	s := strconv.Itoa(v.Holders+add-remove) + " selected"
+	if add > 0 || remove > 0 {
+		s += " (" + strconv.Itoa(add) + " to add, " + strconv.Itoa(remove) + " to remove when you save)"
+	}
+	return s
+}
+
+// CarriedText names the changes kept from other pages and searches.
+func (v MembersView) CarriedText() string {
+	var add, remove []string
+	for _, c := range v.Carried {
+		if c.Ticked {
+			add = append(add, c.Name)
+		} else {
+			remove = append(remove, c.Name)
+		}
+	}
+	var parts []string
+	if len(add) > 0 {
+		parts = append(parts, "adding "+names(add))
+	}
+	if len(remove) > 0 {
+		parts = append(parts, "removing "+names(remove))
+	}
+	return "Also ticked on other pages or searches, saved with the rest: " + strings.Join(parts, "; ") + "."
+}
+
+func names(n []string) string {
+	const shown = 5
+	if len(n) <= shown {
+		return strings.Join(n, ", ")
+	}
+	return strings.Join(n[:shown], ", ") + " and " + strconv.Itoa(len(n)-shown) + " more"
 }
 
 // GridView is the permission grid: roles as columns, permissions as rows.

@@ -80,6 +80,27 @@ type Option struct {
 	ID       int64
 	Name     string
 	Selected bool
+	Warn     string // a role that grants administration: what it hands over
+}
+
+// hasSelected reports whether one of opts is chosen.
+func hasSelected(opts []Option) bool {
+	for _, o := range opts {
+		if o.Selected {
+			return true
+		}
+	}
+	return false
+}
+
+// warnOf is the warning of the selected option, if any.
+func warnOf(opts []Option) string {
+	for _, o := range opts {
+		if o.Selected {
+			return o.Warn
+		}
+	}
+	return ""
 }
 
 // HeldRole is a role the person holds, with what the viewer may do to it.
@@ -141,6 +162,9 @@ type PersonView struct {
 	AddRoles []Option // roles assignable in the shown organisation
 	Groups   []PermGroup
 	Problem  string
+	// RoleProblem is a refused role choice, shown beside the picker named RoleProblemAt
+	// ("add", or "move-ROLE-ORG" for a Change … to).
+	RoleProblem, RoleProblemAt string
 
 	// OneRole: the shown organisation gives each person one role (change it, never add one).
 	OneRole bool
@@ -152,6 +176,28 @@ type PersonView struct {
 func (v PersonView) URL(org int64) string {
 	return "/staff/" + id(v.ID) + "?org=" + id(org)
 }
+
+// ShowAddRole reports whether the page offers Add a role (or Their role, one role per person).
+func (v PersonView) ShowAddRole() bool {
+	return v.CanManage && len(v.AddRoles) > 0 && !(v.OneRole && v.HoldsRoleHere)
+}
+
+// HasPicker reports whether the page shows the role picker at ("add" or a MoveID), where a
+// refused choice is answered beside it.
+func (v PersonView) HasPicker(at string) bool {
+	if at == "add" {
+		return v.ShowAddRole()
+	}
+	for _, r := range v.Roles {
+		if r.MoveID() == at && r.CanChange && len(r.MoveTo) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// MoveID is the id of the Change … to picker of a held role.
+func (r HeldRole) MoveID() string { return "move-" + id(r.RoleID) + "-" + id(r.OrgID) }
 
 // Action is a POST target on the person.
 func (v PersonView) Action(path string) string { return "/staff/" + id(v.ID) + path }
