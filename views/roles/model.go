@@ -385,3 +385,17 @@ func boolAttr(b bool) string {
 	}
 	return "false"
 }
+
+// Showing says which records of a list a page shows: "No records", "1 record", "9 records"
+// when they all fit, else "Showing 26–50 of 132 records".
+func Showing(from, to, total int) string {
+	switch {
+	case total == 0:
+		return "No records"
+	case total == 1:
+		return "1 record"
+	case from == 1 && to == total:
+		return strconv.Itoa(total) + " records"
+	}
+	return "Showing " + strconv.Itoa(from) + "–" + strconv.Itoa(to) + " of " + strconv.Itoa(total) + " records"
+}
