@@ -314,14 +314,19 @@ func (a *app) auditExport(format string) echo.HandlerFunc {
 				}
 			}
 			first = false
-			return enc.Encode(exportEntry{ID: e.ID, At: time.Unix(e.At, 0).UTC().Format(time.RFC3339), ActorID: e.ActorID, Actor: e.ActorName,
-				OrgID: e.OrgID, Org: e.OrgName, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, Target: e.TargetName,
-				Before: e.Before, After: e.After, Client: e.Client, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
-				Summary: words.Describe(e).Text()})
+			return enc.Encode(exportOf(e, words))
 		})
 		_, _ = c.Response().Write([]byte("]\n"))
 		return err
 	}
+}
+
+// exportOf is e as the JSON export and the API give it.
+func exportOf(e audit.Entry, words audit.Describer) exportEntry {
+	return exportEntry{ID: e.ID, At: time.Unix(e.At, 0).UTC().Format(time.RFC3339), ActorID: e.ActorID, Actor: e.ActorName,
+		OrgID: e.OrgID, Org: e.OrgName, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, Target: e.TargetName,
+		Before: e.Before, After: e.After, Client: e.Client, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
+		Summary: words.Describe(e).Text()}
 }
 
 // exportEntry is one entry of the JSON export.

@@ -59,6 +59,13 @@ func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return next(c)
 		}
+		if isAPI(c) {
+			// The API never reads cookies: a bearer token or nothing.
+			if err := a.apiAuth(c); err != nil {
+				return err
+			}
+			return next(c)
+		}
 		live, err := a.Sessions.Load(c.Request())
 		actor := audit.Actor{Client: c.RealIP()}
 		switch {
@@ -82,6 +89,12 @@ func (a *app) require(acc Access) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if acc.kind == accessPublic {
+				return next(c)
+			}
+			if acc.kind == accessToken {
+				if err := a.requireToken(c, acc.perms[0]); err != nil {
+					return err
+				}
 				return next(c)
 			}
 			u, ok := currentUser(c)

@@ -42,6 +42,10 @@ func (a *app) handleError(err error, c echo.Context) {
 	// The answer is written even when the request's context has ended (a body that never
 	// arrived, a client gone): the status is what the log records.
 	c.SetRequest(c.Request().WithContext(context.WithoutCancel(c.Request().Context())))
+	if isAPI(c) {
+		a.apiProblem(c, err)
+		return
+	}
 	v := errviews.View{Status: http.StatusInternalServerError, Heading: "Something went wrong",
 		Message: "The request could not be completed. Nothing was changed. Try again in a moment; if it keeps happening, tell your administrator the time it happened."}
 	var fe *ForbiddenError

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/tokens"
 )
 
 // Access says who may use a route. The zero value is not valid: every route must say.
@@ -23,6 +24,7 @@ const (
 	accessSignedIn
 	accessPermission
 	accessGlobalAdmin
+	accessToken // the JSON API: a bearer token with a scope (perms[0])
 )
 
 var (
@@ -48,6 +50,8 @@ func (a Access) String() string {
 		return "permission " + strings.Join(a.perms, " or ")
 	case accessGlobalAdmin:
 		return "global admin"
+	case accessToken:
+		return "token scope " + a.perms[0]
 	}
 	return "unset"
 }
@@ -124,6 +128,21 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/orgs/:id/move", Perm(rbac.PermOrgsManage), a.orgMove},
 		{http.MethodPost, "/orgs/:id/settings", Perm(rbac.PermOrgsManage), a.orgSettings},
 		{http.MethodPost, "/orgs/:id/defaults", Perm(rbac.PermOrgsManage), a.orgDefaults},
+
+		// The JSON API (web/api*.go): bearer tokens, problem+json.
+		{http.MethodGet, "/api/v1/openapi.json", Public, a.apiOpenAPI},
+		{http.MethodGet, "/api/v1/check", Token(tokens.ScopeCheck), a.apiCheck},
+		{http.MethodPost, "/api/v1/check", Token(tokens.ScopeCheck), a.apiCheckBatch},
+		{http.MethodGet, "/api/v1/users/:user/permissions", Token(tokens.ScopeCheck), a.apiUserPermissions},
+		{http.MethodGet, "/api/v1/permissions/:key/holders", Token(tokens.ScopeRead), a.apiHolders},
+		{http.MethodGet, "/api/v1/roles", Token(tokens.ScopeRead), a.apiRoles},
+		{http.MethodGet, "/api/v1/roles/:id", Token(tokens.ScopeRead), a.apiRole},
+		{http.MethodGet, "/api/v1/roles/:id/holders", Token(tokens.ScopeRead), a.apiRoleHolders},
+		{http.MethodGet, "/api/v1/users", Token(tokens.ScopeRead), a.apiUsers},
+		{http.MethodGet, "/api/v1/audit", Token(tokens.ScopeRead), a.apiAudit},
+		{http.MethodPost, "/api/v1/users/:user/roles", Token(tokens.ScopeWrite), a.apiAssign},
+		{http.MethodDelete, "/api/v1/users/:user/roles/:role", Token(tokens.ScopeWrite), a.apiUnassign},
+		{http.MethodPost, "/api/v1/invitations", Token(tokens.ScopeWrite), a.apiInvite},
 	}
 }
 

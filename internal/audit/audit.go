@@ -35,7 +35,10 @@ const (
 	// guessing the password it lacks.
 	PasswordCheckFailed = "auth.password_check_failed"
 	// UserRenamed is a person changing their own name on the Account page.
-	UserRenamed        = "user.rename"
+	UserRenamed = "user.rename"
+	// TokenCreated and TokenRevoked are API tokens made and ended (PRODUCT.md §2.9).
+	TokenCreated       = "token.create"
+	TokenRevoked       = "token.revoke"
 	Denied             = "access.denied"
 	RoleCreated        = "role.create"
 	RoleUpdated        = "role.update"
@@ -65,7 +68,7 @@ const (
 )
 
 // Actions lists every action, for the filter of the audit page.
-var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, PasswordChanged, PasswordCheckFailed, UserRenamed, Denied,
+var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, PasswordChanged, PasswordCheckFailed, UserRenamed, TokenCreated, TokenRevoked, Denied,
 	RoleCreated, RoleUpdated, RoleDeleted, AssignmentAdded, AssignmentRemoved, OverrideSet,
 	StaffAdded, StaffDisabled, StaffEnabled, StaffRemoved,
 	InvitationCreated, InvitationResent, InvitationRevoked, InvitationAccepted,
@@ -382,6 +385,9 @@ func JSON(v any) json.RawMessage {
 type Actor struct {
 	UserID int64
 	Client string
+	// Via names the API token the person acts through: the entry's actor then reads
+	// "Ana Ruiz via token HR sync".
+	Via string
 }
 
 type actorKey struct{}

@@ -113,6 +113,8 @@ var actionLabels = map[string]string{
 	Rekeyed:             "Audit log re-sealed",
 	EntryMissing:        "Missing entry",
 	UserRenamed:         "Name changed",
+	TokenCreated:        "API token created",
+	TokenRevoked:        "API token revoked",
 }
 
 // ActionLabel names an action in plain words ("assignment.add" → "Role given"); an action this
@@ -228,6 +230,16 @@ func (d Describer) describe(e Entry) Summary {
 		s.Sentence = fmt.Sprintf("%s changed %s password.", who, possessive(e))
 	case PasswordCheckFailed:
 		s.Sentence = fmt.Sprintf("A wrong current password was typed to change %s password.", possessiveOf(target(e)))
+	case TokenCreated:
+		s.Sentence = fmt.Sprintf("%s created the API token %s%s.", who, orElse(clean(e.TargetName), "#"+strconv.FormatInt(e.TargetID, 10)), in(e, ""))
+		if v := after.str("scopes"); v != "" {
+			add(Change{Kind: Detail, Label: "Scopes", To: v})
+		}
+		if v := after.str("expires"); v != "" {
+			add(Change{Kind: Detail, Label: "Expires", To: v})
+		}
+	case TokenRevoked:
+		s.Sentence = fmt.Sprintf("%s revoked the API token %s%s.", who, orElse(clean(e.TargetName), "#"+strconv.FormatInt(e.TargetID, 10)), in(e, ""))
 	case UserRenamed:
 		s.Sentence = fmt.Sprintf("%s changed %s name.", who, possessive(e))
 		if b, a := before.str("name"), after.str("name"); b != a {

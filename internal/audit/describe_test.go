@@ -32,6 +32,13 @@ func describer(t testing.TB) audit.Describer {
 }
 
 // entry is one realistic entry: Ana Ruiz acting in Northside Practice on María López.
+// token is an entry about the API token "EHR bridge", made through another token.
+func token(action, after string) audit.Entry {
+	e := entry(action, "token", "", after)
+	e.TargetID, e.TargetName, e.ActorName = 3, "EHR bridge", "Ana Ruiz via token HR sync"
+	return e
+}
+
 func entry(action, targetType string, before, after string) audit.Entry {
 	e := audit.Entry{ID: 40, At: 1_767_225_600, ActorID: 1, ActorName: "Ana Ruiz", OrgID: 1, OrgName: "Northside Practice", Action: action,
 		TargetType: targetType, Client: "192.0.2.7"}
@@ -103,6 +110,9 @@ func TestDescribeEveryAction(t *testing.T) {
 		{"password changed", password, "María López changed their password.", nil},
 		{"password check failed", checkFailed, "A wrong current password was typed to change María López's password.", nil},
 		{"renamed", renamed, "María López changed their name.", []string{"Name: María Lopez → María López"}},
+		{"token created", token(audit.TokenCreated, `{"scopes":"check,read","expires":"2026-04-01"}`),
+			"Ana Ruiz via token HR sync created the API token EHR bridge in Northside Practice.", []string{"Scopes: check,read", "Expires: 2026-04-01"}},
+		{"token revoked", token(audit.TokenRevoked, ""), "Ana Ruiz via token HR sync revoked the API token EHR bridge in Northside Practice.", nil},
 		{"denied", denied, "Ζωή Παπαδοπούλου was refused /roles.", []string{"Missing permission: Edit roles and permissions"}},
 		{"role created", entry(audit.RoleCreated, "role", "", role), "Ana Ruiz created the role Billing Lead in Northside Practice.",
 			[]string{"+ View billing", "+ Contact patient", "+ View patient data"}},

@@ -9,14 +9,14 @@ import (
 
 func TestDefaultCatalog(t *testing.T) {
 	c := DefaultCatalog()
-	if c.Len() != 19 {
-		t.Fatalf("Len() = %d, want 19", c.Len())
+	if c.Len() != 20 {
+		t.Fatalf("Len() = %d, want 20", c.Len())
 	}
-	if got := len(c.Permissions()); got != 19 {
-		t.Fatalf("len(Permissions()) = %d, want 19", got)
+	if got := len(c.Permissions()); got != 20 {
+		t.Fatalf("len(Permissions()) = %d, want 20", got)
 	}
-	if got := len(c.Keys()); got != 19 {
-		t.Fatalf("len(Keys()) = %d, want 19", got)
+	if got := len(c.Keys()); got != 20 {
+		t.Fatalf("len(Keys()) = %d, want 20", got)
 	}
 
 	wantKeys := []string{
@@ -24,7 +24,7 @@ func TestDefaultCatalog(t *testing.T) {
 		"scheduling.access", "scheduling.all_providers",
 		"clinical.drug_interactions", "clinical.erx",
 		"billing.view", "billing.manage",
-		"roles.manage", "staff.manage", "staff.view", "orgs.manage", "audit.view", "access.delegate",
+		"roles.manage", "staff.manage", "staff.view", "orgs.manage", "audit.view", "access.delegate", "integrations.manage",
 	}
 	if got := c.Keys(); !slices.Equal(got, wantKeys) {
 		t.Errorf("Keys() = %v\nwant     %v", got, wantKeys)
@@ -33,7 +33,7 @@ func TestDefaultCatalog(t *testing.T) {
 	wantCats := []struct {
 		name string
 		n    int
-	}{{"Patients", 7}, {"Scheduling", 2}, {"Clinical", 2}, {"Billing", 2}, {"Administration", 6}}
+	}{{"Patients", 7}, {"Scheduling", 2}, {"Clinical", 2}, {"Billing", 2}, {"Administration", 7}}
 	cats := c.Categories()
 	if len(cats) != len(wantCats) {
 		t.Fatalf("Categories() has %d entries, want %d", len(cats), len(wantCats))
@@ -530,6 +530,7 @@ func TestCatalogSort(t *testing.T) {
 			"staff.view", "patients.share", "clinical.erx", "patients.view", "access.delegate", "billing.manage", "scheduling.access",
 			"patients.identifiers", "orgs.manage", "billing.view", "patients.offboard", "audit.view", "scheduling.all_providers",
 			"patients.export", "roles.manage", "clinical.drug_interactions", "staff.manage", "patients.contact", "patients.manage",
+			"integrations.manage",
 		}, c.Keys()},
 	}
 	for _, tc := range cases {

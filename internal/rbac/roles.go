@@ -33,6 +33,9 @@ const (
 	PermOrgsManage  = "orgs.manage"
 	PermAuditView   = "audit.view"
 	PermDelegate    = "access.delegate"
+	// PermIntegrations guards API tokens (/integrations). Not required of a catalog: without
+	// it only global admins manage tokens.
+	PermIntegrations = "integrations.manage"
 )
 
 // AdminPermissions are the administration keys every catalog must carry.
@@ -117,7 +120,9 @@ func SystemRoles(c *Catalog) []RoleTemplate {
 		return out
 	}
 	patients := category("Patients")
-	admin := without(category("Administration"), PermOrgsManage)
+	// Tokens let other tools act with their creator's access: only Administrators (and global
+	// admins) hold integrations.manage among the system roles.
+	admin := without(category("Administration"), PermOrgsManage, PermIntegrations)
 	return []RoleTemplate{
 		{CodeAdmin, "Administrator", "Manages the practice and everyone's access.", c.Keys()},
 		{CodeAccessController, "Access Controller", "Invites staff, picks their roles and keeps roles tidy.",

@@ -55,8 +55,8 @@ func TestSystemRolesDefaultCatalog(t *testing.T) {
 		})
 	}
 	t.Run("ADMIN has every key", func(t *testing.T) {
-		if len(got[0].Permissions) != 19 {
-			t.Errorf("ADMIN has %d permissions, want 19", len(got[0].Permissions))
+		if len(got[0].Permissions) != 20 {
+			t.Errorf("ADMIN has %d permissions, want 20", len(got[0].Permissions))
 		}
 	})
 	t.Run("fresh slices", func(t *testing.T) {
@@ -143,8 +143,8 @@ func TestSystemRolesInvariants(t *testing.T) {
 		if slices.Contains(byCode[CodeOfficeManager], "billing.view") {
 			t.Errorf("OFFICE_MANAGER names billing.view in a catalog without it")
 		}
-		if len(byCode[CodeAdmin]) != 17 {
-			t.Errorf("ADMIN has %d permissions, want 17", len(byCode[CodeAdmin]))
+		if len(byCode[CodeAdmin]) != 18 {
+			t.Errorf("ADMIN has %d permissions, want 18", len(byCode[CodeAdmin]))
 		}
 	})
 

@@ -37,6 +37,9 @@ func (s *Store) appendSealed(ctx context.Context, tx *sql.Tx, key []byte, e audi
 		if err := tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", e.ActorID).Scan(&e.ActorName); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: audit actor: %w", err)
 		}
+		if actor.Via != "" && e.ActorID == actor.UserID {
+			e.ActorName += " via token " + actor.Via
+		}
 	}
 	if e.TargetType == "user" && e.TargetID != 0 && e.TargetName == "" {
 		// A person is named as they are called now; the entry keeps that name for good.
@@ -122,6 +125,7 @@ type AuditQuery struct {
 	TargetType string
 	TargetID   int64
 	BeforeID   int64 // keyset paging: entries older than this id
+	AfterID    int64 // keyset paging the other way (the API): entries newer than this id
 	Limit      int
 	// ChangesOnly leaves out sign-ins, sign-outs and refused requests: what changed access.
 	ChangesOnly bool
@@ -174,6 +178,10 @@ func (q AuditQuery) where() (string, []any) {
 	if q.TargetType != "" {
 		w += " AND target_type = ? AND target_id = ?"
 		args = append(args, q.TargetType, q.TargetID)
+	}
+	if q.AfterID != 0 {
+		w += " AND id > ?"
+		args = append(args, q.AfterID)
 	}
 	if q.BeforeID != 0 {
 		w += " AND id < ?"
@@ -228,6 +236,10 @@ func (s *Store) EachAudit(ctx context.Context, q AuditQuery, fn func(audit.Entry
 	order := " ORDER BY id"
 	if q.NewestFirst {
 		order = " ORDER BY id DESC"
+	}
+	if q.Limit > 0 {
+		order += " LIMIT ?"
+		args = append(args, q.Limit)
 	}
 	rows, err := s.r.QueryContext(ctx, "SELECT "+auditColumns+" FROM audit_log"+w+order, args...)
 	if err != nil {

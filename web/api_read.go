@@ -1,0 +1,177 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/audit"
+	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/roles"
+	"github.com/rolegate/rolegate/internal/staff"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/valid"
+)
+
+type apiRole struct {
+	ID          int64    `json:"id"`
+	Code        string   `json:"code"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Status      string   `json:"status"`
+	System      bool     `json:"system"`
+	Org         apiOrg   `json:"org"`
+	Permissions []string `json:"permissions"`
+}
+
+func roleJSON(r rbac.Role, o rbac.Org) apiRole {
+	status := "inactive"
+	if r.Active {
+		status = "active"
+	}
+	return apiRole{ID: r.ID, Code: r.Code, Name: r.Name, Status: status, System: r.System, Org: apiOrg{o.ID, o.Name},
+		Permissions: append([]string{}, r.Permissions...)}
+}
+
+// apiRoles lists the roles that apply in an organisation: its own and those above it.
+func (a *app) apiRoles(c echo.Context) error {
+	o, err := a.apiOrg(c, c.QueryParam("org"), viewRoles...)
+	if err != nil {
+		return err
+	}
+	snap := a.Access.Now()
+	out := []apiRole{}
+	for _, id := range snap.Ancestry(o.ID) {
+		owner, _ := snap.Org(id)
+		for _, r := range snap.Data().Roles {
+			if r.OrgID == id {
+				out = append(out, roleJSON(r, owner))
+			}
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"org": apiOrg{o.ID, o.Name}, "roles": out})
+}
+
+// apiRoleOf reads :id as a role the token's creator may view (roles.CanView) within reach.
+func (a *app) apiRoleOf(c echo.Context) (rbac.Role, rbac.Org, error) {
+	snap := a.Access.Now()
+	p, _ := currentPrincipal(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return rbac.Role{}, rbac.Org{}, store.ErrNotFound
+	}
+	r, ok := snap.Role(id)
+	if !ok || !p.Reaches(snap, r.OrgID) || !roles.CanView(snap, p.UserID, r) {
+		return rbac.Role{}, rbac.Org{}, store.ErrNotFound
+	}
+	o, _ := snap.Org(r.OrgID)
+	return r, o, nil
+}
+
+func (a *app) apiRole(c echo.Context) error {
+	r, o, err := a.apiRoleOf(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, roleJSON(r, o))
+}
+
+// apiRoleHolders lists who holds a role and where, among the people the creator may see.
+func (a *app) apiRoleHolders(c echo.Context) error {
+	r, o, err := a.apiRoleOf(c)
+	if err != nil {
+		return err
+	}
+	snap := a.Access.Now()
+	p, _ := currentPrincipal(c)
+	scope := staff.ListScope(snap, p.UserID)
+	type holding struct {
+		User int64  `json:"user"`
+		Name string `json:"name"`
+		Org  apiOrg `json:"org"`
+	}
+	out := []holding{}
+	for _, as := range snap.Data().Assignments {
+		if as.RoleID != r.ID || !staff.InScope(snap, scope, as.UserID) {
+			continue
+		}
+		u, _ := snap.User(as.UserID)
+		where, _ := snap.Org(as.OrgID)
+		out = append(out, holding{as.UserID, u.Name, apiOrg{where.ID, where.Name}})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"role": roleJSON(r, o), "holders": out})
+}
+
+// apiUsers lists the staff of an organisation and below whom the creator may see.
+func (a *app) apiUsers(c echo.Context) error {
+	o, err := a.apiOrg(c, c.QueryParam("org"), rbac.PermStaffView)
+	if err != nil {
+		return err
+	}
+	snap := a.Access.Now()
+	p, _ := currentPrincipal(c)
+	q, _ := valid.Text(c.QueryParam("q"), false, 100)
+	scope := staff.ListScope(snap, p.UserID)
+	below := snap.Subtree(o.ID)
+	orgs := []int64{}
+	for _, id := range below {
+		if scope.Everyone || slices.Contains(scope.OrgIDs, id) {
+			orgs = append(orgs, id)
+		}
+	}
+	rows, _, err := a.Store.ListStaff(c.Request().Context(), store.StaffQuery{OrgIDs: orgs, Q: q, Status: "active", Limit: 500})
+	if err != nil {
+		return err
+	}
+	type person struct {
+		ID    int64    `json:"id"`
+		Name  string   `json:"name"`
+		Email string   `json:"email"`
+		Roles []string `json:"roles"`
+	}
+	out := []person{}
+	for _, r := range rows {
+		pp := person{ID: r.UserID, Name: r.Name, Email: r.Email, Roles: []string{}}
+		for _, h := range r.Roles {
+			pp.Roles = append(pp.Roles, h.RoleCode)
+		}
+		out = append(out, pp)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"org": apiOrg{o.ID, o.Name}, "users": out})
+}
+
+// apiAudit lists audit entries of an organisation and below, oldest first, from a cursor.
+func (a *app) apiAudit(c echo.Context) error {
+	o, err := a.apiOrg(c, c.QueryParam("org"), rbac.PermAuditView)
+	if err != nil {
+		return err
+	}
+	after, _ := strconv.ParseInt(c.QueryParam("after"), 10, 64)
+	limit, err := strconv.Atoi(c.QueryParam("limit"))
+	if c.QueryParam("limit") == "" {
+		limit, err = 100, nil
+	}
+	if err != nil || limit < 1 || limit > 1000 || after < 0 {
+		return badRequest("limit is 1 to 1000 and after an entry id.", map[string]string{"limit": "1 to 1000"})
+	}
+	snap := a.Access.Now()
+	words, _, err := a.auditWords(c)
+	if err != nil {
+		return err
+	}
+	out := []exportEntry{}
+	err = a.Store.EachAudit(c.Request().Context(), store.AuditQuery{OrgIDs: snap.Subtree(o.ID), AfterID: after, Limit: limit}, func(e audit.Entry) error {
+		out = append(out, exportOf(e, words))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	next := ""
+	if len(out) == limit {
+		next = strconv.FormatInt(out[len(out)-1].ID, 10)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"entries": out, "next": next})
+}

@@ -1,0 +1,338 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rolegate/rolegate/internal/audit"
+	"github.com/rolegate/rolegate/internal/tokens"
+	"github.com/rolegate/rolegate/web"
+)
+
+// token makes an API token for creator in org with scopes, as the Integrations page does.
+func (p *portal) token(creator, org int64, scopes ...string) string {
+	p.t.Helper()
+	svc := &tokens.Service{Store: p.store, Access: p.app.Access}
+	made, probs, err := svc.Create(context.Background(), creator, tokens.Form{Name: "HR sync", OrgID: org, Scopes: scopes})
+	if err != nil || len(probs) > 0 {
+		p.t.Fatalf("token: %v %v", probs, err)
+	}
+	return made.Secret
+}
+
+type apiResponse struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// api calls the JSON API with a bearer token (no cookies) and returns the answer.
+func (p *portal) api(token, method, path, body string) apiResponse {
+	p.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, p.srv.URL+path, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 400 && resp.Header.Get("Content-Type") != "application/problem+json" {
+		p.t.Errorf("%s %s: %d answered as %q, not a problem", method, path, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return apiResponse{resp.StatusCode, resp.Header, string(b)}
+}
+
+// Tokens: 401 for none, unknown, revoked or expired, or a disabled creator; 403 without the
+// scope or when the creator lost the permission (on the very next request).
+func TestAPITokens(t *testing.T) {
+	p := newPortal(t, true)
+	integrator := p.customRole("Integrator", "staff.view", "integrations.manage", "billing.view")
+	_, ben := p.person("ben@example.org", integrator)
+	tok := p.token(1, 1, "check")
+	q := fmt.Sprintf("/api/v1/check?user=%d&permission=billing.view&org=1", ben)
+	if r := p.api(tok, "GET", q, ""); r.status != http.StatusOK || !strings.Contains(r.body, `"allowed":true`) {
+		t.Fatalf("check: %d %s", r.status, r.body)
+	}
+	for name, bad := range map[string]string{"none": "", "unknown": "rgt_" + strings.Repeat("A", 43), "not ours": "ghp_x"} {
+		if r := p.api(bad, "GET", q, ""); r.status != http.StatusUnauthorized || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s token: %d %q", name, r.status, r.header.Get("WWW-Authenticate"))
+		}
+	}
+	if r := p.api(tok, "GET", "/api/v1/roles?org=1", ""); r.status != http.StatusForbidden {
+		t.Errorf("read without the read scope: %d", r.status)
+	}
+	// A cookie is not a token.
+	c := p.client()
+	c.login(adminEmail, adminPassword)
+	if r := c.get(q); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a session cookie on the API: %d, want 401", r.StatusCode)
+	}
+	// The creator's access is read on every request: Ben's token dies with his staff.view.
+	benTok := p.token(ben, 1, "check")
+	if r := p.api(benTok, "GET", q, ""); r.status != http.StatusOK {
+		t.Fatalf("Ben's token: %d %s", r.status, r.body)
+	}
+	c.get(fmt.Sprintf("/staff/%d", ben))
+	if r := c.postForm(fmt.Sprintf("/staff/%d/roles/remove", ben), url.Values{"org": {"1"}, "role": {fmt.Sprint(integrator)}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("remove Ben's role: %d", r.StatusCode)
+	}
+	if r := p.api(benTok, "GET", q, ""); r.status != http.StatusForbidden {
+		t.Errorf("after Ben lost staff.view: %d, want 403", r.status)
+	}
+	if r := c.postForm(fmt.Sprintf("/staff/%d/disable", ben), url.Values{"org": {"1"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("disable Ben: %d", r.StatusCode)
+	}
+	if r := p.api(benTok, "GET", q, ""); r.status != http.StatusUnauthorized {
+		t.Errorf("after Ben was disabled: %d, want 401", r.status)
+	}
+	// Revoked: 401 at once.
+	svc := &tokens.Service{Store: p.store, Access: p.app.Access}
+	list, _ := svc.List(context.Background(), 1)
+	for _, tk := range list {
+		if err := svc.Revoke(context.Background(), 1, tk.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := p.api(tok, "GET", q, ""); r.status != http.StatusUnauthorized {
+		t.Errorf("revoked token: %d", r.status)
+	}
+}
+
+// Every token route refuses without a token (401) and without its scope (403).
+func TestAPIRoutesNeedTheirScope(t *testing.T) {
+	p := newPortal(t, true)
+	scopes := map[string]string{}
+	for _, r := range routeTable(t, p) {
+		if s, ok := strings.CutPrefix(r.access, "token scope "); ok {
+			scopes[r.method+" "+r.path] = s
+		}
+	}
+	if len(scopes) < 12 {
+		t.Fatalf("only %d token routes", len(scopes))
+	}
+	for route, scope := range scopes {
+		method, path, _ := strings.Cut(route, " ")
+		path = strings.NewReplacer(":user", "1", ":key", "billing.view", ":id", "1", ":role", "1").Replace(path) + "?org=1"
+		if r := p.api("", method, path, "{}"); r.status != http.StatusUnauthorized {
+			t.Errorf("%s without a token: %d", route, r.status)
+		}
+		other := map[string]string{"check": "read", "read": "write", "write": "check"}[scope]
+		if r := p.api(p.token(1, 1, other), method, path, "{}"); r.status != http.StatusForbidden {
+			t.Errorf("%s with scope %s only: %d, want 403", route, other, r.status)
+		}
+	}
+}
+
+// Cross-organisation: a token of B never answers about A (404), and its creator's access in
+// A does not leak through a token made for B.
+func TestAPIStaysInItsOrganisation(t *testing.T) {
+	w := newAttackWorld(t)
+	tok := w.p.token(1, w.b, "check", "read")
+	for _, path := range []string{
+		fmt.Sprintf("/api/v1/check?user=%d&permission=billing.view&org=%d", w.id["Admin A"], w.a),
+		fmt.Sprintf("/api/v1/permissions/billing.view/holders?org=%d", w.a),
+		fmt.Sprintf("/api/v1/roles?org=%d", w.a),
+		fmt.Sprintf("/api/v1/roles/%d", w.roles["ADMIN@A"]),
+		fmt.Sprintf("/api/v1/users?org=%d", w.a1),
+	} {
+		if r := w.p.api(tok, "GET", path, ""); r.status != http.StatusNotFound {
+			t.Errorf("%s with a token of B: %d %s", path, r.status, r.body)
+		}
+	}
+	if r := w.p.api(tok, "GET", fmt.Sprintf("/api/v1/roles?org=%d", w.b), ""); r.status != http.StatusOK {
+		t.Errorf("roles of B: %d", r.status)
+	}
+}
+
+// Bad questions are 422 problems; a batch answers in order, at most 100.
+func TestAPIBadInputAndBatch(t *testing.T) {
+	p := newPortal(t, true)
+	_, ben := p.person("ben@example.org", p.roleID("STAFF"))
+	tok := p.token(1, 1, "check")
+	for _, q := range []string{"?user=1&permission=no.such&org=1", "?user=1&permission=billing.view&org=x", "?permission=billing.view&org=1"} {
+		if r := p.api(tok, "GET", "/api/v1/check"+q, ""); r.status != http.StatusUnprocessableEntity {
+			t.Errorf("check%s: %d %s", q, r.status, r.body)
+		}
+	}
+	checks := []string{}
+	for i := range 100 {
+		perm := []string{"patients.contact", "billing.view"}[i%2]
+		checks = append(checks, fmt.Sprintf(`{"user": %d, "permission": %q, "org": 1}`, ben, perm))
+	}
+	r := p.api(tok, "POST", "/api/v1/check", `{"checks": [`+strings.Join(checks, ",")+`]}`)
+	var out struct{ Results []struct{ Allowed bool } }
+	if err := json.Unmarshal([]byte(r.body), &out); err != nil || r.status != http.StatusOK || len(out.Results) != 100 {
+		t.Fatalf("batch of 100: %d %v", r.status, err)
+	}
+	if !out.Results[0].Allowed || out.Results[1].Allowed {
+		t.Errorf("batch answers out of order: %+v", out.Results[:2])
+	}
+	if r := p.api(tok, "POST", "/api/v1/check", `{"checks": [`+strings.Join(append(checks, checks[0]), ",")+`]}`); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("batch of 101: %d", r.status)
+	}
+	if r := p.api(tok, "POST", "/api/v1/check", `{"checks": "no"`); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("bad JSON: %d", r.status)
+	}
+}
+
+// Beyond the per-token rate: 429 with Retry-After.
+func TestAPIRateLimit(t *testing.T) {
+	p := newPortal(t, true)
+	tok := p.token(1, 1, "check")
+	limited := false
+	for range 300 {
+		r := p.api(tok, "GET", "/api/v1/check?user=1&permission=billing.view&org=1", "")
+		if r.status == http.StatusTooManyRequests {
+			limited = r.header.Get("Retry-After") != ""
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("300 requests at once were never limited")
+	}
+}
+
+// The reverse look-up: everyone who holds a permission there, with why.
+func TestAPIHolders(t *testing.T) {
+	p := newPortal(t, true)
+	_, ben := p.person("ben@example.org", p.roleID("BILLING_STAFF"))
+	p.person("chloe@example.org", p.roleID("STAFF"))
+	r := p.api(p.token(1, 1, "read"), "GET", "/api/v1/permissions/billing.view/holders?org=1", "")
+	var out struct {
+		Holders []struct {
+			ID        int64
+			DecidedBy string `json:"decided_by"`
+			Reason    string
+		}
+	}
+	if err := json.Unmarshal([]byte(r.body), &out); err != nil || r.status != http.StatusOK {
+		t.Fatalf("holders: %d %s", r.status, r.body)
+	}
+	got := map[int64]string{}
+	for _, h := range out.Holders {
+		got[h.ID] = h.DecidedBy + ": " + h.Reason
+	}
+	if len(got) != 2 || !strings.HasPrefix(got[1], "global_admin") || got[ben] != "role: Granted by role Billing Staff in Northside Practice." {
+		t.Fatalf("holders %v", got)
+	}
+}
+
+// API writes go through the page's guards, with the creator as actor, and the audit names
+// the token.
+func TestAPIWrites(t *testing.T) {
+	p := newPortal(t, true)
+	_, ben := p.person("ben@example.org")
+	tok := p.token(1, 1, "write")
+	before := p.lastAuditID()
+	r := p.api(tok, "POST", fmt.Sprintf("/api/v1/users/%d/roles", ben), fmt.Sprintf(`{"role": %d, "org": 1}`, p.roleID("NURSE")))
+	if r.status != http.StatusCreated {
+		t.Fatalf("assign: %d %s", r.status, r.body)
+	}
+	named := false
+	for _, e := range p.entriesSince(before) {
+		named = named || (e.Action == audit.AssignmentAdded && e.ActorName == "Ana Ruiz via token HR sync")
+	}
+	if !named {
+		t.Error("the audit entry does not name the token")
+	}
+	if r := p.api(tok, "DELETE", fmt.Sprintf("/api/v1/users/%d/roles/%d?org=1", ben, p.roleID("NURSE")), ""); r.status != http.StatusNoContent {
+		t.Errorf("unassign: %d %s", r.status, r.body)
+	}
+	// Escalation: a front-desk lead cannot give Administrator through a token.
+	desk := p.customRole("Front Desk Lead", "staff.manage", "staff.view", "integrations.manage")
+	_, dana := p.person("dana@example.org", desk)
+	deskTok := p.token(dana, 1, "write")
+	if r := p.api(deskTok, "POST", fmt.Sprintf("/api/v1/users/%d/roles", ben), fmt.Sprintf(`{"role": %d, "org": 1}`, p.roleID("ADMIN"))); r.status != http.StatusForbidden && r.status != http.StatusUnprocessableEntity {
+		t.Errorf("escalation through a token: %d %s", r.status, r.body)
+	}
+	inv := p.api(tok, "POST", "/api/v1/invitations", fmt.Sprintf(`{"email": "zoe@example.org", "name": "Zoë", "org": 1, "role": %d}`, p.roleID("MEMBER")))
+	if inv.status != http.StatusCreated || !regexp.MustCompile(`"url":"http[^"]+/invite/`).MatchString(inv.body) {
+		t.Errorf("invite: %d %s", inv.status, inv.body)
+	}
+}
+
+// 1,000 random questions: the API's answer and reason are the person page's, every time.
+func TestAPIAgreesWithThePersonPage(t *testing.T) {
+	w := newAttackWorld(t)
+	tok := w.p.token(1, 1, "check")
+	admin := w.p.client()
+	admin.login(adminEmail, adminPassword)
+	rng := rand.New(rand.NewPCG(3, 5))
+	var people []int64
+	for _, id := range w.id {
+		people = append(people, id)
+	}
+	cat := w.p.app.Access.Catalog()
+	keys := cat.Keys()
+	why := regexp.MustCompile(`data-testid="why-([a-z_.]+)"[^>]*>([^<]*)<`)
+	asked := 0
+	for asked < 1000 {
+		user := people[rng.IntN(len(people))]
+		org := []int64{w.a, w.a1}[rng.IntN(2)]
+		if !w.p.app.Access.Now().MemberAt(user, org) {
+			continue // the person page shows another organisation then
+		}
+		page := admin.get(fmt.Sprintf("/staff/%d?org=%d", user, org))
+		if page.StatusCode != http.StatusOK {
+			continue
+		}
+		reasons := map[string]string{}
+		for _, m := range why.FindAllStringSubmatch(page.body, -1) {
+			reasons[m[1]] = htmlUnescape(m[2])
+		}
+		if len(reasons) == 0 {
+			continue
+		}
+		// Twenty questions in one batch (the per-token rate would refuse 1,000 single ones).
+		var asks, checks []string
+		for range 20 {
+			key := keys[rng.IntN(len(keys))]
+			asks = append(asks, key)
+			checks = append(checks, fmt.Sprintf(`{"user": %d, "permission": %q, "org": %d}`, user, key, org))
+		}
+		r := w.p.api(tok, "POST", "/api/v1/check", `{"checks": [`+strings.Join(checks, ",")+`]}`)
+		var out struct{ Results []struct{ Reason string } }
+		if err := json.Unmarshal([]byte(r.body), &out); err != nil || r.status != http.StatusOK || len(out.Results) != len(asks) {
+			t.Fatalf("check: %d %s", r.status, r.body)
+		}
+		for i, key := range asks {
+			if out.Results[i].Reason != reasons[key] {
+				t.Fatalf("user %d, %s in %d: API says %q, the person page %q", user, key, org, out.Results[i].Reason, reasons[key])
+			}
+			asked++
+		}
+	}
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&#39;", "'", "&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&quot;", `"`).Replace(strings.TrimSpace(s))
+}
+
+type routeRow struct{ method, path, access string }
+
+func routeTable(t *testing.T, _ *portal) []routeRow {
+	t.Helper()
+	var out []routeRow
+	for _, r := range web.RouteTable(web.Deps{}) {
+		out = append(out, routeRow{r.Method, r.Path, r.Access.String()})
+	}
+	return out
+}
