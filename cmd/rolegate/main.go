@@ -55,6 +55,11 @@ Commands:
   audit rekey [--force]
                  key a log sealed the old unkeyed way that the portal would not key at start
                  (--force: even a broken chain, or one whose key is lost; it is recorded)
+  token create --org ID --name NAME --scopes check,read[,write] [--expires 90d] --as EMAIL
+                 make an API token acting for that person (printed alone on stdout, once)
+  token list     the tokens: id, name, prefix, organisation, scopes, creator, last use, expiry
+  token revoke ID
+                 end a token at once
   version        print the version
 
 Every command takes the shared flags (see 'rolegate serve -h'); each also reads the
@@ -77,6 +82,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return demoCmd(ctx, args, env, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args, env, stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "rolegate", version)
 		return nil

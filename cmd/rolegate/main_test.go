@@ -456,3 +456,34 @@ func TestDemoForce(t *testing.T) {
 		t.Fatalf("the real practice was removed: %v", err)
 	}
 }
+
+// `rolegate token create|list|revoke`: the token alone on stdout, for a person who may make
+// one; a list without secrets; revoke ends it.
+func TestTokenCommands(t *testing.T) {
+	env, _, _ := demoDB(t)
+	out, err := runCmd(t, env, "token", "create", "--org", "1", "--name", "EHR bridge", "--scopes", "check,read", "--expires", "90d", "--as", "ana.ruiz@harbour-health.example")
+	if err != nil || !regexp.MustCompile(`^rgt_[A-Za-z0-9_-]{43}\n$`).MatchString(out) {
+		t.Fatalf("token create: %q %v", out, err)
+	}
+	secret := strings.TrimSpace(out)
+	list, err := runCmd(t, env, "token", "list")
+	if err != nil || !strings.Contains(list, "EHR bridge") || !strings.Contains(list, "check,read") || strings.Contains(list, secret) {
+		t.Fatalf("token list: %q %v", list, err)
+	}
+	for _, bad := range [][]string{
+		{"--org", "1", "--name", "x", "--as", "nobody@example.org"},
+		{"--org", "1", "--name", "x", "--scopes", "admin", "--as", "ana.ruiz@harbour-health.example"},
+		{"--org", "1", "--name", "x", "--expires", "forever", "--as", "ana.ruiz@harbour-health.example"},
+		{"--org", "1", "--name", "x"},
+	} {
+		if out, err := runCmd(t, env, append([]string{"token", "create"}, bad...)...); err == nil || strings.Contains(out, "rgt_") {
+			t.Errorf("token create %v: %q %v; want a refusal", bad, out, err)
+		}
+	}
+	if out, err := runCmd(t, env, "token", "revoke", "1"); err != nil {
+		t.Fatalf("token revoke: %q %v", out, err)
+	}
+	if list, _ := runCmd(t, env, "token", "list"); !strings.Contains(list, "revoked") {
+		t.Fatalf("after revoke: %q", list)
+	}
+}

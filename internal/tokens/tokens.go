@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -245,4 +246,18 @@ func (s *Service) touch(ctx context.Context, id, now int64) error {
 func hash(secret string) []byte {
 	h := sha256.Sum256([]byte(secret))
 	return h[:]
+}
+
+// ParseExpiry reads an expiry as typed in a form or on the command line: "" or "never" for
+// none, else a number of days ("90" or "90d"), 1 to 3650.
+func ParseExpiry(s string) (int, string) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" || s == "never" || s == "0" {
+		return 0, ""
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+	if err != nil || n < 1 || n > 3650 {
+		return 0, "Give the expiry in days, from 1 to 3650 (for example 90d), or never."
+	}
+	return n, ""
 }
