@@ -59,6 +59,7 @@ func (a *app) page(c echo.Context, title string) layout.Page {
 		}
 	}
 	p.EditRoles = a.canSomewhere(u, viewRoles...)
+	p.Integrations = a.canSomewhere(u, rbac.PermIntegrations)
 	path := c.Request().URL.Path
 	for _, n := range nav {
 		acc := access[n.href]

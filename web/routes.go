@@ -129,6 +129,10 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/orgs/:id/settings", Perm(rbac.PermOrgsManage), a.orgSettings},
 		{http.MethodPost, "/orgs/:id/defaults", Perm(rbac.PermOrgsManage), a.orgDefaults},
 
+		{http.MethodGet, "/integrations", Perm(rbac.PermIntegrations), a.integrationsPage},
+		{http.MethodPost, "/integrations/tokens", Perm(rbac.PermIntegrations), a.tokenCreate},
+		{http.MethodPost, "/integrations/tokens/:id/revoke", Perm(rbac.PermIntegrations), a.tokenRevoke},
+
 		// The JSON API (web/api*.go): bearer tokens, problem+json.
 		{http.MethodGet, "/api/v1/openapi.json", Public, a.apiOpenAPI},
 		{http.MethodGet, "/api/v1/check", Token(tokens.ScopeCheck), a.apiCheck},

@@ -130,4 +130,3 @@ func tokenList(ctx context.Context, st *store.Store, stdout io.Writer) error {
 	}
 	return w.Flush()
 }
-

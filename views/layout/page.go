@@ -22,6 +22,8 @@ type Page struct {
 	Flashes []string
 	// EditRoles shows "Edit roles" in the user menu (for those who may open the roles list).
 	EditRoles bool
+	// Integrations shows "Integrations" (API tokens) in the user menu.
+	Integrations bool
 	// ReplaceURL, when set, is the address the browser shows instead of the one the page was
 	// posted to, so reloading it opens the form again rather than sending it twice.
 	ReplaceURL string

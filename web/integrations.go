@@ -1,0 +1,110 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/tokens"
+	iv "github.com/rolegate/rolegate/views/integrations"
+)
+
+// integrationsPage lists the tokens one may manage and offers a new one.
+func (a *app) integrationsPage(c echo.Context) error {
+	v, err := a.integrationsView(c, tokens.Form{Scopes: []string{tokens.ScopeCheck}}, "", nil)
+	if err != nil {
+		return err
+	}
+	return a.renderStatus(c, http.StatusOK, iv.Page(v))
+}
+
+func (a *app) integrationsView(c echo.Context, f tokens.Form, expires string, problems map[string]string) (iv.View, error) {
+	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	v := iv.View{Page: a.page(c, "Integrations"), Name: f.Name, Expires: expires, Problems: problems, Scopes: map[string]bool{}}
+	for _, sc := range f.Scopes {
+		for _, one := range strings.Split(sc, ",") {
+			v.Scopes[strings.TrimSpace(one)] = true
+		}
+	}
+	for _, id := range snap.OrgsWhere(u.ID, rbac.PermIntegrations) {
+		o, _ := snap.Org(id)
+		v.Orgs = append(v.Orgs, iv.Option{ID: id, Name: o.Name, Selected: id == f.OrgID})
+	}
+	list, err := a.tokenService().List(c.Request().Context(), u.ID)
+	if err != nil {
+		return v, err
+	}
+	day := func(unix int64, none string) string {
+		if unix == 0 {
+			return none
+		}
+		return formatTime(unix)
+	}
+	now := time.Now().Unix()
+	for _, t := range list {
+		r := iv.Row{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Org: t.OrgName, Scopes: strings.Join(t.Scopes, ", "), Creator: t.CreatorName,
+			LastUsed: day(t.LastUsedAt, "never"), Expires: day(t.ExpiresAt, "never"), Live: true}
+		switch {
+		case t.RevokedAt != 0:
+			r.Live, r.State = false, "revoked"
+		case t.ExpiresAt != 0 && now >= t.ExpiresAt:
+			r.Live, r.State = false, "expired"
+		}
+		v.Rows = append(v.Rows, r)
+	}
+	return v, nil
+}
+
+// tokenCreate makes a token and shows it once.
+func (a *app) tokenCreate(c echo.Context) error {
+	u, _ := currentUser(c)
+	form, _ := c.FormParams()
+	org, _ := strconv.ParseInt(c.FormValue("org"), 10, 64)
+	f := tokens.Form{Name: c.FormValue("name"), OrgID: org, Scopes: form["scopes"]}
+	expires := c.FormValue("expires")
+	days, msg := tokens.ParseExpiry(expires)
+	f.ExpiryDays = days
+	made, problems, err := a.tokenService().Create(c.Request().Context(), u.ID, f)
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		if problems == nil {
+			problems = map[string]string{}
+		}
+		problems["expires"] = msg
+	}
+	if len(problems) > 0 {
+		v, err := a.integrationsView(c, f, expires, problems)
+		if err != nil {
+			return err
+		}
+		return a.renderStatus(c, http.StatusUnprocessableEntity, iv.Page(v))
+	}
+	v, err := a.integrationsView(c, tokens.Form{Scopes: []string{tokens.ScopeCheck}}, "", nil)
+	if err != nil {
+		return err
+	}
+	v.Secret, v.SecretName = made.Secret, made.Token.Name
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return a.renderStatus(c, http.StatusOK, iv.Page(v))
+}
+
+// tokenRevoke ends a token at once.
+func (a *app) tokenRevoke(c echo.Context) error {
+	u, _ := currentUser(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := a.tokenService().Revoke(c.Request().Context(), u.ID, id); err != nil {
+		return err
+	}
+	a.flash(c, "The token was revoked: whatever used it can no longer ask.")
+	return redirect(c, "/integrations")
+}
