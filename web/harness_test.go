@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/app"
+	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/store"
 )
 

@@ -68,7 +68,7 @@ func (a *app) home(c echo.Context) error {
 
 	if a.canSomewhere(u, rbac.PermAuditView) {
 		v.ShowChanges = true
-		entries, err := a.Store.ListAudit(ctx, store.AuditQuery{OrgIDs: a.auditScope(u), ChangesOnly: true, Limit: 6})
+		entries, err := a.Store.ListAudit(ctx, store.AuditQuery{OrgIDs: audit.Scope(snap, u.ID), ChangesOnly: true, Limit: 6})
 		if err != nil {
 			return err
 		}

@@ -78,43 +78,15 @@ func (a *app) staffList(c echo.Context) error {
 		CanInvite: a.canSomewhere(u, rbac.PermStaffManage)}))
 }
 
-// loadPerson finds the person of the :id parameter, visible to the user.
+// loadPerson finds the person of the :id parameter, visible to the user, and where the user
+// sees them (staff.Sees).
 func (a *app) loadPerson(c echo.Context) (store.Person, []int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return store.Person{}, nil, store.ErrNotFound
 	}
 	u, _ := currentUser(c)
-	snap := a.Access.Now()
-	// The person is visible when they are staff of one of the viewer's organisations (or
-	// below it); they are then shown in every such organisation where they are a member,
-	// including below an organisation they are staff of (grants apply downwards).
-	visible := staff.VisibleOrgs(snap, u.ID)
-	seen := slices.ContainsFunc(visible, func(o int64) bool { return snap.MemberWithin(id, o) })
-	var where []int64 // organisations where the viewer sees this person
-	for _, o := range visible {
-		if seen && (snap.MemberWithin(id, o) || snap.MemberAt(id, o)) {
-			where = append(where, o)
-		}
-	}
-	_, known := snap.User(id)
-	if len(where) == 0 && known && staff.ListScope(snap, u.ID).Everyone {
-		// Someone outside the viewer's organisations, visible because an organisation of
-		// theirs does not limit members visibility: shown from those organisations.
-		for _, o := range snap.OrgsWhere(u.ID, rbac.PermStaffView) {
-			if org, _ := snap.Org(o); u.GlobalAdmin || !org.LimitVisibility {
-				where = append(where, o)
-			}
-		}
-	}
-	if len(where) == 0 {
-		if known {
-			return store.Person{}, nil, forbidden(rbac.PermStaffView)
-		}
-		return store.Person{}, nil, store.ErrNotFound
-	}
-	p, err := a.Store.Person(c.Request().Context(), id)
-	return p, where, err
+	return a.staffService().Person(c.Request().Context(), u.ID, id)
 }
 
 // personPage shows roles, effective permissions with reasons, overrides and membership.

@@ -15,13 +15,13 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/rolegate/rolegate/internal/app"
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/boot"
 	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/demo"
 	"github.com/rolegate/rolegate/internal/rbac"
-	"github.com/rolegate/rolegate/internal/app"
 	"github.com/rolegate/rolegate/internal/store"
 )
 

@@ -20,6 +20,16 @@ type Service struct {
 	Mail   Mailer // nil when mail is off
 }
 
+// Person loads person for viewer, with the organisations the viewer sees them in (Sees).
+func (s *Service) Person(ctx context.Context, viewerID, personID int64) (store.Person, []int64, error) {
+	where, err := Sees(s.Access.Now(), viewerID, personID)
+	if err != nil {
+		return store.Person{}, nil, err
+	}
+	p, err := s.Store.Person(ctx, personID)
+	return p, where, err
+}
+
 // refused turns a guard's answer into what the page shows: problems beside field for a
 // refusal with a reason, the *rbac.ForbiddenError itself (the caller's 403) for a missing
 // permission, and other errors unchanged.

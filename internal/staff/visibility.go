@@ -58,3 +58,37 @@ func InScope(snap *rbac.Snapshot, scope store.Scope, personID int64) bool {
 	}
 	return slices.ContainsFunc(snap.MemberOrgs(personID), func(o int64) bool { return slices.Contains(scope.OrgIDs, o) })
 }
+
+// Sees is where viewer sees person, for the person page and every change made from it: the
+// organisations, among VisibleOrgs, that the page shows them in. Someone staff of one of the
+// viewer's organisations (or below it) is shown in each of those where they are a member,
+// below an organisation they are staff of included (grants apply downwards). Someone outside
+// them, visible because an organisation where the viewer holds staff.view does not limit its
+// members visibility (or to a global admin), is shown from those organisations. It is
+// rbac.ErrNotFound for nobody, and *rbac.ForbiddenError (staff.view) for a person the viewer
+// may not see.
+func Sees(snap *rbac.Snapshot, viewerID, personID int64) ([]int64, error) {
+	visible := VisibleOrgs(snap, viewerID)
+	seen := slices.ContainsFunc(visible, func(o int64) bool { return snap.MemberWithin(personID, o) })
+	var where []int64
+	for _, o := range visible {
+		if seen && (snap.MemberWithin(personID, o) || snap.MemberAt(personID, o)) {
+			where = append(where, o)
+		}
+	}
+	_, known := snap.User(personID)
+	if len(where) == 0 && known && ListScope(snap, viewerID).Everyone {
+		for _, o := range snap.OrgsWhere(viewerID, rbac.PermStaffView) {
+			if org, _ := snap.Org(o); snap.IsGlobalAdmin(viewerID) || !org.LimitVisibility {
+				where = append(where, o)
+			}
+		}
+	}
+	if len(where) == 0 {
+		if known {
+			return nil, rbac.NeedsAny(rbac.PermStaffView)
+		}
+		return nil, rbac.ErrNotFound
+	}
+	return where, nil
+}

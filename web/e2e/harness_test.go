@@ -19,8 +19,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/app"
+	"github.com/rolegate/rolegate/internal/config"
 )
 
 // chromiumPath is Debian's real binary; /usr/bin/chromium is a wrapper script.
