@@ -47,8 +47,7 @@ func (a *app) staffList(c echo.Context) error {
 	q, _ := valid.Text(c.QueryParam("q"), false, 100)
 	status := oneOf(c.QueryParam("status"), "active", "disabled", "invited")
 	page := pageParam(c)
-	scope := staff.ListScope(a.Access.Now(), u.ID)
-	rows, total, err := a.Store.ListStaff(c.Request().Context(), store.StaffQuery{OrgIDs: scope.OrgIDs, Everyone: scope.Everyone, Q: q, Status: status,
+	rows, total, err := a.staffService().List(c.Request().Context(), u.ID, store.StaffQuery{Q: q, Status: status,
 		Limit: staffPerPage, Offset: (page - 1) * staffPerPage})
 	if err != nil {
 		return err
@@ -146,17 +145,6 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		v.Orgs = append(v.Orgs, sv.OrgTab{ID: id, Name: o.Name, Current: id == v.OrgID,
 			CanRemove: !v.IsSelf && isStaffOf(p, id) && canChange(id)})
 	}
-	assignable := func(orgID int64) []rbac.Role {
-		var out []rbac.Role
-		for _, anc := range snap.Ancestry(orgID) {
-			for _, r := range snap.Data().Roles {
-				if r.OrgID == anc && r.Active {
-					out = append(out, r)
-				}
-			}
-		}
-		return out
-	}
 	held := map[[2]int64]bool{}
 	for _, r := range p.Roles {
 		held[[2]int64{r.RoleID, r.OrgID}] = true
@@ -170,14 +158,14 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		if role, ok := snap.Role(r.RoleID); ok {
 			h.Inactive = !role.Active
 		}
-		for _, o := range assignable(r.OrgID) {
+		for _, o := range staff.Assignable(snap, r.OrgID) {
 			if !held[[2]int64{o.ID, r.OrgID}] {
 				h.MoveTo = append(h.MoveTo, sv.Option{ID: o.ID, Name: o.Name, Warn: grantWarning(snap, o.ID)})
 			}
 		}
 		v.Roles = append(v.Roles, h)
 	}
-	for _, o := range assignable(v.OrgID) {
+	for _, o := range staff.Assignable(snap, v.OrgID) {
 		if !held[[2]int64{o.ID, v.OrgID}] {
 			v.AddRoles = append(v.AddRoles, sv.Option{ID: o.ID, Name: o.Name, Warn: grantWarning(snap, o.ID)})
 		}

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
 )
@@ -399,17 +400,23 @@ func (s *Service) Moves(role store.RoleRow, add []int64) []Move {
 	return out
 }
 
+// Candidates is one page of the people actor may choose as holders of role (member
+// visibility, staff.MemberScope), matching q, those who hold it first; and how many match.
+func (s *Service) Candidates(ctx context.Context, actorID int64, role store.RoleRow, q string, limit, offset int) ([]store.Candidate, int, error) {
+	return s.Store.MemberCandidates(ctx, role.ID, staff.MemberScope(s.Access.Now(), actorID, role.OrgID), q, limit, offset)
+}
+
 // SetHolders adds and removes holders of role in one step, within the escalation guard.
-// Only people in visible may be named (the candidates the actor was shown). In an
+// Only people the actor may choose may be named (staff.Choosable: those Candidates lists). In an
 // organisation with one role per person, adding someone moves them from the role they held
 // there (see Moves); the store makes the move in the same transaction.
-func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.RoleRow, add, remove []int64, visible func(int64) bool) (valid.Problems, error) {
+func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.RoleRow, add, remove []int64) (valid.Problems, error) {
 	snap := s.Access.Now()
 	if !snap.Can(actorID, role.OrgID, rbac.PermStaffManage) {
 		return nil, snap.Forbidden(role.OrgID, rbac.PermStaffManage)
 	}
 	for _, id := range append(append([]int64(nil), add...), remove...) {
-		if !visible(id) {
+		if !staff.Choosable(snap, actorID, role.OrgID, role.ID, id) {
 			return valid.Problems{"members": "Some of the people chosen are not in this organisation."}, nil
 		}
 	}

@@ -92,3 +92,40 @@ func Sees(snap *rbac.Snapshot, viewerID, personID int64) ([]int64, error) {
 	}
 	return where, nil
 }
+
+// Choosable reports whether actor, choosing the holders of roleID (a role of orgID), may name
+// person: someone who holds the role already, or is staff of orgID or below it, or anyone at
+// all when MemberScope lets the actor see everyone. It is the visibility of Select members'
+// list, applied again when the choice is saved.
+func Choosable(snap *rbac.Snapshot, actorID, orgID, roleID, personID int64) bool {
+	_, known := snap.User(personID)
+	return snap.HoldsRole(personID, roleID) || snap.MemberWithin(personID, orgID) ||
+		(known && MemberScope(snap, actorID, orgID).Everyone)
+}
+
+// Assignable is the roles that can be given in orgID: the active roles of orgID and of the
+// organisations above it, orgID's first. The person page offers them (the domain decides
+// again, with the escalation guard, when one is chosen).
+func Assignable(snap *rbac.Snapshot, orgID int64) []rbac.Role {
+	var out []rbac.Role
+	for _, anc := range snap.Ancestry(orgID) {
+		for _, r := range snap.Data().Roles {
+			if r.OrgID == anc && r.Active {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// Grantable is the Assignable roles of orgID that actor may give there (the escalation
+// guard, for someone not yet staff): the choices of the invitation form.
+func Grantable(snap *rbac.Snapshot, actorID, orgID int64) []rbac.Role {
+	var out []rbac.Role
+	for _, r := range Assignable(snap, orgID) {
+		if snap.CheckAssignments(actorID, []rbac.Assignment{{RoleID: r.ID, OrgID: orgID}}) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
