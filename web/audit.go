@@ -15,7 +15,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/internal/audit"
-	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/settings"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
@@ -23,26 +22,6 @@ import (
 )
 
 const auditPerPage = 50
-
-// auditScope is what the user may read of the log: nil for everything (a global admin),
-// else the organisations where they hold audit.view and those below. Entries about no
-// organisation (sign-ins, portal settings) are for global admins only.
-func (a *app) auditScope(u store.User) []int64 {
-	if u.GlobalAdmin {
-		return nil
-	}
-	snap := a.Access.Now()
-	out := []int64{}
-	for _, o := range snap.OrgsWhere(u.ID, rbac.PermAuditView) {
-		for _, id := range snap.Subtree(o) {
-			if !slices.Contains(out, id) {
-				out = append(out, id)
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
-}
 
 // auditFilter reads the filters of the audit page and its exports.
 type auditFilter struct {
@@ -55,7 +34,7 @@ type auditFilter struct {
 
 func (a *app) parseAuditFilter(c echo.Context, loc *time.Location) (auditFilter, error) {
 	u, _ := currentUser(c)
-	f := auditFilter{problems: map[string]string{}, scopeOrgs: a.auditScope(u)}
+	f := auditFilter{problems: map[string]string{}, scopeOrgs: audit.Scope(a.Access.Now(), u.ID)}
 	f.q.OrgIDs = f.scopeOrgs
 	snap := a.Access.Now()
 	if raw := strings.TrimSpace(c.QueryParam("person")); raw != "" {
@@ -81,13 +60,13 @@ func (a *app) parseAuditFilter(c echo.Context, loc *time.Location) (auditFilter,
 	}
 	if raw := c.QueryParam("org"); raw != "" {
 		id, err := strconv.ParseInt(raw, 10, 64)
-		if _, known := snap.Org(id); err != nil || !known {
+		if err != nil {
 			return f, store.ErrNotFound
 		}
-		if f.scopeOrgs != nil && !slices.Contains(f.scopeOrgs, id) {
-			return f, forbidden(rbac.PermAuditView)
+		if f.q.OrgIDs, err = audit.Within(snap, u.ID, id); err != nil {
+			return f, err
 		}
-		f.org, f.q.OrgIDs = raw, snap.Subtree(id)
+		f.org = raw
 	}
 	f.action = oneOf(c.QueryParam("action"), audit.Actions...)
 	f.q.Action = f.action
@@ -353,13 +332,11 @@ type exportEntry struct {
 // the audit log of orgID; nil otherwise.
 func (a *app) history(c echo.Context, orgID int64, q store.AuditQuery, allURL string) (*av.HistoryView, error) {
 	u, _ := currentUser(c)
-	scope := a.auditScope(u)
-	if scope != nil {
-		if !slices.Contains(scope, orgID) {
-			return nil, nil
-		}
-		q.OrgIDs = scope
+	snap := a.Access.Now()
+	if !audit.Readable(snap, u.ID, orgID) {
+		return nil, nil
 	}
+	q.OrgIDs = audit.Scope(snap, u.ID)
 	q.Limit = 20
 	rows, err := a.Store.ListAudit(c.Request().Context(), q)
 	if err != nil {

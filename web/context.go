@@ -10,6 +10,7 @@ import (
 
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
 )
@@ -102,10 +103,10 @@ func (a *app) require(acc Access) echo.MiddlewareFunc {
 				return toLogin(c)
 			}
 			if acc.kind == accessPermission && !a.canSomewhere(u, acc.perms...) {
-				return forbidden(acc.perms...)
+				return rbac.NeedsAny(acc.perms...)
 			}
 			if acc.kind == accessGlobalAdmin && !u.GlobalAdmin {
-				return &ForbiddenError{Reason: "Only a global admin can do this."}
+				return rbac.GlobalAdminOnly("", nil)
 			}
 			return next(c)
 		}
@@ -128,7 +129,7 @@ func (a *app) canSomewhere(u store.User, perms ...string) bool {
 func (a *app) authorize(c echo.Context, orgID int64, perm string) error {
 	u, _ := currentUser(c)
 	if !a.Access.Now().Can(u.ID, orgID, perm) {
-		return forbidden(perm)
+		return rbac.NeedsAny(perm) // as the route check words it
 	}
 	return nil
 }

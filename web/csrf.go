@@ -10,12 +10,13 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/rbac"
 )
 
 // csrfRefusal is the answer to a state-changing request without the right token. It is a
-// ForbiddenError, so a signed-in person's refusal is audited like every other.
+// rbac.ForbiddenError, so a signed-in person's refusal is audited like every other.
 func csrfRefusal() error {
-	return &ForbiddenError{Reason: "The form was missing its security token or it had expired. Go back, reload the page and try again."}
+	return rbac.Refused("The form was missing its security token or it had expired. Go back, reload the page and try again.", nil)
 }
 
 // csrf refuses state-changing requests that do not carry the CSRF token (form field _csrf or

@@ -11,27 +11,8 @@ import (
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/rbac"
-	"github.com/rolegate/rolegate/internal/store"
 	errviews "github.com/rolegate/rolegate/views/errors"
 )
-
-// ForbiddenError refuses a request; it names the missing permissions (any one would do) and
-// the organisation when that is the reason.
-type ForbiddenError struct {
-	Perms  []string
-	Org    string // the organisation the permission is needed in, when known
-	Reason string
-}
-
-func (e *ForbiddenError) Error() string {
-	if len(e.Perms) > 0 {
-		return "forbidden: missing permission " + strings.Join(e.Perms, " or ")
-	}
-	return "forbidden: " + e.Reason
-}
-
-// forbidden is the 403 for lacking perms (any of them) somewhere.
-func forbidden(perms ...string) *ForbiddenError { return &ForbiddenError{Perms: perms} }
 
 // handleError is the one place errors become responses. People see a plain explanation and a
 // status; the log gets the real error with the request id.
@@ -48,18 +29,9 @@ func (a *app) handleError(err error, c echo.Context) {
 	}
 	v := errviews.View{Status: http.StatusInternalServerError, Heading: "Something went wrong",
 		Message: "The request could not be completed. Nothing was changed. Try again in a moment; if it keeps happening, tell your administrator the time it happened."}
-	var fe *ForbiddenError
+	var fe *rbac.ForbiddenError
 	var he *echo.HTTPError
 	var le *rbac.LockoutError
-	var rf *rbac.ForbiddenError
-	if errors.As(err, &rf) {
-		// The domain's refusal, in the one form this transport shows.
-		fe = &ForbiddenError{Perms: rf.Perms, Org: rf.OrgName}
-		if rf.OrgID == 0 {
-			fe = &ForbiddenError{Reason: "Only a global admin can do this."}
-		}
-		err = fe
-	}
 	switch {
 	case errors.As(err, &le):
 		v.Status, v.Heading = http.StatusConflict, "Nothing was changed: this would lock people out"
@@ -69,17 +41,19 @@ func (a *app) handleError(err error, c echo.Context) {
 			v.Message = le.OrgName + " must keep at least one person who can manage both roles and staff. Give that access to someone else first."
 		}
 	case errors.As(err, &fe):
+		// The one forbidden error, whichever domain or middleware refused.
 		a.auditDenied(c, fe)
 		v.Status, v.Heading = http.StatusForbidden, "You do not have access to this"
-		v.Permission = a.permissionWords(fe.Perms)
-		if v.Permission != "" && fe.Org != "" {
-			v.Permission += " in " + fe.Org
-		}
 		v.Message = "Your account does not hold the permission this needs. Ask an administrator if you need it."
-		if fe.Reason != "" {
-			v.Message = fe.Reason
+		if why := refusalWords(fe); why != "" {
+			v.Message = why
+		} else {
+			v.Permission = a.permissionWords(fe.Perms)
+			if v.Permission != "" && fe.OrgName != "" {
+				v.Permission += " in " + fe.OrgName
+			}
 		}
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, rbac.ErrNotFound): // store.ErrNotFound too: it wraps it
 		v.Status, v.Heading, v.Message = http.StatusNotFound, "Not found", "There is nothing here. It may have been removed, or the link is wrong."
 	case errors.Is(err, auth.ErrBusy):
 		// Every hashing slot stayed taken: the memory bound at work, not a fault.
@@ -89,7 +63,7 @@ func (a *app) handleError(err error, c echo.Context) {
 	case errors.As(err, &he) && he.Code < 500:
 		if he.Code == http.StatusForbidden {
 			// Echo's CSRF middleware refusing a cross-site request (Sec-Fetch-Site).
-			a.auditDenied(c, &ForbiddenError{Reason: "cross-site request refused (CSRF)"})
+			a.auditDenied(c, rbac.Refused("cross-site request refused (CSRF)", nil))
 		}
 		v.Status = he.Code
 		v.Heading, v.Message = statusWords(he.Code)
@@ -135,6 +109,22 @@ func statusWords(code int) (string, string) {
 	return "Request not understood", "The request could not be understood. Go back and try again."
 }
 
+// globalAdminWords is the refusal of what only a global admin may do, when the domain did not
+// say more.
+const globalAdminWords = "Only a global admin can do this."
+
+// refusalWords is what a refusal says when no permission would lift it ("" when one would:
+// the page names it).
+func refusalWords(fe *rbac.ForbiddenError) string {
+	switch {
+	case fe.Reason != "":
+		return fe.Reason
+	case fe.GlobalAdmin:
+		return globalAdminWords
+	}
+	return ""
+}
+
 // permissionWords names permission keys ("a or b") by their labels, keeping the keys.
 func (a *app) permissionWords(keys []string) string {
 	if len(keys) == 0 || a.Access == nil {
@@ -149,20 +139,22 @@ func (a *app) permissionWords(keys []string) string {
 
 // auditDenied records a refused request of a signed-in person. Anonymous refusals are not
 // recorded, so nobody can fill the log from outside.
-func (a *app) auditDenied(c echo.Context, fe *ForbiddenError) {
+func (a *app) auditDenied(c echo.Context, fe *rbac.ForbiddenError) {
 	u, ok := currentUser(c)
 	if !ok {
 		return
 	}
 	after := map[string]string{"method": c.Request().Method}
-	if len(fe.Perms) > 0 {
-		after["missing_permission"] = strings.Join(fe.Perms, " or ")
-	}
-	if fe.Org != "" {
-		after["organisation"] = fe.Org
-	}
-	if fe.Reason != "" {
-		after["reason"] = fe.Reason
+	if why := refusalWords(fe); why != "" {
+		after["reason"] = why
+	} else {
+		if len(fe.Perms) > 0 {
+			// The entry's format, sealed in older entries too, that audit.Describe reads.
+			after["missing_permission"] = strings.Join(fe.Perms, " or ")
+		}
+		if fe.OrgName != "" {
+			after["organisation"] = fe.OrgName
+		}
 	}
 	path := c.Request().URL.Path
 	if len(path) > 200 {

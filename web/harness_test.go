@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rolegate/rolegate/internal/app"
 	"github.com/rolegate/rolegate/internal/config"
-	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/internal/store"
 )
 
@@ -24,7 +24,7 @@ type portal struct {
 	t      testing.TB
 	srv    *httptest.Server
 	store  *store.Store
-	app    *server.App
+	app    *app.App
 	dbPath string
 }
 
@@ -42,12 +42,12 @@ func newPortal(t testing.TB, setup bool, options ...func(*config.Config)) *porta
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}
-	app, err := server.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
+	a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &portal{t: t, srv: httptest.NewServer(app.Handler), store: app.Store, app: app, dbPath: cfg.DB}
-	t.Cleanup(func() { p.srv.Close(); app.Store.Close() })
+	p := &portal{t: t, srv: httptest.NewServer(a.Handler), store: a.Store, app: a, dbPath: cfg.DB}
+	t.Cleanup(func() { p.srv.Close(); a.Store.Close() })
 	if setup {
 		c := p.client()
 		resp := c.postForm("/setup", url.Values{"org": {"Northside Practice"}, "name": {"Ana Ruiz"}, "email": {adminEmail}, "password": {adminPassword}})

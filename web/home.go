@@ -9,7 +9,6 @@ import (
 
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/rbac"
-	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/views/home"
 )
@@ -50,8 +49,7 @@ func (a *app) home(c echo.Context) error {
 
 	if len(snap.OrgsWhere(u.ID, rbac.PermStaffManage)) > 0 {
 		v.ShowInvitations = true
-		scope := staff.ListScope(snap, u.ID)
-		rows, total, err := a.Store.ListStaff(ctx, store.StaffQuery{OrgIDs: scope.OrgIDs, Status: "invited", Limit: 5})
+		rows, total, err := a.staffService().Invited(ctx, u.ID, 5)
 		if err != nil {
 			return err
 		}
@@ -68,7 +66,7 @@ func (a *app) home(c echo.Context) error {
 
 	if a.canSomewhere(u, rbac.PermAuditView) {
 		v.ShowChanges = true
-		entries, err := a.Store.ListAudit(ctx, store.AuditQuery{OrgIDs: a.auditScope(u), ChangesOnly: true, Limit: 6})
+		entries, err := a.Store.ListAudit(ctx, store.AuditQuery{OrgIDs: audit.Scope(snap, u.ID), ChangesOnly: true, Limit: 6})
 		if err != nil {
 			return err
 		}

@@ -57,13 +57,8 @@ func (a *app) inviteView(c echo.Context, f staff.InviteForm, problems map[string
 	for _, o := range orgs {
 		v.Orgs = append(v.Orgs, sv.Option{ID: o.ID, Name: o.Name, Selected: o.Selected})
 	}
-	for _, anc := range snap.Ancestry(org) {
-		for _, r := range snap.Data().Roles {
-			if r.OrgID != anc || snap.CheckAssignments(u.ID, []rbac.Assignment{{RoleID: r.ID, OrgID: org}}) != nil {
-				continue
-			}
-			v.Roles = append(v.Roles, sv.Option{ID: r.ID, Name: r.Name, Selected: r.ID == f.RoleID, Warn: grantWarning(snap, r.ID)})
-		}
+	for _, r := range staff.Grantable(snap, u.ID, org) {
+		v.Roles = append(v.Roles, sv.Option{ID: r.ID, Name: r.Name, Selected: r.ID == f.RoleID, Warn: grantWarning(snap, r.ID)})
 	}
 	return v, nil
 }

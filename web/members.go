@@ -10,7 +10,6 @@ import (
 
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/roles"
-	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
 	rv "github.com/rolegate/rolegate/views/roles"
@@ -48,7 +47,7 @@ func (a *app) renderMembers(c echo.Context, status int, v rv.MembersView) error 
 func (a *app) membersView(c echo.Context, r store.RoleRow, q string, page int, sel roles.Selection, problem string) (rv.MembersView, error) {
 	u, _ := currentUser(c)
 	snap := a.Access.Now()
-	cands, total, err := a.Store.MemberCandidates(c.Request().Context(), r.ID, staff.MemberScope(snap, u.ID, r.OrgID), q, membersPerPage, (page-1)*membersPerPage)
+	cands, total, err := a.roleService().Candidates(c.Request().Context(), u.ID, r, q, membersPerPage, (page-1)*membersPerPage)
 	if err != nil {
 		return rv.MembersView{}, err
 	}
@@ -132,14 +131,8 @@ func (a *app) membersSave(c echo.Context) error {
 		return a.membersNavigate(c, r, q, n, sel)
 	}
 	u, _ := currentUser(c)
-	scope := staff.MemberScope(snap, u.ID, r.OrgID)
-	// The same visibility as the form's list: ids of anyone else are refused.
-	visible := func(id int64) bool {
-		_, known := snap.User(id)
-		return snap.HoldsRole(id, r.ID) || snap.MemberWithin(id, r.OrgID) || (scope.Everyone && known)
-	}
 	moves := a.roleService().Moves(r, sel.Add)
-	problems, err := a.roleService().SetHolders(c.Request().Context(), u.ID, r, sel.Add, sel.Remove, visible)
+	problems, err := a.roleService().SetHolders(c.Request().Context(), u.ID, r, sel.Add, sel.Remove)
 	if err != nil {
 		return err
 	}

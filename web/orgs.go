@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -23,44 +22,6 @@ func (a *app) orgService() *orgs.Service {
 		s.SystemRoles = a.Auth.SystemRoles
 	}
 	return s
-}
-
-// orgPath is an organisation's name with those above it, top first.
-func orgPath(snap *rbac.Snapshot, id int64) []string {
-	chain := snap.Ancestry(id)
-	names := make([]string, len(chain))
-	for i, anc := range chain {
-		o, _ := snap.Org(anc)
-		names[len(chain)-1-i] = o.Name
-	}
-	return names
-}
-
-// inTreeOrder sorts organisation ids as the tree reads: each one followed by those below it,
-// siblings by name.
-func inTreeOrder(snap *rbac.Snapshot, ids []int64) []int64 {
-	out := slices.Clone(ids)
-	key := func(id int64) []string {
-		p := orgPath(snap, id)
-		for i := range p {
-			p[i] = strings.ToLower(p[i])
-		}
-		return p
-	}
-	slices.SortStableFunc(out, func(x, y int64) int { return slices.Compare(key(x), key(y)) })
-	return out
-}
-
-// orgLabel names an organisation in a picker: "Northside Practice › Eastside Clinic".
-func orgLabel(snap *rbac.Snapshot, id int64) string { return strings.Join(orgPath(snap, id), " › ") }
-
-// orgError turns the domain's refusals into the 403 the error page explains.
-func orgError(err error) error {
-	switch {
-	case errors.Is(err, orgs.ErrGlobalAdminOnly):
-		return &ForbiddenError{Reason: "Only a global admin can create a top-level organisation or move one."}
-	}
-	return err
 }
 
 // parseOrgID reads an organisation id from a form or query value; "" is 0 (none).
@@ -118,8 +79,8 @@ func (a *app) treeView(c echo.Context, name string, parent int64, problems valid
 	for _, r := range roots {
 		v.Roots = append(v.Roots, build(r))
 	}
-	for _, id := range inTreeOrder(snap, manageable) {
-		v.Parents = append(v.Parents, ov.Option{ID: id, Label: orgLabel(snap, id), Selected: id == parent})
+	for _, id := range orgs.TreeOrder(snap, manageable) {
+		v.Parents = append(v.Parents, ov.Option{ID: id, Label: orgs.Label(snap, id), Selected: id == parent})
 	}
 	return v, nil
 }
@@ -135,7 +96,7 @@ func (a *app) orgCreate(c echo.Context) error {
 	name := c.FormValue("name")
 	_, problems, err := a.orgService().Create(c.Request().Context(), u.ID, parent, name)
 	if err != nil {
-		return orgError(err)
+		return err
 	}
 	if len(problems) > 0 {
 		v, err := a.treeView(c, name, parent, problems)
@@ -241,9 +202,9 @@ func (a *app) moveTargets(snap *rbac.Snapshot, userID int64, o store.OrgRow, sel
 		return nil, "It is inside " + parent.Name + ", which you do not manage, so you cannot move it."
 	}
 	var out []ov.Option
-	for _, id := range inTreeOrder(snap, a.orgService().Manageable(userID)) {
+	for _, id := range orgs.TreeOrder(snap, a.orgService().Manageable(userID)) {
 		if !snap.IsWithin(id, o.ID) {
-			out = append(out, ov.Option{ID: id, Label: orgLabel(snap, id), Selected: id == selected})
+			out = append(out, ov.Option{ID: id, Label: orgs.Label(snap, id), Selected: id == selected})
 		}
 	}
 	if len(out) == 0 {
@@ -272,7 +233,7 @@ func inheritedText(snap *rbac.Snapshot, orgID int64, p rbac.Permission) string {
 // page with the problems beside the fields (422) and what was sent kept.
 func (a *app) orgAnswer(c echo.Context, o store.OrgRow, f orgForm, problems valid.Problems, err error, done string) error {
 	if err != nil {
-		return orgError(err)
+		return err
 	}
 	if len(problems) > 0 {
 		v, err := a.orgView(c, o, f, problems)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/internal/orgs"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/roles"
 	"github.com/rolegate/rolegate/internal/store"
@@ -35,80 +36,41 @@ func inDialog(c echo.Context) bool {
 	return isHTMX(c) && c.Request().Header.Get("HX-Target") == "modal"
 }
 
-// orgsFor lists the organisations where the user holds any of perms, and resolves the
-// organisation the request names (?org= or form org), defaulting to the first.
+// orgsFor is the organisation picker of a page needing one of perms (orgs.Choose), raw being
+// the organisation the request names (?org= or form org).
 func (a *app) orgsFor(c echo.Context, raw string, perms ...string) ([]rv.OrgOption, int64, error) {
 	u, _ := currentUser(c)
 	snap := a.Access.Now()
-	var ids []int64
-	for _, id := range snap.AllOrgs() {
-		for _, p := range perms {
-			if snap.Can(u.ID, id, p) {
-				ids = append(ids, id)
-				break
-			}
-		}
+	ch, err := orgs.Choose(snap, u.ID, orgs.RequestedID(raw), perms...)
+	if err != nil {
+		return nil, 0, err
 	}
-	if len(ids) == 0 {
-		return nil, 0, forbidden(perms...)
+	opts := make([]rv.OrgOption, len(ch.IDs))
+	for i, id := range ch.IDs { // sub-organisations under their parent, named with it
+		opts[i] = rv.OrgOption{ID: id, Name: orgs.Label(snap, id), Selected: id == ch.Chosen}
 	}
-	chosen := ids[0]
-	if raw != "" {
-		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || !slices.Contains(ids, n) {
-			if _, known := snap.Org(n); err == nil && known {
-				return nil, 0, forbidden(perms...)
-			}
-			return nil, 0, store.ErrNotFound
-		}
-		chosen = n
-	}
-	opts := make([]rv.OrgOption, len(ids))
-	for i, id := range inTreeOrder(snap, ids) { // sub-organisations under their parent, named with it
-		opts[i] = rv.OrgOption{ID: id, Name: orgLabel(snap, id), Selected: id == chosen}
-	}
-	return opts, chosen, nil
+	return opts, ch.Chosen, nil
 }
 
-// loadRole finds the role named by the :id parameter and checks the user holds one of perms
-// in its organisation.
+// loadRole finds the role named by the :id parameter, for a user holding one of perms in its
+// organisation (roles.Service.Get).
 func (a *app) loadRole(c echo.Context, perms ...string) (store.RoleRow, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return store.RoleRow{}, store.ErrNotFound
 	}
-	r, err := a.Store.Role(c.Request().Context(), id)
-	if err != nil {
-		return r, err
-	}
 	u, _ := currentUser(c)
-	snap := a.Access.Now()
-	for _, p := range perms {
-		if snap.Can(u.ID, r.OrgID, p) {
-			return r, nil
-		}
-	}
-	return r, &ForbiddenError{Perms: perms, Org: r.OrgName}
+	return a.roleService().Get(c.Request().Context(), u.ID, id, perms...)
 }
 
-// viewableRole finds the role id names, for a person who may see it (roles.CanView): the
-// role's page, or a template to start a new role from. Anyone else is told nothing of it.
+// viewableRole finds the role id names, for a person who may see it (roles.Service.View).
 func (a *app) viewableRole(c echo.Context, raw string) (store.RoleRow, error) {
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
 		return store.RoleRow{}, store.ErrNotFound
 	}
 	u, _ := currentUser(c)
-	snap := a.Access.Now()
-	role, ok := snap.Role(id)
-	if !ok {
-		return store.RoleRow{}, store.ErrNotFound
-	}
-	if !roles.CanView(snap, u.ID, role) {
-		o, _ := snap.Org(role.OrgID)
-		return store.RoleRow{}, &ForbiddenError{Perms: viewRoles, Org: o.Name}
-	}
-	return a.Store.Role(c.Request().Context(), id)
+	return a.roleService().View(c.Request().Context(), u.ID, id)
 }
 
 func listURL(org int64, q, kind, status string, page int) string {
@@ -391,11 +353,9 @@ func (a *app) roleView(c echo.Context) error {
 	}
 	deleting := c.QueryParam("delete") == "1"
 	if deleting {
-		if err := a.authorize(c, r.OrgID, rbac.PermRolesManage); err != nil {
+		u, _ := currentUser(c)
+		if err := roles.CheckDeletable(a.Access.Now(), u.ID, r); err != nil {
 			return err
-		}
-		if r.System {
-			return &ForbiddenError{Reason: "System roles cannot be deleted."}
 		}
 	}
 	v, err := a.roleViewModel(c, r, deleting, nil)
@@ -461,8 +421,9 @@ func (a *app) roleEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if r.System {
-		return &ForbiddenError{Reason: "System roles cannot be edited. Duplicate it to make a custom role from it."}
+	u, _ := currentUser(c)
+	if err := roles.CheckEditable(a.Access.Now(), u.ID, r); err != nil {
+		return err
 	}
 	status := "active"
 	if !r.Active {
@@ -486,8 +447,6 @@ func (a *app) roleUpdate(c echo.Context) error {
 	problems, err := a.roleService().Update(c.Request().Context(), u.ID, r, f)
 	var stale *store.StaleError
 	switch {
-	case errors.Is(err, store.ErrSystemRole):
-		return &ForbiddenError{Reason: "System roles cannot be edited. Duplicate it to make a custom role from it."}
 	case errors.As(err, &stale):
 		v := a.roleForm(c, r.ID, r.OrgID, f, r.Code, nil)
 		who := stale.ByName
@@ -516,8 +475,6 @@ func (a *app) roleDelete(c echo.Context) error {
 	problems, err := a.roleService().Delete(c.Request().Context(), u.ID, r, d)
 	var hm *store.HasMembersError
 	switch {
-	case errors.Is(err, store.ErrSystemRole):
-		return &ForbiddenError{Reason: "System roles cannot be deleted."}
 	case errors.As(err, &hm):
 		r.Members = hm.N // someone gave it holders since the panel was shown
 		problems = map[string]string{"confirm_code": holdersText(hm.N) + ": reassign them or remove them first."}

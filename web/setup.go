@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	authviews "github.com/rolegate/rolegate/views/auth"
 )
@@ -30,7 +31,7 @@ func (a *app) setupSubmit(c echo.Context) error {
 	u, problems, err := a.Auth.Setup(ctx, f)
 	if errors.Is(err, store.ErrAlreadySetUp) {
 		a.setupDone.Store(true)
-		return &ForbiddenError{Reason: "Setup has already been completed. Sign in instead."}
+		return rbac.Refused("Setup has already been completed. Sign in instead.", err)
 	}
 	if err != nil {
 		return err

@@ -47,8 +47,7 @@ func (a *app) staffList(c echo.Context) error {
 	q, _ := valid.Text(c.QueryParam("q"), false, 100)
 	status := oneOf(c.QueryParam("status"), "active", "disabled", "invited")
 	page := pageParam(c)
-	scope := staff.ListScope(a.Access.Now(), u.ID)
-	rows, total, err := a.Store.ListStaff(c.Request().Context(), store.StaffQuery{OrgIDs: scope.OrgIDs, Everyone: scope.Everyone, Q: q, Status: status,
+	rows, total, err := a.staffService().List(c.Request().Context(), u.ID, store.StaffQuery{Q: q, Status: status,
 		Limit: staffPerPage, Offset: (page - 1) * staffPerPage})
 	if err != nil {
 		return err
@@ -78,43 +77,15 @@ func (a *app) staffList(c echo.Context) error {
 		CanInvite: a.canSomewhere(u, rbac.PermStaffManage)}))
 }
 
-// loadPerson finds the person of the :id parameter, visible to the user.
+// loadPerson finds the person of the :id parameter, visible to the user, and where the user
+// sees them (staff.Sees).
 func (a *app) loadPerson(c echo.Context) (store.Person, []int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return store.Person{}, nil, store.ErrNotFound
 	}
 	u, _ := currentUser(c)
-	snap := a.Access.Now()
-	// The person is visible when they are staff of one of the viewer's organisations (or
-	// below it); they are then shown in every such organisation where they are a member,
-	// including below an organisation they are staff of (grants apply downwards).
-	visible := staff.VisibleOrgs(snap, u.ID)
-	seen := slices.ContainsFunc(visible, func(o int64) bool { return snap.MemberWithin(id, o) })
-	var where []int64 // organisations where the viewer sees this person
-	for _, o := range visible {
-		if seen && (snap.MemberWithin(id, o) || snap.MemberAt(id, o)) {
-			where = append(where, o)
-		}
-	}
-	_, known := snap.User(id)
-	if len(where) == 0 && known && staff.ListScope(snap, u.ID).Everyone {
-		// Someone outside the viewer's organisations, visible because an organisation of
-		// theirs does not limit members visibility: shown from those organisations.
-		for _, o := range snap.OrgsWhere(u.ID, rbac.PermStaffView) {
-			if org, _ := snap.Org(o); u.GlobalAdmin || !org.LimitVisibility {
-				where = append(where, o)
-			}
-		}
-	}
-	if len(where) == 0 {
-		if known {
-			return store.Person{}, nil, forbidden(rbac.PermStaffView)
-		}
-		return store.Person{}, nil, store.ErrNotFound
-	}
-	p, err := a.Store.Person(c.Request().Context(), id)
-	return p, where, err
+	return a.staffService().Person(c.Request().Context(), u.ID, id)
 }
 
 // personPage shows roles, effective permissions with reasons, overrides and membership.
@@ -174,17 +145,6 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		v.Orgs = append(v.Orgs, sv.OrgTab{ID: id, Name: o.Name, Current: id == v.OrgID,
 			CanRemove: !v.IsSelf && isStaffOf(p, id) && canChange(id)})
 	}
-	assignable := func(orgID int64) []rbac.Role {
-		var out []rbac.Role
-		for _, anc := range snap.Ancestry(orgID) {
-			for _, r := range snap.Data().Roles {
-				if r.OrgID == anc && r.Active {
-					out = append(out, r)
-				}
-			}
-		}
-		return out
-	}
 	held := map[[2]int64]bool{}
 	for _, r := range p.Roles {
 		held[[2]int64{r.RoleID, r.OrgID}] = true
@@ -198,14 +158,14 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		if role, ok := snap.Role(r.RoleID); ok {
 			h.Inactive = !role.Active
 		}
-		for _, o := range assignable(r.OrgID) {
+		for _, o := range staff.Assignable(snap, r.OrgID) {
 			if !held[[2]int64{o.ID, r.OrgID}] {
 				h.MoveTo = append(h.MoveTo, sv.Option{ID: o.ID, Name: o.Name, Warn: grantWarning(snap, o.ID)})
 			}
 		}
 		v.Roles = append(v.Roles, h)
 	}
-	for _, o := range assignable(v.OrgID) {
+	for _, o := range staff.Assignable(snap, v.OrgID) {
 		if !held[[2]int64{o.ID, v.OrgID}] {
 			v.AddRoles = append(v.AddRoles, sv.Option{ID: o.ID, Name: o.Name, Warn: grantWarning(snap, o.ID)})
 		}

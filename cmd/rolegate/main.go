@@ -15,13 +15,13 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/rolegate/rolegate/internal/app"
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/boot"
 	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/demo"
 	"github.com/rolegate/rolegate/internal/rbac"
-	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/internal/store"
 )
 
@@ -102,19 +102,19 @@ func serve(ctx context.Context, args []string, env func(string) string, stderr i
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
-	lock, err := server.LockServe(cfg.DB)
+	lock, err := app.LockServe(cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, lock.Release()) }()
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	app, err := server.Open(ctx, cfg, logger, version)
+	a, err := app.Open(ctx, cfg, logger, version)
 	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		app.Store.Close()
+		a.Store.Close()
 		return err
 	}
 	scheme := "http"
@@ -127,7 +127,7 @@ func serve(ctx context.Context, args []string, env func(string) string, stderr i
 	}
 	logger.Info("Rolegate is serving", "url", url, "db", cfg.DB, "version", version)
 	fmt.Fprintf(stderr, "\n  Rolegate is running at %s  (Ctrl-C to stop)\n\n", url)
-	return app.Serve(ctx, ln, cfg, logger)
+	return a.Serve(ctx, ln, cfg, logger)
 }
 
 // displayAddr turns ":8080" into "localhost:8080" so the printed URL can be opened as is.
@@ -360,7 +360,7 @@ func auditRekey(ctx context.Context, args []string, env func(string) string, std
 	}
 	// Re-keying rewrites every entry's MAC: a server sealing new entries meanwhile with the
 	// key it holds would break the chain, so it is refused while one serves.
-	lock, err := server.LockServe(cfg.DB)
+	lock, err := app.LockServe(cfg.DB)
 	if err != nil {
 		return fmt.Errorf("audit rekey: %w", err)
 	}

@@ -19,9 +19,14 @@ import (
 // MaxName is the longest organisation name, as at setup.
 const MaxName = 100
 
-// ErrGlobalAdminOnly is returned when someone other than a global admin creates a top-level
-// organisation or moves one.
+// ErrGlobalAdminOnly is behind the refusal (*rbac.ForbiddenError, errors.Is finds it) when
+// someone other than a global admin creates a top-level organisation or moves one.
 var ErrGlobalAdminOnly = errors.New("orgs: only a global admin may create or move a top-level organisation")
+
+// topLevelRefusal is the refusal of creating or moving a top-level organisation.
+func topLevelRefusal() error {
+	return rbac.GlobalAdminOnly("Only a global admin can create a top-level organisation or move one.", ErrGlobalAdminOnly)
+}
 
 // Service changes the organisation tree and organisation settings.
 type Service struct {
@@ -54,7 +59,7 @@ func (s *Service) Create(ctx context.Context, actorID, parentID int64, name stri
 	snap := s.Access.Now()
 	if parentID == 0 {
 		if !snap.IsGlobalAdmin(actorID) {
-			return 0, nil, ErrGlobalAdminOnly
+			return 0, nil, topLevelRefusal()
 		}
 	} else if _, err := manage(snap, actorID, parentID); err != nil {
 		return 0, nil, err
@@ -108,7 +113,7 @@ func (s *Service) Move(ctx context.Context, actorID, orgID, parentID int64) (val
 		return valid.Problems{"parent": "Choose the organisation to move it under."}, nil
 	}
 	if o.ParentID == 0 && !snap.IsGlobalAdmin(actorID) {
-		return nil, ErrGlobalAdminOnly
+		return nil, topLevelRefusal()
 	}
 	if o.ParentID != 0 {
 		if _, err := manage(snap, actorID, o.ParentID); err != nil {

@@ -7,30 +7,63 @@ import (
 	"strings"
 )
 
-// ForbiddenError refuses an action because the actor lacks a permission in the organisation
-// the action is about. Every domain returns it for that reason, and each transport maps it
-// once (an error page, a problem document, a status).
+// ForbiddenError refuses an action, or a look, because the actor lacks a permission in the
+// organisation it is about, or because only a global admin may, or for a reason no permission
+// lifts (a system role cannot be edited). It is the one forbidden error: every domain returns
+// it or wraps its own error in it (Err, reached by errors.Is through Unwrap, gitea's pattern),
+// and each transport maps it once (an error page, a problem document, a status).
 type ForbiddenError struct {
-	Perms   []string // catalog keys; any one of them would do
-	OrgID   int64    // 0 when no organisation would do (only a global admin may)
-	OrgName string
+	Perms       []string // catalog keys, any one of which would do; none when no permission would
+	OrgID       int64    // the organisation they are needed in; 0 when any one would do
+	OrgName     string
+	GlobalAdmin bool   // only a global admin may
+	Reason      string // the refusal in words, when a permission is not what is missing (or says more)
+	Err         error  // the domain's own error behind the refusal, if any
 }
 
 func (e *ForbiddenError) Error() string {
-	if e.OrgID == 0 {
+	switch {
+	case e.Reason != "":
+		return "rbac: forbidden: " + e.Reason
+	case e.GlobalAdmin:
 		return "rbac: only a global admin may do this"
+	case e.OrgID == 0:
+		return "rbac: needs " + strings.Join(e.Perms, " or ")
 	}
 	return fmt.Sprintf("rbac: needs %s in %s", strings.Join(e.Perms, " or "), e.OrgName)
 }
 
-// Forbidden is the refusal for lacking any of perms in org (0: nowhere would do).
+// Unwrap gives the domain error behind the refusal, so errors.Is finds it.
+func (e *ForbiddenError) Unwrap() error { return e.Err }
+
+// Forbidden is the refusal for lacking any of perms in org (0: nowhere would do, only a global
+// admin may).
 func (s *Snapshot) Forbidden(orgID int64, perms ...string) *ForbiddenError {
-	e := &ForbiddenError{Perms: perms, OrgID: orgID}
+	e := &ForbiddenError{Perms: perms, OrgID: orgID, GlobalAdmin: orgID == 0}
 	if o, ok := s.orgs[orgID]; ok {
 		e.OrgName = o.Name
 	}
 	return e
 }
+
+// NeedsAny is the refusal for holding none of perms in any organisation (the route check,
+// before a request names its organisation).
+func NeedsAny(perms ...string) *ForbiddenError { return &ForbiddenError{Perms: perms} }
+
+// GlobalAdminOnly is the refusal of what only a global admin may do; reason, when not "",
+// says what (else the transport says it in general words), and err is the domain's own error.
+func GlobalAdminOnly(reason string, err error) *ForbiddenError {
+	return &ForbiddenError{GlobalAdmin: true, Reason: reason, Err: err}
+}
+
+// Refused is a refusal no permission lifts, in reason's words, behind the domain's err.
+func Refused(reason string, err error) *ForbiddenError {
+	return &ForbiddenError{Reason: reason, Err: err}
+}
+
+// ErrNotFound is what a rule answers about an organisation, role or person that does not
+// exist; store.ErrNotFound wraps it, so one errors.Is finds either.
+var ErrNotFound = errors.New("not found")
 
 // ErrNotStaffThere refuses a change to someone's access in an organisation they are not
 // staff of: seeing a person (member visibility) never lets one change them.

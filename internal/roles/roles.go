@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
 )
@@ -36,6 +37,62 @@ func CanView(snap *rbac.Snapshot, actorID int64, role rbac.Role) bool {
 		}
 	}
 	return false
+}
+
+// Get loads role id for actor, who must hold one of perms in its organisation
+// (*rbac.ForbiddenError naming it otherwise): the role's forms and Select members.
+func (s *Service) Get(ctx context.Context, actorID, id int64, perms ...string) (store.RoleRow, error) {
+	r, err := s.Store.Role(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	snap := s.Access.Now()
+	if !slices.ContainsFunc(perms, func(p string) bool { return snap.Can(actorID, r.OrgID, p) }) {
+		return r, snap.Forbidden(r.OrgID, perms...)
+	}
+	return r, nil
+}
+
+// View loads role id for actor, who must be able to see it (CanView): the role's page, or a
+// template to start a new role from. Anyone else is told nothing of it beyond the refusal.
+func (s *Service) View(ctx context.Context, actorID, id int64) (store.RoleRow, error) {
+	snap := s.Access.Now()
+	role, ok := snap.Role(id)
+	if !ok {
+		return store.RoleRow{}, store.ErrNotFound
+	}
+	if !CanView(snap, actorID, role) {
+		return store.RoleRow{}, snap.Forbidden(role.OrgID, ViewPermissions...)
+	}
+	return s.Store.Role(ctx, id)
+}
+
+// Refusals of changing a system role; errors.Is finds store.ErrSystemRole behind them.
+const (
+	ReasonSystemEdit   = "System roles cannot be edited. Duplicate it to make a custom role from it."
+	ReasonSystemDelete = "System roles cannot be deleted."
+)
+
+// CheckEditable checks that actor may edit role: roles.manage in its organisation, and a
+// custom role (*rbac.ForbiddenError otherwise). The edit form and Update ask it alike.
+func CheckEditable(snap *rbac.Snapshot, actorID int64, role store.RoleRow) error {
+	return checkChange(snap, actorID, role, ReasonSystemEdit)
+}
+
+// CheckDeletable checks that actor may delete role: roles.manage in its organisation, and a
+// custom role (*rbac.ForbiddenError otherwise). The delete panel and Delete ask it alike.
+func CheckDeletable(snap *rbac.Snapshot, actorID int64, role store.RoleRow) error {
+	return checkChange(snap, actorID, role, ReasonSystemDelete)
+}
+
+func checkChange(snap *rbac.Snapshot, actorID int64, role store.RoleRow, systemReason string) error {
+	if !snap.Can(actorID, role.OrgID, rbac.PermRolesManage) {
+		return snap.Forbidden(role.OrgID, rbac.PermRolesManage)
+	}
+	if role.System {
+		return rbac.Refused(systemReason, store.ErrSystemRole)
+	}
+	return nil
 }
 
 // Form is what the Add/Edit role form sends.
@@ -185,14 +242,11 @@ func (s *Service) Create(ctx context.Context, actorID, orgID int64, f Form) (int
 }
 
 // Update validates f and saves it over role, unless someone saved since f.Version
-// (*store.StaleError) or the role is a system role (store.ErrSystemRole).
+// (*store.StaleError) or the actor may not edit it (CheckEditable).
 func (s *Service) Update(ctx context.Context, actorID int64, role store.RoleRow, f Form) (valid.Problems, error) {
 	snap := s.Access.Now()
-	if !snap.Can(actorID, role.OrgID, rbac.PermRolesManage) {
-		return nil, snap.Forbidden(role.OrgID, rbac.PermRolesManage)
-	}
-	if role.System {
-		return nil, store.ErrSystemRole
+	if err := CheckEditable(snap, actorID, role); err != nil {
+		return nil, err
 	}
 	p := s.Validate(&f)
 	if len(p) == 0 {
@@ -230,14 +284,12 @@ func ConfirmMatches(typed, code string) bool {
 	return strings.EqualFold(strings.TrimSpace(typed), code)
 }
 
-// Delete removes a custom role; see store.DeleteRole for how its holders go (d).
+// Delete removes a custom role (CheckDeletable); see store.DeleteRole for how its holders go
+// (d).
 func (s *Service) Delete(ctx context.Context, actorID int64, role store.RoleRow, d Deletion) (valid.Problems, error) {
 	snap := s.Access.Now()
-	if !snap.Can(actorID, role.OrgID, rbac.PermRolesManage) {
-		return nil, snap.Forbidden(role.OrgID, rbac.PermRolesManage)
-	}
-	if role.System {
-		return nil, store.ErrSystemRole
+	if err := CheckDeletable(snap, actorID, role); err != nil {
+		return nil, err
 	}
 	if d.RemoveAll && !ConfirmMatches(d.ConfirmCode, role.Code) {
 		return valid.Problems{"confirm_code": fmt.Sprintf("Type %s to confirm.", role.Code)}, nil
@@ -348,17 +400,23 @@ func (s *Service) Moves(role store.RoleRow, add []int64) []Move {
 	return out
 }
 
+// Candidates is one page of the people actor may choose as holders of role (member
+// visibility, staff.MemberScope), matching q, those who hold it first; and how many match.
+func (s *Service) Candidates(ctx context.Context, actorID int64, role store.RoleRow, q string, limit, offset int) ([]store.Candidate, int, error) {
+	return s.Store.MemberCandidates(ctx, role.ID, staff.MemberScope(s.Access.Now(), actorID, role.OrgID), q, limit, offset)
+}
+
 // SetHolders adds and removes holders of role in one step, within the escalation guard.
-// Only people in visible may be named (the candidates the actor was shown). In an
+// Only people the actor may choose may be named (staff.Choosable: those Candidates lists). In an
 // organisation with one role per person, adding someone moves them from the role they held
 // there (see Moves); the store makes the move in the same transaction.
-func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.RoleRow, add, remove []int64, visible func(int64) bool) (valid.Problems, error) {
+func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.RoleRow, add, remove []int64) (valid.Problems, error) {
 	snap := s.Access.Now()
 	if !snap.Can(actorID, role.OrgID, rbac.PermStaffManage) {
 		return nil, snap.Forbidden(role.OrgID, rbac.PermStaffManage)
 	}
 	for _, id := range append(append([]int64(nil), add...), remove...) {
-		if !visible(id) {
+		if !staff.Choosable(snap, actorID, role.OrgID, role.ID, id) {
 			return valid.Problems{"members": "Some of the people chosen are not in this organisation."}, nil
 		}
 	}

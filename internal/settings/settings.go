@@ -65,7 +65,7 @@ func (s *Service) TimeZone(ctx context.Context) (Zone, error) {
 // time zone is a problem on the field "time_zone".
 func (s *Service) SetTimeZone(ctx context.Context, actor store.User, raw string) (valid.Problems, error) {
 	if !actor.GlobalAdmin {
-		return nil, &rbac.ForbiddenError{}
+		return nil, rbac.GlobalAdminOnly("", nil)
 	}
 	name, msg := valid.TimeZone(raw)
 	if msg != "" {

@@ -20,6 +20,30 @@ type Service struct {
 	Mail   Mailer // nil when mail is off
 }
 
+// Person loads person for viewer, with the organisations the viewer sees them in (Sees).
+func (s *Service) Person(ctx context.Context, viewerID, personID int64) (store.Person, []int64, error) {
+	where, err := Sees(s.Access.Now(), viewerID, personID)
+	if err != nil {
+		return store.Person{}, nil, err
+	}
+	p, err := s.Store.Person(ctx, personID)
+	return p, where, err
+}
+
+// List is one page of the staff list for viewer: the people and pending invitations of
+// ListScope (q's OrgIDs and Everyone are set from it, whatever they were), and how many match.
+func (s *Service) List(ctx context.Context, viewerID int64, q store.StaffQuery) ([]store.StaffRow, int, error) {
+	scope := ListScope(s.Access.Now(), viewerID)
+	q.OrgIDs, q.Everyone = scope.OrgIDs, scope.Everyone
+	return s.Store.ListStaff(ctx, q)
+}
+
+// Invited is the first limit pending invitations to the organisations whose staff viewer
+// sees (VisibleOrgs; never everyone's), and how many there are: the home page's list.
+func (s *Service) Invited(ctx context.Context, viewerID int64, limit int) ([]store.StaffRow, int, error) {
+	return s.Store.ListStaff(ctx, store.StaffQuery{OrgIDs: VisibleOrgs(s.Access.Now(), viewerID), Status: "invited", Limit: limit})
+}
+
 // refused turns a guard's answer into what the page shows: problems beside field for a
 // refusal with a reason, the *rbac.ForbiddenError itself (the caller's 403) for a missing
 // permission, and other errors unchanged.

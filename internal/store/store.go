@@ -24,8 +24,9 @@ import (
 	"github.com/rolegate/rolegate/internal/rbac"
 )
 
-// ErrNotFound is returned when the row asked for does not exist.
-var ErrNotFound = errors.New("store: not found")
+// ErrNotFound is returned when the row asked for does not exist. It wraps rbac.ErrNotFound,
+// which the rules answer from the snapshot, so a transport maps both with one errors.Is.
+var ErrNotFound = fmt.Errorf("store: %w", rbac.ErrNotFound)
 
 // ErrAlreadySetUp is returned by Setup once the portal has its first admin.
 var ErrAlreadySetUp = errors.New("store: setup already completed")

@@ -19,8 +19,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/rolegate/rolegate/internal/app"
 	"github.com/rolegate/rolegate/internal/config"
-	"github.com/rolegate/rolegate/internal/server"
 )
 
 // chromiumPath is Debian's real binary; /usr/bin/chromium is a wrapper script.
@@ -33,7 +33,7 @@ var axeSource string
 type portal struct {
 	URL string
 	DB  string
-	App *server.App
+	App *app.App
 }
 
 func startPortal(t *testing.T) *portal {
@@ -48,7 +48,7 @@ func startPortal(t *testing.T) *portal {
 	}
 	logger := slog.New(slog.NewTextHandler(out, nil))
 	ctx, cancel := context.WithCancel(context.Background())
-	app, err := server.Open(ctx, cfg, logger, "e2e")
+	a, err := app.Open(ctx, cfg, logger, "e2e")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,14 +57,14 @@ func startPortal(t *testing.T) *portal {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln, cfg, logger) }()
+	go func() { done <- a.Serve(ctx, ln, cfg, logger) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("server: %v", err)
 		}
 	})
-	return &portal{URL: "http://" + ln.Addr().String(), DB: cfg.DB, App: app}
+	return &portal{URL: "http://" + ln.Addr().String(), DB: cfg.DB, App: a}
 }
 
 // browser is one Chromium; tabs made from it with newTab share nothing but the process

@@ -1,7 +1,7 @@
-// Package server puts the web face on the parts internal/boot opens and serves it until the
+// Package app puts the web face on the parts internal/boot opens and serves it until the
 // context ends, finishing requests in flight. The command and the browser tests both use it,
 // so tests drive exactly what people run.
-package server
+package app
 
 import (
 	"context"
