@@ -73,7 +73,6 @@ func (a *app) apiProblem(c echo.Context, err error) {
 		Detail: "The request could not be completed. Nothing was changed."}
 	var ae *apiError
 	var rf *rbac.ForbiddenError
-	var fe *ForbiddenError
 	var le *rbac.LockoutError
 	var he *echo.HTTPError
 	switch {
@@ -83,13 +82,19 @@ func (a *app) apiProblem(c echo.Context, err error) {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rolegate"`)
 		p.Status, p.Detail = http.StatusUnauthorized, "A valid API token is needed: Authorization: Bearer rgt_…"
 	case errors.As(err, &rf):
-		p.Status, p.Detail = http.StatusForbidden, "The token's creator does not hold "+strings.Join(rf.Perms, " or ")
-		if rf.OrgName != "" {
-			p.Detail += " in " + rf.OrgName
+		p.Status = http.StatusForbidden
+		switch {
+		case rf.Reason != "":
+			p.Detail = rf.Reason
+		case rf.GlobalAdmin:
+			p.Detail = "Only a global admin may do this."
+		default:
+			p.Detail = "The token's creator does not hold " + strings.Join(rf.Perms, " or ")
+			if rf.OrgName != "" {
+				p.Detail += " in " + rf.OrgName
+			}
+			p.Detail += "."
 		}
-		p.Detail += "."
-	case errors.As(err, &fe):
-		p.Status, p.Detail = http.StatusForbidden, fe.Error()
 	case errors.As(err, &le):
 		p.Status, p.Detail = http.StatusConflict, "Nothing was changed: this would leave nobody who can manage roles and staff."
 	case errors.Is(err, store.ErrNotFound):

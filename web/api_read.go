@@ -157,12 +157,17 @@ func (a *app) apiAudit(c echo.Context) error {
 		return badRequest("limit is 1 to 1000 and after an entry id.", map[string]string{"limit": "1 to 1000"})
 	}
 	snap := a.Access.Now()
+	p, _ := currentPrincipal(c)
+	within, err := audit.Within(snap, p.UserID, o.ID) // the audit page's rule for one organisation
+	if err != nil {
+		return err
+	}
 	words, _, err := a.auditWords(c)
 	if err != nil {
 		return err
 	}
 	out := []exportEntry{}
-	err = a.Store.EachAudit(c.Request().Context(), store.AuditQuery{OrgIDs: snap.Subtree(o.ID), AfterID: after, Limit: limit}, func(e audit.Entry) error {
+	err = a.Store.EachAudit(c.Request().Context(), store.AuditQuery{OrgIDs: within, AfterID: after, Limit: limit}, func(e audit.Entry) error {
 		out = append(out, exportOf(e, words))
 		return nil
 	})

@@ -186,7 +186,7 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		pg := sv.PermGroup{Name: g.Name}
 		for _, perm := range g.Permissions {
 			d := snap.Explain(p.User.ID, v.OrgID, perm.Key)
-			row := sv.PermRow{Key: perm.Key, Label: perm.Label, Allowed: d.Allowed, Reason: a.reasonText(snap, d, v.OrgID),
+			row := sv.PermRow{Key: perm.Key, Label: perm.Label, Allowed: d.Allowed, Reason: snap.Reason(d, v.OrgID),
 				Override: "inherit", CanOverride: overridable && !perm.Mandatory}
 			if e, ok := overrides[perm.Key]; ok {
 				row.Override = e
@@ -246,46 +246,6 @@ func isStaffOf(p store.Person, orgID int64) bool {
 		}
 	}
 	return false
-}
-
-// reasonText puts an explanation in plain words.
-func (a *app) reasonText(snap *rbac.Snapshot, d rbac.Decision, shown int64) string {
-	via := ""
-	if d.OrgID != 0 && d.OrgID != shown {
-		via = " (applies here from " + d.OrgName + ")"
-	}
-	switch d.Step {
-	case rbac.StepGlobalAdmin:
-		return "Global admin: holds every permission everywhere."
-	case rbac.StepDisabled:
-		return "The account is disabled: it holds nothing."
-	case rbac.StepNotMember:
-		return "Not a member of this organisation or one above it."
-	case rbac.StepUserOverride:
-		who := "an administrator"
-		if u, ok := snap.User(d.SetBy); ok {
-			who = u.Name
-		}
-		verb := "Denied"
-		if d.Allowed {
-			verb = "Allowed"
-		}
-		return fmt.Sprintf("%s by a user-level override in %s set by %s%s.", verb, d.OrgName, who, via)
-	case rbac.StepRoleGrant:
-		return fmt.Sprintf("Granted by role %s in %s%s.", d.RoleName, d.OrgName, via)
-	case rbac.StepOrgDefault:
-		verb := "Denied"
-		if d.Allowed {
-			verb = "Allowed"
-		}
-		return fmt.Sprintf("%s by the default of %s%s.", verb, d.OrgName, via)
-	case rbac.StepCatalogDefault:
-		if d.Allowed {
-			return "Always granted: every member holds it."
-		}
-		return "No role, override or default grants it."
-	}
-	return "Unknown."
 }
 
 // personChange runs a change on the person page and answers like a form: back to the page
