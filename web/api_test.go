@@ -336,3 +336,43 @@ func routeTable(t *testing.T, _ *portal) []routeRow {
 	}
 	return out
 }
+
+// Every endpoint × a creator who holds none of what it needs (only integrations.manage): 403,
+// and nothing changed.
+func TestAPICreatorPermissionNeeded(t *testing.T) {
+	p := newPortal(t, true)
+	_, ben := p.person("ben@example.org", p.roleID("STAFF"))
+	bare := p.customRole("Integrations only", "integrations.manage")
+	_, ivy := p.person("ivy@example.org", bare)
+	tok := p.token(ivy, 1, "check", "read", "write")
+	before := fmt.Sprint(p.app.Access.Now().Data().Assignments)
+	invitations := p.count("invitations")
+	for _, tc := range []struct{ method, path, body string }{
+		{"GET", fmt.Sprintf("/api/v1/check?user=%d&permission=billing.view&org=1", ben), ""},
+		{"POST", "/api/v1/check", fmt.Sprintf(`{"checks": [{"user": %d, "permission": "billing.view", "org": 1}]}`, ben)},
+		{"GET", fmt.Sprintf("/api/v1/users/%d/permissions?org=1", ben), ""},
+		{"GET", "/api/v1/permissions/billing.view/holders?org=1", ""},
+		{"GET", "/api/v1/roles?org=1", ""},
+		{"GET", "/api/v1/users?org=1", ""},
+		{"GET", "/api/v1/audit?org=1", ""},
+		{"POST", fmt.Sprintf("/api/v1/users/%d/roles", ben), fmt.Sprintf(`{"role": %d, "org": 1}`, p.roleID("NURSE"))},
+		{"DELETE", fmt.Sprintf("/api/v1/users/%d/roles/%d?org=1", ben, p.roleID("STAFF")), ""},
+		{"POST", "/api/v1/invitations", fmt.Sprintf(`{"email": "zoe@example.org", "name": "Zoë", "org": 1, "role": %d}`, p.roleID("MEMBER"))},
+	} {
+		r := p.api(tok, tc.method, tc.path, tc.body)
+		forbidden := r.status == http.StatusForbidden
+		if tc.method == "POST" && tc.path == "/api/v1/check" {
+			forbidden = strings.Contains(r.body, `"status":403`) // a batch answers each question in place
+		}
+		if !forbidden {
+			t.Errorf("%s %s by a creator without the permission: %d %s", tc.method, tc.path, r.status, r.body)
+		}
+	}
+	// Roles and their holders need roles.manage or staff.view; one role by id is not found to them.
+	if r := p.api(tok, "GET", fmt.Sprintf("/api/v1/roles/%d", p.roleID("NURSE")), ""); r.status != http.StatusNotFound {
+		t.Errorf("a role by id: %d", r.status)
+	}
+	if fmt.Sprint(p.app.Access.Now().Data().Assignments) != before || p.count("invitations") != invitations {
+		t.Error("a refused API write changed something")
+	}
+}
