@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
@@ -146,13 +145,13 @@ func (a *app) requireToken(c echo.Context, scope string) error {
 	return nil
 }
 
-var limiters sync.Map // token id → *rate.Limiter
-
+// limiter is the token's rate limiter, made on its first request (one per token id, kept in
+// the app: one process serves one database).
 func (a *app) limiter(tokenID int64) *rate.Limiter {
-	if l, ok := limiters.Load(tokenID); ok {
+	if l, ok := a.limiters.Load(tokenID); ok {
 		return l.(*rate.Limiter)
 	}
-	l, _ := limiters.LoadOrStore(tokenID, rate.NewLimiter(apiRate, apiBurst))
+	l, _ := a.limiters.LoadOrStore(tokenID, rate.NewLimiter(apiRate, apiBurst))
 	return l.(*rate.Limiter)
 }
 

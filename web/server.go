@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,7 @@ func DepsOf(p *boot.Parts, cfg config.Config, logger *slog.Logger, version strin
 type app struct {
 	Deps
 	setupDone atomic.Bool // once true it stays true: setup can never run twice
+	limiters  sync.Map    // API token id → *rate.Limiter
 }
 
 // New returns the configured Echo instance with every route of the route table.
