@@ -4,7 +4,9 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,17 +19,49 @@ import (
 // loginForm shows the sign-in form, or sends someone already signed in on their way.
 func (a *app) loginForm(c echo.Context) error {
 	next := valid.LocalPath(c.QueryParam("next"))
+	back := a.returnURL(c, c.QueryParam("rd"))
 	if _, ok := currentUser(c); ok {
-		return c.Redirect(http.StatusSeeOther, next)
+		return c.Redirect(http.StatusSeeOther, orElse(back, next))
 	}
-	return a.renderStatus(c, http.StatusOK, authviews.Login(authviews.LoginView{Page: a.page(c, "Sign in"), Next: next}))
+	return a.renderStatus(c, http.StatusOK, authviews.Login(authviews.LoginView{Page: a.page(c, "Sign in"), Next: next, Return: back}))
+}
+
+// returnURL is rd (where forward-auth sent the person from) when it is an http(s) address on
+// the portal's own host or the host of a protected application; "" otherwise, so the sign-in
+// page can never be used to send someone to another site.
+func (a *app) returnURL(c echo.Context, rd string) string {
+	if rd == "" || len(rd) > 2000 {
+		return ""
+	}
+	u, err := url.Parse(rd)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	host := strings.ToLower(u.Host)
+	portal := strings.ToLower(c.Request().Host)
+	if a.Config.BaseURL != "" {
+		if b, err := url.Parse(a.Config.BaseURL); err == nil {
+			portal = strings.ToLower(b.Host)
+		}
+	}
+	if host != portal && (a.RedirectHost == nil || !a.RedirectHost(host)) {
+		return ""
+	}
+	return u.String()
+}
+
+func orElse(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
 }
 
 // loginSubmit checks the email and password and starts a new session (rotating any old one).
 func (a *app) loginSubmit(c echo.Context) error {
 	email, password := c.FormValue("email"), c.FormValue("password")
 	next := valid.LocalPath(c.FormValue("next"))
-	v := authviews.LoginView{Page: a.page(c, "Sign in"), Email: email, Next: next}
+	v := authviews.LoginView{Page: a.page(c, "Sign in"), Email: email, Next: next, Return: a.returnURL(c, c.FormValue("rd"))}
 	if len(v.Email) > valid.MaxEmail {
 		v.Email = ""
 	}
@@ -53,7 +87,7 @@ func (a *app) loginSubmit(c echo.Context) error {
 	if err := a.signIn(c, u); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, next)
+	return c.Redirect(http.StatusSeeOther, orElse(a.returnURL(c, c.FormValue("rd")), next))
 }
 
 // credentials are the sign-in attempt of this request for email: with the client address and

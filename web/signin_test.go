@@ -233,3 +233,36 @@ func TestBodyThatNeverArrives(t *testing.T) {
 		t.Errorf("body cut short: %d, want 400", code)
 	}
 }
+
+// Issue 12 item 3: sign-in sends the person back to rd only on the portal's own host (or a
+// protected application's); any other address is ignored, never followed.
+func TestSignInReturnsOnlyToKnownHosts(t *testing.T) {
+	p := newPortal(t, true)
+	host := strings.TrimPrefix(p.srv.URL, "http://")
+	back := p.srv.URL + "/roles?q=nurse"
+	for rd, want := range map[string]string{
+		back:                                 back,
+		"https://evil.example/steal":         "/",
+		"//evil.example/x":                   "/",
+		"http://ana@" + host + "/roles":      "/",
+		"javascript:alert(1)":                "/",
+		"http://" + host + ".evil.example/x": "/",
+	} {
+		c := p.client()
+		form := c.get("/login?rd=" + url.QueryEscape(rd))
+		if want != "/" && !strings.Contains(form.body, `name="rd"`) {
+			t.Errorf("rd %q: the form does not carry it", rd)
+		}
+		if want == "/" && strings.Contains(form.body, `name="rd"`) {
+			t.Errorf("rd %q: the form carries an address it must ignore", rd)
+		}
+		r := c.postForm("/login", url.Values{"email": {adminEmail}, "password": {adminPassword}, "rd": {rd}})
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != want {
+			t.Errorf("rd %q: %d → %q; want → %q", rd, r.StatusCode, r.Header.Get("Location"), want)
+		}
+		// Signed in already: the form sends them straight there.
+		if r := c.get("/login?rd=" + url.QueryEscape(rd)); r.Header.Get("Location") != want {
+			t.Errorf("signed in, rd %q: → %q; want → %q", rd, r.Header.Get("Location"), want)
+		}
+	}
+}

@@ -43,6 +43,7 @@ type Sessions struct {
 	device  *securecookie.SecureCookie
 	csrfKey []byte
 	name    string
+	domain  string // the session cookie's Domain=, "" for the portal's host only
 	now     func() time.Time
 }
 
@@ -53,7 +54,11 @@ const deviceAge = 365 * 24 * time.Hour
 // NewSessions loads (or on first start creates) the cookie keys. secure is true when the
 // portal is served over HTTPS: the cookie is then Secure and carries the __Host- prefix,
 // which pins it to this host and path "/".
-func NewSessions(ctx context.Context, st *store.Store, secure bool) (*Sessions, error) {
+//
+// cookieDomain, when set, shares the session cookie with the hosts below it (the practice's
+// tools behind forward-auth): the cookie then carries Domain= and the __Secure- prefix, since
+// __Host- forbids a domain.
+func NewSessions(ctx context.Context, st *store.Store, secure bool, cookieDomain string) (*Sessions, error) {
 	hashKey, err := st.Secret(ctx, "session_hash_key", 64)
 	if err != nil {
 		return nil, err
@@ -68,6 +73,7 @@ func NewSessions(ctx context.Context, st *store.Store, secure bool) (*Sessions, 
 	}
 	cs := sessions.NewCookieStore(hashKey, blockKey)
 	cs.Options = &sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	domain := cookieDomain
 	// A browser-session cookie (no Max-Age); the server-side absolute timeout bounds it, and
 	// securecookie refuses values older than that too.
 	for _, c := range cs.Codecs {
@@ -76,11 +82,14 @@ func NewSessions(ctx context.Context, st *store.Store, secure bool) (*Sessions, 
 		}
 	}
 	name := "rolegate_session"
-	if secure {
+	switch {
+	case secure && domain != "":
+		name = "__Secure-rolegate_session"
+	case secure:
 		name = "__Host-rolegate_session"
 	}
 	device := securecookie.New(hashKey, blockKey).MaxAge(int(deviceAge / time.Second))
-	return &Sessions{st: st, cookies: cs, device: device, csrfKey: csrfKey, name: name, now: time.Now}, nil
+	return &Sessions{st: st, cookies: cs, device: device, csrfKey: csrfKey, name: name, domain: domain, now: time.Now}, nil
 }
 
 // SetClock replaces the time source (tests).
@@ -166,6 +175,7 @@ func (m *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, replace
 	}
 	c := sessions.NewSession(m.cookies, m.name)
 	c.Options = m.cookieOptions(0)
+	c.Options.Domain = m.domain
 	c.Values["t"] = tok
 	if err := m.cookies.Save(r, w, c); err != nil {
 		return Live{}, fmt.Errorf("auth: save session cookie: %w", err)
@@ -227,6 +237,7 @@ func (m *Sessions) Load(r *http.Request) (Live, error) {
 func (m *Sessions) Clear(w http.ResponseWriter, r *http.Request) error {
 	c := sessions.NewSession(m.cookies, m.name)
 	c.Options = m.cookieOptions(-1)
+	c.Options.Domain = m.domain
 	if err := m.cookies.Save(r, w, c); err != nil {
 		return fmt.Errorf("auth: clear session cookie: %w", err)
 	}

@@ -25,7 +25,7 @@ func TestSessionTimeoutsAndDisabledUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewSessions(ctx, st, false)
+	m, err := NewSessions(ctx, st, false, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func sessionsFixture(t *testing.T, secure bool) (*store.Store, store.User, *Sess
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewSessions(ctx, st, secure)
+	m, err := NewSessions(ctx, st, secure, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,5 +201,32 @@ func TestDeviceCookie(t *testing.T) {
 	forged.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value[:len(c.Value)-2] + "AA"})
 	if m.Device(forged, "ana@example.org") != "" {
 		t.Fatal("a forged device cookie was believed")
+	}
+}
+
+// With a cookie domain the session cookie is shared with the hosts below it: Domain= and the
+// __Secure- prefix (the __Host- prefix forbids a domain).
+func TestCookieDomain(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u, _, err := st.Setup(ctx, store.SetupInput{OrgName: "N", Name: "Ana", Email: "ana@example.org", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewSessions(ctx, st, true, "clinic.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	if _, err := m.Start(w, httptest.NewRequest(http.MethodPost, "https://access.clinic.example/login", nil), u.ID, 0, "::1"); err != nil {
+		t.Fatal(err)
+	}
+	c := w.Result().Cookies()[0]
+	if c.Name != "__Secure-rolegate_session" || c.Domain != "clinic.example" || !c.Secure || !c.HttpOnly {
+		t.Fatalf("cookie %+v", c)
 	}
 }

@@ -98,7 +98,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Parts, 
 	if err != nil {
 		return nil, err
 	}
-	sessions, err := auth.NewSessions(ctx, st, cfg.Secure())
+	sessions, err := auth.NewSessions(ctx, st, cfg.Secure(), cfg.CookieDomain)
 	if err != nil {
 		st.Close()
 		return nil, err

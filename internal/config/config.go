@@ -21,6 +21,9 @@ type Config struct {
 	DB            string
 	AuditKeyFile  string // "" means beside DB, its extension replaced by .audit-key (store.DefaultAuditKeyFile)
 	BaseURL       string // "" means derived from each request
+	// CookieDomain shares the session cookie with the practice's other hosts below it
+	// (forward-auth); "" keeps it to the portal's own host.
+	CookieDomain string
 	Catalog       string // "" means the built-in catalog
 	TLSCert       string
 	TLSKey        string
@@ -75,6 +78,7 @@ func (c *Config) Register(fs *flag.FlagSet, env func(string) string) {
 	str(&c.AuditKeyFile, "audit-key-file", "ROLEGATE_AUDIT_KEY_FILE", "", "file holding the key that seals the audit log, created "+
 		"on first use; keep a copy apart from database backups (default: beside the database, its extension replaced by .audit-key)")
 	str(&c.BaseURL, "base-url", "ROLEGATE_BASE_URL", "", "public URL of the portal, e.g. https://access.example.org")
+	str(&c.CookieDomain, "cookie-domain", "ROLEGATE_COOKIE_DOMAIN", "", "share the session cookie with the hosts below this domain, e.g. clinic.example (forward-auth)")
 	str(&c.Catalog, "catalog", "ROLEGATE_CATALOG", "", "permission catalog file (JSON); default: the built-in medical-practice catalog")
 	str(&c.TLSCert, "tls-cert", "ROLEGATE_TLS_CERT", "", "TLS certificate file (serve HTTPS)")
 	str(&c.TLSKey, "tls-key", "ROLEGATE_TLS_KEY", "", "TLS private key file")
@@ -113,6 +117,19 @@ func (c *Config) Check() error {
 			return fmt.Errorf("--base-url %q: want an http(s) URL such as https://access.example.org", c.BaseURL)
 		}
 		c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
+	}
+	if c.CookieDomain != "" {
+		d := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(c.CookieDomain), "."))
+		if !validDomain(d) {
+			return fmt.Errorf("--cookie-domain %q: want a domain such as clinic.example", c.CookieDomain)
+		}
+		c.CookieDomain = d
+		if c.BaseURL == "" {
+			return errors.New("--cookie-domain needs --base-url: the portal's own address must be within that domain")
+		}
+		if h := hostOf(c.BaseURL); h != d && !strings.HasSuffix(h, "."+d) {
+			return fmt.Errorf("--cookie-domain %s does not contain the portal's host %s (--base-url)", d, h)
+		}
 	}
 	c.TrustedProxy = nil
 	for p := range strings.SplitSeq(c.trustedProxyS, ",") {
@@ -257,4 +274,31 @@ func NewFlagSet(name string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	return fs
+}
+
+// validDomain reports whether d is a DNS name of at least two labels (letters, digits, hyphens).
+func validDomain(d string) bool {
+	labels := strings.Split(d, ".")
+	if len(d) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
 }

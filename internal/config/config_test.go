@@ -237,3 +237,22 @@ func TestAuditKeyFile(t *testing.T) {
 		})
 	}
 }
+
+func TestCookieDomainSetting(t *testing.T) {
+	for _, tc := range []struct {
+		domain, base string
+		ok           bool
+	}{
+		{"clinic.example", "https://access.clinic.example", true},
+		{".Clinic.Example", "https://clinic.example", true},
+		{"clinic.example", "", false},                             // needs --base-url
+		{"clinic.example", "https://access.other.example", false}, // must contain the portal
+		{"localhost", "http://localhost", false},                  // one label: not shareable
+		{"bad_domain.example", "https://bad_domain.example", false},
+	} {
+		c := Config{DB: "x.db", CookieDomain: tc.domain, BaseURL: tc.base}
+		if err := c.Check(); (err == nil) != tc.ok {
+			t.Errorf("--cookie-domain %q with --base-url %q: %v; want ok=%v", tc.domain, tc.base, err, tc.ok)
+		}
+	}
+}
