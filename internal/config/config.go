@@ -17,13 +17,13 @@ import (
 
 // Config is what every command may need.
 type Config struct {
-	Addr          string
-	DB            string
-	AuditKeyFile  string // "" means beside DB, its extension replaced by .audit-key (store.DefaultAuditKeyFile)
-	BaseURL       string // "" means derived from each request
+	Addr         string
+	DB           string
+	AuditKeyFile string // "" means beside DB, its extension replaced by .audit-key (store.DefaultAuditKeyFile)
+	BaseURL      string // "" means derived from each request
 	// CookieDomain shares the session cookie with the practice's other hosts below it
 	// (forward-auth); "" keeps it to the portal's own host.
-	CookieDomain string
+	CookieDomain  string
 	Catalog       string // "" means the built-in catalog
 	TLSCert       string
 	TLSKey        string
