@@ -245,3 +245,50 @@ func TestForwardAuthHotPathAndDenialDedupe(t *testing.T) {
 		t.Fatalf("%d denial entries, want 2 (the new rule applied at once)", n)
 	}
 }
+
+// The Protected applications section of /integrations: add (422 with the problem beside the
+// field), disable, enable, remove; only with integrations.manage; every change audited.
+func TestIntegrationsApps(t *testing.T) {
+	p := newPortal(t, true, trusted)
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+	admin.get("/integrations")
+	form := url.Values{"name": {"Wiki"}, "host": {"wiki.clinic.example"}, "path": {"/docs/../x"}, "org": {"1"}, "permission": {"billing.view"}, "public": {"/elsewhere"}}
+	r := admin.postForm("/integrations/apps", form)
+	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "may not contain . or ..") || p.count("protected_apps") != 0 {
+		t.Fatalf("bad path: %d", r.StatusCode)
+	}
+	form.Set("path", "/docs/")
+	if r := admin.postForm("/integrations/apps", form); r.StatusCode != http.StatusUnprocessableEntity || byTestid(t, r.body, "problem-public") == "" {
+		t.Fatalf("public outside the prefix: %d", r.StatusCode)
+	}
+	form.Set("public", "/docs/health")
+	if r := admin.postForm("/integrations/apps", form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add: %d %s", r.StatusCode, r.body)
+	}
+	page := admin.get("/integrations")
+	if !strings.Contains(page.body, "wiki.clinic.example/docs") || !strings.Contains(page.body, "/docs/health") || !strings.Contains(page.body, "data-confirm=") {
+		t.Fatal("the list does not show the application")
+	}
+	if got := admin.askNginx("https://wiki.clinic.example/docs/page").StatusCode; got != http.StatusOK {
+		t.Fatalf("added rule not applied: %d", got)
+	}
+	admin.postForm("/integrations/apps/1/disable", url.Values{})
+	if got := admin.askNginx("https://wiki.clinic.example/docs/page").StatusCode; got != http.StatusForbidden {
+		t.Fatalf("disabled app: %d", got)
+	}
+	admin.postForm("/integrations/apps/1/enable", url.Values{})
+	staff, _ := p.personIn("Fay Staff", 1, p.roleID("STAFF"))
+	if r := staff.postForm("/integrations/apps/1/remove", url.Values{}); r.StatusCode != http.StatusForbidden || p.count("protected_apps") != 1 {
+		t.Fatalf("without integrations.manage: %d", r.StatusCode)
+	}
+	if r := admin.postForm("/integrations/apps/1/remove", url.Values{}); r.StatusCode != http.StatusSeeOther || p.count("protected_apps") != 0 {
+		t.Fatalf("remove: %d", r.StatusCode)
+	}
+	if got := admin.askNginx("https://wiki.clinic.example/docs/page").StatusCode; got != http.StatusForbidden {
+		t.Fatalf("removed app still answers: %d", got)
+	}
+	if n := p.count("audit_log WHERE action IN ('app.create', 'app.update', 'app.remove')"); n != 4 {
+		t.Fatalf("%d audit entries, want 4", n)
+	}
+}
