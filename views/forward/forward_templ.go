@@ -61,7 +61,7 @@ func Page(v View) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"card card--narrow error-page\" data-testid=\"refusal\" aria-labelledby=\"refusal-title\"><p class=\"error-status\">Error 403</p><h1 id=\"refusal-title\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"card card--narrow error-page refusal\" data-testid=\"refusal\" aria-labelledby=\"refusal-title\"><p class=\"error-status\">Error 403</p><h1 id=\"refusal-title\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
