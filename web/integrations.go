@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/internal/apps"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/tokens"
 	iv "github.com/rolegate/rolegate/views/integrations"
@@ -56,6 +57,9 @@ func (a *app) integrationsView(c echo.Context, f tokens.Form, expires string, pr
 			r.Live, r.State = false, "expired"
 		}
 		v.Rows = append(v.Rows, r)
+	}
+	if err := a.appsInto(c, &v, apps.Form{}, nil); err != nil {
+		return v, err
 	}
 	return v, nil
 }
@@ -106,5 +110,87 @@ func (a *app) tokenRevoke(c echo.Context) error {
 		return err
 	}
 	a.flash(c, "The token was revoked: whatever used it can no longer ask.")
+	return redirect(c, "/integrations")
+}
+
+// appsInto fills the Protected applications section of v: the list, the organisations and
+// the catalog's permissions offered.
+func (a *app) appsInto(c echo.Context, v *iv.View, f apps.Form, problems map[string]string) error {
+	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	v.AppForm = iv.AppForm{Name: f.Name, Host: f.Host, Path: f.PathPrefix, Public: f.PublicPaths, Problems: problems}
+	for _, id := range snap.OrgsWhere(u.ID, rbac.PermIntegrations) {
+		o, _ := snap.Org(id)
+		v.AppForm.Orgs = append(v.AppForm.Orgs, iv.Option{ID: id, Name: o.Name, Selected: id == f.OrgID})
+	}
+	for _, p := range snap.Catalog().Permissions() {
+		v.AppForm.Permissions = append(v.AppForm.Permissions, iv.PermOption{Key: p.Key, Label: p.Label, Selected: p.Key == f.Permission})
+	}
+	list, err := a.apps.List(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	for _, ap := range list {
+		v.Apps = append(v.Apps, iv.AppRow{ID: ap.ID, Name: ap.Name, Rule: ap.Rule(), Org: ap.OrgName, Permission: snap.Catalog().Label(ap.Permission),
+			PermissionKey: ap.Permission, Public: strings.Join(ap.PublicPaths, ", "), Enabled: ap.Enabled})
+	}
+	return nil
+}
+
+// appCreate adds a protected application.
+func (a *app) appCreate(c echo.Context) error {
+	u, _ := currentUser(c)
+	org, _ := strconv.ParseInt(c.FormValue("org"), 10, 64)
+	f := apps.Form{Name: c.FormValue("name"), Host: c.FormValue("host"), PathPrefix: c.FormValue("path"), OrgID: org,
+		Permission: c.FormValue("permission"), PublicPaths: c.FormValue("public")}
+	_, problems, err := a.apps.Create(c.Request().Context(), u.ID, f)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		v, err := a.integrationsView(c, tokens.Form{Scopes: []string{tokens.ScopeCheck}}, "", nil)
+		if err == nil {
+			err = a.appsInto(c, &v, f, problems)
+		}
+		if err != nil {
+			return err
+		}
+		return a.renderStatus(c, http.StatusUnprocessableEntity, iv.Page(v))
+	}
+	a.flash(c, "The application "+strings.TrimSpace(f.Name)+" is protected: the proxy in front of it asks Rolegate from the next request.")
+	return redirect(c, "/integrations")
+}
+
+// appEnable enables or disables a protected application.
+func (a *app) appEnable(enabled bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u, _ := currentUser(c)
+		id, err := pathID(c)
+		if err != nil {
+			return err
+		}
+		if err := a.apps.SetEnabled(c.Request().Context(), u.ID, id, enabled); err != nil {
+			return err
+		}
+		msg := "The application is disabled: it is closed to everyone until enabled again."
+		if enabled {
+			msg = "The application is enabled: its rule applies again."
+		}
+		a.flash(c, msg)
+		return redirect(c, "/integrations")
+	}
+}
+
+// appRemove removes a protected application (the page asks first).
+func (a *app) appRemove(c echo.Context) error {
+	u, _ := currentUser(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := a.apps.Remove(c.Request().Context(), u.ID, id); err != nil {
+		return err
+	}
+	a.flash(c, "The application was removed: its address is now closed to everyone (no rule names it).")
 	return redirect(c, "/integrations")
 }

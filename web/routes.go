@@ -78,6 +78,11 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/login", Public, a.loginSubmit},
 		{http.MethodPost, "/logout", Public, a.logout},
 
+		// Forward-auth (web/forward.go): asked by reverse proxies; each answers for itself
+		// (trusted peers only; 401 / 302 / 403 by the protected application's rule).
+		{http.MethodGet, "/auth/nginx", Public, a.authNginx},
+		{http.MethodGet, "/auth/forward", Public, a.authForward},
+
 		{http.MethodGet, "/", SignedIn, a.home},
 		{http.MethodGet, "/account", SignedIn, a.accountPage},
 		{http.MethodPost, "/account/password", SignedIn, a.changePassword},
@@ -132,6 +137,10 @@ func (a *app) Routes() []Route {
 		{http.MethodGet, "/integrations", Perm(rbac.PermIntegrations), a.integrationsPage},
 		{http.MethodPost, "/integrations/tokens", Perm(rbac.PermIntegrations), a.tokenCreate},
 		{http.MethodPost, "/integrations/tokens/:id/revoke", Perm(rbac.PermIntegrations), a.tokenRevoke},
+		{http.MethodPost, "/integrations/apps", Perm(rbac.PermIntegrations), a.appCreate},
+		{http.MethodPost, "/integrations/apps/:id/enable", Perm(rbac.PermIntegrations), a.appEnable(true)},
+		{http.MethodPost, "/integrations/apps/:id/disable", Perm(rbac.PermIntegrations), a.appEnable(false)},
+		{http.MethodPost, "/integrations/apps/:id/remove", Perm(rbac.PermIntegrations), a.appRemove},
 
 		// The JSON API (web/api*.go): bearer tokens, problem+json.
 		{http.MethodGet, "/api/v1/openapi.json", Public, a.apiOpenAPI},

@@ -58,7 +58,7 @@ func TestRouteTableIsComplete(t *testing.T) {
 		}
 	}
 	// Only these may be public; everything else needs a session at least.
-	public := map[string]bool{"GET /healthz": true, "GET /static/*": true, "GET /favicon.ico": true, "GET /api/v1/openapi.json": true, "GET /setup": true, "POST /setup": true,
+	public := map[string]bool{"GET /healthz": true, "GET /static/*": true, "GET /favicon.ico": true, "GET /api/v1/openapi.json": true, "GET /auth/nginx": true, "GET /auth/forward": true, "GET /setup": true, "POST /setup": true,
 		"GET /login": true, "POST /login": true, "POST /logout": true,
 		"GET /invite/:token": true, "POST /invite/:token": true}
 	for k, acc := range table {

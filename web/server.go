@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/rolegate/rolegate/internal/apps"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/boot"
 	"github.com/rolegate/rolegate/internal/config"
@@ -47,6 +49,8 @@ type app struct {
 	Deps
 	setupDone atomic.Bool // once true it stays true: setup can never run twice
 	limiters  sync.Map    // API token id → *rate.Limiter
+	// apps answers forward-auth: it caches the protected applications and recent denials.
+	apps *apps.Service
 }
 
 // New returns the configured Echo instance with every route of the route table.
@@ -54,7 +58,7 @@ func New(d Deps) *echo.Echo {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	a := &app{Deps: d}
+	a := &app{Deps: d, apps: &apps.Service{Store: d.Store, Access: d.Access}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.handleError
@@ -107,7 +111,13 @@ func (a *app) requestLog() echo.MiddlewareFunc {
 			if u, ok := currentUser(c); ok {
 				attrs = append(attrs, slog.Int64("user", u.ID))
 			}
-			a.Logger.LogAttrs(c.Request().Context(), slog.LevelInfo, "request", attrs...)
+			level := slog.LevelInfo
+			if strings.HasPrefix(v.RoutePath, "/auth/") && v.Status < 300 {
+				// Forward-auth answers every request to the tools behind the proxy: an
+				// allowed decision goes to the debug log only.
+				level = slog.LevelDebug
+			}
+			a.Logger.LogAttrs(c.Request().Context(), level, "request", attrs...)
 			return nil
 		},
 	})

@@ -60,6 +60,10 @@ Commands:
   token list     the tokens: id, name, prefix, organisation, scopes, creator, last use, expiry
   token revoke ID
                  end a token at once
+  app add --name NAME --host HOST[:PORT] [--path PREFIX] --org ID --permission KEY [--public P1,P2]
+                 protect another tool: forward-auth lets in who holds KEY in the organisation
+  app list       the protected applications: id, name, address, organisation, permission, state
+  app remove ID  stop protecting one (its address is then closed to everyone)
   version        print the version
 
 Every command takes the shared flags (see 'rolegate serve -h'); each also reads the
@@ -84,6 +88,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return auditCmd(ctx, args, env, stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, args, env, stdout, stderr)
+	case "app":
+		return appCmd(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "rolegate", version)
 		return nil

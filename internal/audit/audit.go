@@ -37,8 +37,13 @@ const (
 	// UserRenamed is a person changing their own name on the Account page.
 	UserRenamed = "user.rename"
 	// TokenCreated and TokenRevoked are API tokens made and ended (PRODUCT.md §2.9).
-	TokenCreated       = "token.create"
-	TokenRevoked       = "token.revoke"
+	TokenCreated = "token.create"
+	TokenRevoked = "token.revoke"
+	// AppCreated, AppUpdated and AppRemoved are protected applications (forward-auth) added,
+	// changed (enabled or disabled) and removed.
+	AppCreated         = "app.create"
+	AppUpdated         = "app.update"
+	AppRemoved         = "app.remove"
 	Denied             = "access.denied"
 	RoleCreated        = "role.create"
 	RoleUpdated        = "role.update"
@@ -68,7 +73,8 @@ const (
 )
 
 // Actions lists every action, for the filter of the audit page.
-var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, PasswordChanged, PasswordCheckFailed, UserRenamed, TokenCreated, TokenRevoked, Denied,
+var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, PasswordChanged, PasswordCheckFailed, UserRenamed, TokenCreated, TokenRevoked,
+	AppCreated, AppUpdated, AppRemoved, Denied,
 	RoleCreated, RoleUpdated, RoleDeleted, AssignmentAdded, AssignmentRemoved, OverrideSet,
 	StaffAdded, StaffDisabled, StaffEnabled, StaffRemoved,
 	InvitationCreated, InvitationResent, InvitationRevoked, InvitationAccepted,

@@ -115,6 +115,9 @@ var actionLabels = map[string]string{
 	UserRenamed:         "Name changed",
 	TokenCreated:        "API token created",
 	TokenRevoked:        "API token revoked",
+	AppCreated:          "Protected application added",
+	AppUpdated:          "Protected application changed",
+	AppRemoved:          "Protected application removed",
 }
 
 // ActionLabel names an action in plain words ("assignment.add" → "Role given"); an action this
@@ -240,6 +243,28 @@ func (d Describer) describe(e Entry) Summary {
 		}
 	case TokenRevoked:
 		s.Sentence = fmt.Sprintf("%s revoked the API token %s%s.", who, orElse(clean(e.TargetName), "#"+strconv.FormatInt(e.TargetID, 10)), in(e, ""))
+	case AppCreated, AppUpdated, AppRemoved:
+		verb := map[string]string{AppCreated: "added", AppUpdated: "changed", AppRemoved: "removed"}[e.Action]
+		s.Sentence = fmt.Sprintf("%s %s the protected application %s%s.", who, verb, orElse(clean(e.TargetName), "#"+strconv.FormatInt(e.TargetID, 10)), in(e, ""))
+		for _, f := range []struct{ key, label string }{{"rule", "Rule"}, {"permission", "Permission"}, {"public", "Public paths"}, {"status", "Status"}} {
+			b, a := before.str(f.key), after.str(f.key)
+			if f.key == "permission" {
+				if b != "" {
+					b = d.label(b)
+				}
+				if a != "" {
+					a = d.label(a)
+				}
+			}
+			switch {
+			case b != "" && a != "" && b != a:
+				add(Change{Kind: Changed, Label: f.label, From: b, To: a})
+			case a != "" && b == "":
+				add(Change{Kind: Detail, Label: f.label, To: a})
+			case b != "" && a == "" && e.Action == AppRemoved:
+				add(Change{Kind: Detail, Label: f.label, To: b})
+			}
+		}
 	case UserRenamed:
 		s.Sentence = fmt.Sprintf("%s changed %s name.", who, possessive(e))
 		if b, a := before.str("name"), after.str("name"); b != a {

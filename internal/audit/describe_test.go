@@ -32,6 +32,13 @@ func describer(t testing.TB) audit.Describer {
 }
 
 // entry is one realistic entry: Ana Ruiz acting in Northside Practice on María López.
+// app is an entry about the protected application "Wiki".
+func app(action, before, after string) audit.Entry {
+	e := entry(action, "app", before, after)
+	e.TargetID, e.TargetName = 4, "Wiki"
+	return e
+}
+
 // token is an entry about the API token "EHR bridge", made through another token.
 func token(action, after string) audit.Entry {
 	e := entry(action, "token", "", after)
@@ -113,6 +120,13 @@ func TestDescribeEveryAction(t *testing.T) {
 		{"token created", token(audit.TokenCreated, `{"scopes":"check,read","expires":"2026-04-01"}`),
 			"Ana Ruiz via token HR sync created the API token EHR bridge in Northside Practice.", []string{"Scopes: check,read", "Expires: 2026-04-01"}},
 		{"token revoked", token(audit.TokenRevoked, ""), "Ana Ruiz via token HR sync revoked the API token EHR bridge in Northside Practice.", nil},
+		{"app added", app(audit.AppCreated, "", `{"rule":"wiki.clinic.example/docs","permission":"billing.view","public":"/docs/health","status":"enabled"}`),
+			"Ana Ruiz added the protected application Wiki in Northside Practice.",
+			[]string{"Rule: wiki.clinic.example/docs", "Permission: View billing", "Public paths: /docs/health", "Status: enabled"}},
+		{"app disabled", app(audit.AppUpdated, `{"status":"enabled"}`, `{"status":"disabled"}`),
+			"Ana Ruiz changed the protected application Wiki in Northside Practice.", []string{"Status: enabled → disabled"}},
+		{"app removed", app(audit.AppRemoved, `{"rule":"wiki.clinic.example/","permission":"billing.view"}`, ""),
+			"Ana Ruiz removed the protected application Wiki in Northside Practice.", []string{"Rule: wiki.clinic.example/", "Permission: View billing"}},
 		{"denied", denied, "Ζωή Παπαδοπούλου was refused /roles.", []string{"Missing permission: Edit roles and permissions"}},
 		{"role created", entry(audit.RoleCreated, "role", "", role), "Ana Ruiz created the role Billing Lead in Northside Practice.",
 			[]string{"+ View billing", "+ Contact patient", "+ View patient data"}},

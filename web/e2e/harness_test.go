@@ -36,9 +36,12 @@ type portal struct {
 	App *app.App
 }
 
-func startPortal(t *testing.T) *portal {
+func startPortal(t *testing.T, options ...func(*config.Config)) *portal {
 	t.Helper()
 	cfg := config.Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "rolegate.db")}
+	for _, o := range options {
+		o(&cfg)
+	}
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}

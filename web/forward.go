@@ -1,0 +1,170 @@
+package web
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/apps"
+	"github.com/rolegate/rolegate/internal/audit"
+	"github.com/rolegate/rolegate/internal/store"
+	fv "github.com/rolegate/rolegate/views/forward"
+)
+
+// Forward-auth (PRODUCT.md §2.9): a reverse proxy asks, for every request to one of the
+// practice's other tools, whether the person signed in to the portal may get in. The rule is
+// internal/apps; these handlers read the proxy's headers and say the answer as a status.
+
+// The identity headers, all five on every 200 (empty when nothing), so a proxy that copies
+// them overwrites whatever the client sent.
+const (
+	hdrUser        = "Remote-User"
+	hdrEmail       = "Remote-Email"
+	hdrName        = "Remote-Name"
+	hdrGroups      = "Remote-Groups"
+	hdrPermissions = "Remote-Permissions"
+)
+
+// authNginx answers nginx auth_request: X-Original-URL and X-Original-Method; without a
+// session 401 with Location (nginx redirects through auth_request_set and error_page 401).
+func (a *app) authNginx(c echo.Context) error {
+	h := c.Request().Header
+	return a.forwardAuth(c, true, func() (apps.Request, error) {
+		return apps.ParseOriginalURL(h.Get("X-Original-URL"), h.Get("X-Original-Method"))
+	})
+}
+
+// authForward answers Traefik ForwardAuth and Caddy forward_auth: X-Forwarded-Proto, -Host,
+// -Uri and -Method; without a session a browser is redirected to sign in, anything else 401.
+func (a *app) authForward(c echo.Context) error {
+	h := c.Request().Header
+	return a.forwardAuth(c, false, func() (apps.Request, error) {
+		return apps.ParseForwarded(h.Get(echo.HeaderXForwardedProto), h.Get("X-Forwarded-Host"), h.Get("X-Forwarded-Uri"), h.Get("X-Forwarded-Method"))
+	})
+}
+
+func (a *app) forwardAuth(c echo.Context, nginx bool, parse func() (apps.Request, error)) error {
+	// The question is in forwarded headers, which anyone can send: only a proxy named by
+	// --trusted-proxy is answered. 403, not 400: the request may be well formed, but the
+	// portal does not take it from this peer (and a 401 would send browsers to sign in).
+	if !a.Config.TrustsPeer(c.Request().RemoteAddr) {
+		return forwardProblem(c, http.StatusForbidden, "Forward-auth answers only the reverse proxies named by --trusted-proxy.")
+	}
+	req, err := parse()
+	if err != nil {
+		return forwardProblem(c, http.StatusBadRequest, "The proxy did not send the original request's address in the headers this endpoint reads.")
+	}
+	var user *store.User
+	if u, ok := currentUser(c); ok {
+		user = &u
+	}
+	d, err := a.apps.Decide(c.Request().Context(), req, user)
+	if err != nil {
+		return err
+	}
+	switch d.Outcome {
+	case apps.Allowed:
+		setIdentity(c.Response().Header(), d.Identity)
+		a.Logger.LogAttrs(c.Request().Context(), slog.LevelDebug, "forward-auth allowed", slog.Int64("app", d.App.ID),
+			slog.Int64("user", d.Identity.UserID), slog.Bool("public", d.Public), slog.String("host", req.Host))
+		return c.NoContent(http.StatusOK)
+	case apps.SignInNeeded:
+		login := a.linkBase(c) + "/login?rd=" + url.QueryEscape(req.URL)
+		c.Response().Header().Set(echo.HeaderLocation, login)
+		if !nginx && strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "text/html") {
+			return c.NoContent(http.StatusFound)
+		}
+		return c.NoContent(http.StatusUnauthorized)
+	case apps.Refused:
+		return a.forwardRefused(c, *user, d.App)
+	}
+	detail := map[apps.Outcome]string{
+		apps.UnknownHost: "No protected application is configured for this address, so it is closed to everyone.",
+		apps.Disabled:    "This application is disabled in Rolegate, so it is closed to everyone.",
+		apps.PathRefused: "The address has a path Rolegate does not accept (dot segments or encoded slashes).",
+	}[d.Outcome]
+	if wantsHTML(c) {
+		return a.renderStatus(c, http.StatusForbidden, fv.Page(fv.View{Page: a.page(c, "No access"), Heading: "You cannot open this", Message: detail}))
+	}
+	return forwardProblem(c, http.StatusForbidden, detail)
+}
+
+// forwardRefused answers a signed-in person who lacks the application's permission: audited
+// once per person, application and permission in apps.DenialEvery, and told why and whom to ask.
+func (a *app) forwardRefused(c echo.Context, u store.User, app store.App) error {
+	snap := a.Access.Now()
+	r := apps.RefusalFor(snap, u.ID, app)
+	if a.apps.ShouldAudit(u.ID, app.ID, app.Permission) {
+		after := map[string]string{"method": "GET", "missing_permission": app.Permission, "organisation": r.Org, "reason": r.Reason}
+		if err := a.Store.Audit(c.Request().Context(), audit.Entry{ActorID: u.ID, OrgID: app.OrgID, Action: audit.Denied,
+			TargetType: "app", TargetID: app.ID, TargetName: app.Name, After: audit.JSON(after)}); err != nil {
+			a.Logger.Error("audit a forward-auth denial", "err", err)
+		}
+	}
+	msg := u.Name + ", you are signed in, but " + r.App + " needs “" + r.Permission + "” in " + r.Org + ", which you do not hold there."
+	if wantsHTML(c) {
+		return a.renderStatus(c, http.StatusForbidden, fv.Page(fv.View{Page: a.page(c, "No access to "+r.App), Heading: "You do not have access to " + r.App,
+			Message: msg, App: r.App, Permission: r.Permission, PermissionKey: r.PermissionKey, Org: r.Org, Reason: r.Reason, Grantors: r.Grantors}))
+	}
+	detail := r.App + " needs " + r.PermissionKey + " in " + r.Org + ". " + r.Reason
+	if len(r.Grantors) > 0 {
+		detail += " Ask " + strings.Join(r.Grantors, ", ") + "."
+	}
+	return forwardProblem(c, http.StatusForbidden, detail)
+}
+
+func wantsHTML(c echo.Context) bool {
+	return strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "text/html")
+}
+
+// forwardProblem answers a refusal as an RFC 9457 problem (for scripts and proxies).
+func forwardProblem(c echo.Context, status int, detail string) error {
+	b, _ := json.Marshal(problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
+	return c.Blob(status, "application/problem+json", b)
+}
+
+// setIdentity writes the five identity headers; every one is set, empty when nothing.
+func setIdentity(h http.Header, id apps.Identity) {
+	user := ""
+	if id.UserID != 0 {
+		user = strconv.FormatInt(id.UserID, 10)
+	}
+	h.Set(hdrUser, user)
+	h.Set(hdrEmail, headerSafe(id.Email))
+	h.Set(hdrName, PercentEncode(id.Name))
+	h.Set(hdrGroups, strings.Join(id.Groups, ","))
+	h.Set(hdrPermissions, strings.Join(id.Permissions, ","))
+}
+
+// headerSafe drops what a header value may not carry.
+func headerSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// PercentEncode encodes every byte of s's UTF-8 but the unreserved characters of RFC 3986, as
+// Remote-Name carries names ("María López" is "Mar%C3%ADa%20L%C3%B3pez").
+func PercentEncode(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '.' || ch == '_' || ch == '~' {
+			b.WriteByte(ch)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[ch>>4])
+		b.WriteByte(hex[ch&15])
+	}
+	return b.String()
+}
