@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -44,10 +45,29 @@ func (a *app) returnURL(c echo.Context, rd string) string {
 			portal = strings.ToLower(b.Host)
 		}
 	}
-	if host != portal && (a.RedirectHost == nil || !a.RedirectHost(host)) {
+	if host != portal && !a.appHost(c, host) {
 		return ""
 	}
 	return u.String()
+}
+
+// appHost reports whether host (with its port, if any) is a protected application's.
+func (a *app) appHost(c echo.Context, host string) bool {
+	rules, err := a.apps.Rules(c.Request().Context())
+	if err != nil {
+		a.Logger.Error("protected applications", "err", err)
+		return false
+	}
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	for _, h := range rules.Hosts() {
+		if h == host || h == name {
+			return true
+		}
+	}
+	return false
 }
 
 func orElse(s, def string) string {

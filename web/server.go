@@ -33,9 +33,6 @@ type Deps struct {
 	Version  string
 	// Mail sends invitation links; nil when SMTP is not configured (links are shown to copy).
 	Mail staff.Mailer
-	// RedirectHost reports whether sign-in may send someone back to host (a protected
-	// application's); nil: only the portal's own host.
-	RedirectHost func(host string) bool
 }
 
 // DepsOf builds the web layer's dependencies from the parts boot opened.

@@ -32,7 +32,13 @@ type portal struct {
 
 func startPortal(t *testing.T) *portal {
 	t.Helper()
-	cfg := config.Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "rolegate.db")}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Behind a proxy the portal names itself by --base-url (the README says so too), never by
+	// the Host a proxy forwarded.
+	cfg := config.Config{Addr: ln.Addr().String(), DB: filepath.Join(t.TempDir(), "rolegate.db"), BaseURL: "http://" + ln.Addr().String()}
 	cfg.TrustedProxySetting("127.0.0.1")
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
@@ -40,10 +46,6 @@ func startPortal(t *testing.T) *portal {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, cfg, logger, "proxy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,8 +197,10 @@ func startCaddy(t *testing.T, p *portal, up string) string {
 	dir := t.TempDir()
 	listen := freePort(t)
 	conf := snippet(t, "caddy")
-	conf = strings.NewReplacer("http://wiki.clinic.example", "http://"+listen, "127.0.0.1:8080", p.Addr, "127.0.0.1:3000", up).Replace(conf)
-	full := "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n}\n" + conf
+	// Every host on the port, so a host no application names reaches Rolegate's deny-by-default.
+	_, port, _ := net.SplitHostPort(listen)
+	conf = strings.NewReplacer("http://wiki.clinic.example {", "http://:"+port+" {\n    bind 127.0.0.1", "127.0.0.1:8080", p.Addr, "127.0.0.1:3000", up).Replace(conf)
+	full := "{\n\tadmin off\n\tauto_https off\n}\n" + conf
 	path := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(path, []byte(full), 0o600); err != nil {
 		t.Fatal(err)
