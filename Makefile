@@ -90,4 +90,4 @@ clean:
 
 # make screenshots: run the browser tests and keep their screenshots for the README.
 screenshots: deps
-	ROLEGATE_SCREENSHOTS=update $(GO) test -tags '$(TAGS)' -count=1 ./web/e2e/
+	ROLEGATE_SCREENSHOTS=update $(GO) test -tags '$(TAGS)' -count=1 ./web/e2e/ ./web/proxy/

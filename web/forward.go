@@ -108,7 +108,15 @@ func (a *app) forwardRefused(c echo.Context, u store.User, app store.App) error 
 	}
 	msg := u.Name + ", you are signed in, but " + r.App + " needs “" + r.Permission + "” in " + r.Org + ", which you do not hold there."
 	if wantsHTML(c) {
-		return a.renderStatus(c, http.StatusForbidden, fv.Page(fv.View{Page: a.page(c, "No access to "+r.App), Heading: "You do not have access to " + r.App,
+		page := a.page(c, "No access to "+r.App)
+		if a.Config.BaseURL != "" {
+			// Shown through the tool's proxy, on the tool's host: the page is the portal's, so
+			// are its styles (allowed by name in this answer's policy), and no navigation of the
+			// portal's is offered under another host's address.
+			page.AssetBase, page.User, page.Nav = a.Config.BaseURL, nil, nil
+			c.Response().Header().Set("Content-Security-Policy", refusalCSP(a.Config.BaseURL))
+		}
+		return a.renderStatus(c, http.StatusForbidden, fv.Page(fv.View{Page: page, Heading: "You do not have access to " + r.App,
 			Message: msg, App: r.App, Permission: r.Permission, PermissionKey: r.PermissionKey, Org: r.Org, Reason: r.Reason, Grantors: r.Grantors}))
 	}
 	detail := r.App + " needs " + r.PermissionKey + " in " + r.Org + ". " + r.Reason
@@ -167,4 +175,11 @@ func PercentEncode(s string) string {
 		b.WriteByte(hex[ch&15])
 	}
 	return b.String()
+}
+
+// refusalCSP is the security policy of the refusal page: the usual one, with the portal's
+// origin allowed for its scripts, styles and images, since the page is served on another host.
+func refusalCSP(origin string) string {
+	return "default-src 'self'; script-src 'self' " + origin + "; style-src 'self' " + origin + "; img-src 'self' data: " + origin +
+		"; font-src 'self' " + origin + "; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }

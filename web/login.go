@@ -24,6 +24,7 @@ func (a *app) loginForm(c echo.Context) error {
 	if _, ok := currentUser(c); ok {
 		return c.Redirect(http.StatusSeeOther, orElse(back, next))
 	}
+	allowReturn(c, back)
 	return a.renderStatus(c, http.StatusOK, authviews.Login(authviews.LoginView{Page: a.page(c, "Sign in"), Next: next, Return: back}))
 }
 
@@ -70,6 +71,13 @@ func (a *app) appHost(c echo.Context, host string) bool {
 	return false
 }
 
+// allowReturn lets the sign-in form's redirect reach back's origin (CSP form-action).
+func allowReturn(c echo.Context, back string) {
+	if u, err := url.Parse(back); err == nil && back != "" {
+		c.Response().Header().Set("Content-Security-Policy", policy(u.Scheme+"://"+u.Host))
+	}
+}
+
 func orElse(s, def string) string {
 	if s != "" {
 		return s
@@ -82,6 +90,7 @@ func (a *app) loginSubmit(c echo.Context) error {
 	email, password := c.FormValue("email"), c.FormValue("password")
 	next := valid.LocalPath(c.FormValue("next"))
 	v := authviews.LoginView{Page: a.page(c, "Sign in"), Email: email, Next: next, Return: a.returnURL(c, c.FormValue("rd"))}
+	allowReturn(c, v.Return)
 	if len(v.Email) > valid.MaxEmail {
 		v.Email = ""
 	}

@@ -120,11 +120,22 @@ func (a *app) requestLog() echo.MiddlewareFunc {
 	})
 }
 
+// policy is the Content-Security-Policy; formTarget, when set, is one more origin a form may
+// send the browser to (the sign-in form returning to a protected application: form-action
+// covers the redirect after the post too).
+func policy(formTarget string) string {
+	form := "'self'"
+	if formTarget != "" {
+		form += " " + formTarget
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+		"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action " + form + "; frame-ancestors 'none'"
+}
+
 // securityHeaders sets the headers every response carries, error pages included, before
 // anything else can fail.
 func securityHeaders(secure bool) echo.MiddlewareFunc {
-	const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
-		"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	csp := policy("")
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()

@@ -2,6 +2,8 @@
 // organisation name and user menu, navigation, flash messages.
 package layout
 
+import "github.com/rolegate/rolegate/static"
+
 import "encoding/json"
 
 // HtmxConfig is handed to htmx through its meta tag (no inline script). Requests only to this
@@ -24,6 +26,10 @@ type Page struct {
 	EditRoles bool
 	// Integrations shows "Integrations" (API tokens) in the user menu.
 	Integrations bool
+	// AssetBase, when set, is the portal's own address, put before the paths of its scripts
+	// and styles: a page served through another host (forward-auth's refusal page, through
+	// the tool's proxy) still loads them from the portal.
+	AssetBase string
 	// ReplaceURL, when set, is the address the browser shows instead of the one the page was
 	// posted to, so reloading it opens the form again rather than sending it twice.
 	ReplaceURL string
@@ -75,3 +81,6 @@ func (u User) Initials() string {
 	}
 	return string(out)
 }
+
+// Asset is the address of one of the portal's static files for this page.
+func (p Page) Asset(name string) string { return p.AssetBase + static.Path(name) }

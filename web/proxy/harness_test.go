@@ -43,7 +43,11 @@ func startPortal(t *testing.T) *portal {
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var out io.Writer = io.Discard
+	if os.Getenv("ROLEGATE_E2E_LOG") != "" {
+		out = os.Stderr
+	}
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, cfg, logger, "proxy")
 	if err != nil {
