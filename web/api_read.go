@@ -19,7 +19,6 @@ type apiRole struct {
 	ID          int64    `json:"id"`
 	Code        string   `json:"code"`
 	Name        string   `json:"name"`
-	Description string   `json:"description"`
 	Status      string   `json:"status"`
 	System      bool     `json:"system"`
 	Org         apiOrg   `json:"org"`

@@ -34,7 +34,8 @@ type apiResponse struct {
 	body   string
 }
 
-// api calls the JSON API with a bearer token (no cookies) and returns the answer.
+// api calls the JSON API with a bearer token (no cookies) and returns the answer, failing the
+// test when the request or the answer is not what web/openapi.json describes.
 func (p *portal) api(token, method, path, body string) apiResponse {
 	p.t.Helper()
 	var r io.Reader
@@ -57,6 +58,7 @@ func (p *portal) api(token, method, path, body string) apiResponse {
 	if resp.StatusCode >= 400 && resp.Header.Get("Content-Type") != "application/problem+json" {
 		p.t.Errorf("%s %s: %d answered as %q, not a problem", method, path, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	checkOpenAPI(p.t, req, []byte(body), resp, b)
 	return apiResponse{resp.StatusCode, resp.Header, string(b)}
 }
 

@@ -38,11 +38,17 @@ func idOf(raw string) int64 {
 // with the token's creator as the actor.
 func (a *app) apiAssign(c echo.Context) error {
 	var body struct {
-		Role json.RawMessage `json:"role"`
-		Org  json.RawMessage `json:"org"`
+		Role  json.RawMessage `json:"role"`
+		Org   json.RawMessage `json:"org"`
+		Until json.RawMessage `json:"until"`
 	}
 	if err := readJSON(c, &body); err != nil {
 		return err
+	}
+	if len(body.Until) > 0 && string(body.Until) != "null" {
+		// Time-bound access (PRODUCT.md §2.11) is not built: refuse rather than give the
+		// role for good when the caller asked for it to end.
+		return badRequest("Time-bound assignments are not available yet; send no until.", map[string]string{"until": "not supported yet"})
 	}
 	o, err := a.apiOrg(c, scalar(body.Org), rbac.PermStaffManage)
 	if err != nil {
