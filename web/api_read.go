@@ -147,13 +147,16 @@ func (a *app) apiAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	after, _ := strconv.ParseInt(c.QueryParam("after"), 10, 64)
-	limit, err := strconv.Atoi(c.QueryParam("limit"))
-	if c.QueryParam("limit") == "" {
-		limit, err = 100, nil
+	after, limit := int64(0), 100
+	if raw := c.QueryParam("after"); raw != "" {
+		if after, err = strconv.ParseInt(raw, 10, 64); err != nil || after < 0 {
+			return badRequest("after must be an entry id (the next of the previous page).", map[string]string{"after": "an entry id"})
+		}
 	}
-	if err != nil || limit < 1 || limit > 1000 || after < 0 {
-		return badRequest("limit is 1 to 1000 and after an entry id.", map[string]string{"limit": "1 to 1000"})
+	if raw := c.QueryParam("limit"); raw != "" {
+		if limit, err = strconv.Atoi(raw); err != nil || limit < 1 || limit > 1000 {
+			return badRequest("limit must be 1 to 1000.", map[string]string{"limit": "1 to 1000"})
+		}
 	}
 	snap := a.Access.Now()
 	words, _, err := a.auditWords(c)

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -193,6 +194,75 @@ func TestOpenAPIValidatorCatchesDrift(t *testing.T) {
 		spec.mu.Unlock()
 		if ok != c.ok {
 			t.Errorf("%s: valid %v, want %v", name, ok, c.ok)
+		}
+	}
+}
+
+// Every operation is called at least once with a successful answer (and the refusals a
+// script meets often), so each schema of the document is held to a real answer.
+func TestOpenAPIEveryOperationAnswersAsDocumented(t *testing.T) {
+	p := newPortal(t, true)
+	_, ben := p.person("ben@example.org", p.roleID("BILLING_STAFF"))
+	nurse := p.roleID("NURSE")
+	tok := p.token(1, 1, "check", "read", "write")
+	cases := []struct {
+		route, method, path, body string
+		want                      int
+	}{
+		{"GET /api/v1/openapi.json", "GET", "/api/v1/openapi.json", "", 200},
+		{"GET /api/v1/check", "GET", "/api/v1/check?user=ben@example.org&permission=billing.view", "", 200},
+		{"GET /api/v1/check", "GET", fmt.Sprintf("/api/v1/check?user=%d&permission=roles.manage&org=1", ben), "", 200},
+		{"GET /api/v1/check", "GET", "/api/v1/check?user=nobody@example.org&permission=billing.view&org=1", "", 404},
+		{"POST /api/v1/check", "POST", "/api/v1/check", fmt.Sprintf(`{"checks": [{"user": %d, "permission": "billing.view", "org": "1"},
+			{"user": "ben@example.org", "permission": "no.such"}, {"user": 999999, "permission": "billing.view", "org": 1},
+			{"user": 1, "permission": "billing.view", "org": 999999}]}`, ben), 200},
+		{"POST /api/v1/check", "POST", "/api/v1/check", `{"checks": []}`, 422},
+		{"POST /api/v1/check", "POST", "/api/v1/check", `{"checks": [` + strings.Repeat(" ", 1<<20) + `]}`, 413},
+		{"GET /api/v1/users/{user}/permissions", "GET", fmt.Sprintf("/api/v1/users/%d/permissions?org=1", ben), "", 200},
+		{"GET /api/v1/permissions/{key}/holders", "GET", "/api/v1/permissions/billing.view/holders?org=1", "", 200},
+		{"GET /api/v1/permissions/{key}/holders", "GET", "/api/v1/permissions/no.such/holders?org=1", "", 404},
+		{"GET /api/v1/roles", "GET", "/api/v1/roles?org=1", "", 200},
+		{"GET /api/v1/roles/{id}", "GET", fmt.Sprintf("/api/v1/roles/%d", nurse), "", 200},
+		{"GET /api/v1/roles/{id}", "GET", "/api/v1/roles/999999", "", 404},
+		{"GET /api/v1/roles/{id}/holders", "GET", fmt.Sprintf("/api/v1/roles/%d/holders", p.roleID("BILLING_STAFF")), "", 200},
+		{"GET /api/v1/users", "GET", "/api/v1/users?org=1&q=ben", "", 200},
+		{"POST /api/v1/users/{user}/roles", "POST", fmt.Sprintf("/api/v1/users/%d/roles", ben), fmt.Sprintf(`{"role": %d, "org": 1}`, nurse), 201},
+		{"POST /api/v1/users/{user}/roles", "POST", fmt.Sprintf("/api/v1/users/%d/roles", ben), `{"role": 0, "org": 1}`, 422},
+		{"POST /api/v1/users/{user}/roles", "POST", fmt.Sprintf("/api/v1/users/%d/roles", ben), fmt.Sprintf(`{"role": "%d", "until": "2030-01-01"}`, p.roleID("STAFF")), 422},
+		{"DELETE /api/v1/users/{user}/roles/{role}", "DELETE", fmt.Sprintf("/api/v1/users/%d/roles/%d?org=1", ben, nurse), "", 204},
+		{"POST /api/v1/invitations", "POST", "/api/v1/invitations", fmt.Sprintf(`{"email": "zoe@example.org", "name": "Zoë", "org": 1, "role": %d}`, p.roleID("MEMBER")), 201},
+		{"GET /api/v1/audit", "GET", "/api/v1/audit?org=1&limit=2", "", 200},
+		{"GET /api/v1/audit", "GET", "/api/v1/audit?org=1&limit=0", "", 422},
+		{"GET /api/v1/audit", "GET", "/api/v1/audit?org=1&after=x", "", 422},
+	}
+	succeeded := map[string]bool{}
+	for _, c := range cases {
+		r := p.api(tok, c.method, c.path, c.body)
+		if r.status != c.want {
+			t.Errorf("%s %s: %d, want %d: %s", c.method, c.path, r.status, c.want, r.body)
+		}
+		if r.status < 300 {
+			succeeded[c.route] = true
+		}
+	}
+	// The audit cursor pages on to the end.
+	after := "0"
+	for range 100 {
+		r := p.api(tok, "GET", "/api/v1/audit?org=1&limit=3&after="+after, "")
+		var page struct{ Next string }
+		if err := json.Unmarshal([]byte(r.body), &page); err != nil || r.status != http.StatusOK {
+			t.Fatalf("audit after %q: %d %s", after, r.status, r.body)
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	param := regexp.MustCompile(`:([a-z]+)`)
+	for _, r := range web.RouteTable(web.Deps{}) {
+		route := r.Method + " " + param.ReplaceAllString(r.Path, "{$1}")
+		if strings.HasPrefix(r.Path, "/api/") && !succeeded[route] {
+			t.Errorf("no successful call of %s checks its answer against the document", route)
 		}
 	}
 }
