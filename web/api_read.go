@@ -36,7 +36,8 @@ func roleJSON(r rbac.Role, o rbac.Org) apiRole {
 
 // apiRoles lists the roles that apply in an organisation: its own and those above it.
 func (a *app) apiRoles(c echo.Context) error {
-	o, err := a.apiOrg(c, c.QueryParam("org"), viewRoles...)
+	org, given := queryOrg(c)
+	o, err := a.apiOrg(c, org, given, viewRoles...)
 	if err != nil {
 		return err
 	}
@@ -105,7 +106,8 @@ func (a *app) apiRoleHolders(c echo.Context) error {
 
 // apiUsers lists the staff of an organisation and below whom the creator may see.
 func (a *app) apiUsers(c echo.Context) error {
-	o, err := a.apiOrg(c, c.QueryParam("org"), rbac.PermStaffView)
+	org, given := queryOrg(c)
+	o, err := a.apiOrg(c, org, given, rbac.PermStaffView)
 	if err != nil {
 		return err
 	}
@@ -143,7 +145,8 @@ func (a *app) apiUsers(c echo.Context) error {
 
 // apiAudit lists audit entries of an organisation and below, oldest first, from a cursor.
 func (a *app) apiAudit(c echo.Context) error {
-	o, err := a.apiOrg(c, c.QueryParam("org"), rbac.PermAuditView)
+	org, given := queryOrg(c)
+	o, err := a.apiOrg(c, org, given, rbac.PermAuditView)
 	if err != nil {
 		return err
 	}

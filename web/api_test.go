@@ -20,10 +20,16 @@ import (
 // token makes an API token for creator in org with scopes, as the Integrations page does.
 func (p *portal) token(creator, org int64, scopes ...string) string {
 	p.t.Helper()
+	return p.tokenT(p.t, creator, org, scopes...)
+}
+
+// tokenT is token failing t (inside a fuzz target, the portal's own t may not be used).
+func (p *portal) tokenT(t testing.TB, creator, org int64, scopes ...string) string {
+	t.Helper()
 	svc := &tokens.Service{Store: p.store, Access: p.app.Access}
 	made, probs, err := svc.Create(context.Background(), creator, tokens.Form{Name: "HR sync", OrgID: org, Scopes: scopes})
 	if err != nil || len(probs) > 0 {
-		p.t.Fatalf("token: %v %v", probs, err)
+		t.Fatalf("token: %v %v", probs, err)
 	}
 	return made.Secret
 }
@@ -38,11 +44,20 @@ type apiResponse struct {
 // test when the request or the answer is not what web/openapi.json describes.
 func (p *portal) api(token, method, path, body string) apiResponse {
 	p.t.Helper()
+	return p.apiT(p.t, token, method, path, body)
+}
+
+// apiT is api failing t.
+func (p *portal) apiT(t testing.TB, token, method, path, body string) apiResponse {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
 	}
-	req, _ := http.NewRequest(method, p.srv.URL+path, r)
+	req, err := http.NewRequest(method, p.srv.URL+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -51,14 +66,14 @@ func (p *portal) api(token, method, path, body string) apiResponse {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		p.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 400 && resp.Header.Get("Content-Type") != "application/problem+json" {
-		p.t.Errorf("%s %s: %d answered as %q, not a problem", method, path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		t.Errorf("%s %s: %d answered as %q, not a problem", method, path, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	checkOpenAPI(p.t, req, []byte(body), resp, b)
+	checkOpenAPI(t, req, []byte(body), resp, b)
 	return apiResponse{resp.StatusCode, resp.Header, string(b)}
 }
 

@@ -50,7 +50,8 @@ func (a *app) apiAssign(c echo.Context) error {
 		// role for good when the caller asked for it to end.
 		return badRequest("Time-bound assignments are not available yet; send no until.", map[string]string{"until": "not supported yet"})
 	}
-	o, err := a.apiOrg(c, scalar(body.Org), rbac.PermStaffManage)
+	org, given := bodyOrg(body.Org)
+	o, err := a.apiOrg(c, org, given, rbac.PermStaffManage)
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,8 @@ func (a *app) apiAssign(c echo.Context) error {
 
 // apiUnassign takes a role from a user in an organisation, through the same guards.
 func (a *app) apiUnassign(c echo.Context) error {
-	o, err := a.apiOrg(c, c.QueryParam("org"), rbac.PermStaffManage)
+	org, given := queryOrg(c)
+	o, err := a.apiOrg(c, org, given, rbac.PermStaffManage)
 	if err != nil {
 		return err
 	}
@@ -109,7 +111,8 @@ func (a *app) apiInvite(c echo.Context) error {
 	if err := readJSON(c, &body); err != nil {
 		return err
 	}
-	o, err := a.apiOrg(c, scalar(body.Org), rbac.PermStaffManage)
+	org, given := bodyOrg(body.Org)
+	o, err := a.apiOrg(c, org, given, rbac.PermStaffManage)
 	if err != nil {
 		return err
 	}
