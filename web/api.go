@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
@@ -112,7 +111,7 @@ func (a *app) apiAuth(c echo.Context) error {
 	if !ok {
 		return nil // answered by the route's rule: public (the OpenAPI document) or 401
 	}
-	p, err := a.tokenService().Authenticate(c.Request().Context(), strings.TrimSpace(secret))
+	p, err := a.tokens.Authenticate(c.Request().Context(), strings.TrimSpace(secret))
 	if errors.Is(err, tokens.ErrInvalid) {
 		return nil
 	}
@@ -141,18 +140,12 @@ func (a *app) requireToken(c echo.Context, scope string) error {
 	return nil
 }
 
-var limiters sync.Map // token id → *rate.Limiter
-
 func (a *app) limiter(tokenID int64) *rate.Limiter {
-	if l, ok := limiters.Load(tokenID); ok {
+	if l, ok := a.limiters.Load(tokenID); ok {
 		return l.(*rate.Limiter)
 	}
-	l, _ := limiters.LoadOrStore(tokenID, rate.NewLimiter(apiRate, apiBurst))
+	l, _ := a.limiters.LoadOrStore(tokenID, rate.NewLimiter(apiRate, apiBurst))
 	return l.(*rate.Limiter)
-}
-
-func (a *app) tokenService() *tokens.Service {
-	return &tokens.Service{Store: a.Store, Access: a.Access}
 }
 
 // queryOrg is ?org= as asked; given is false when it was left out.

@@ -353,3 +353,40 @@ func routeTable(t *testing.T, _ *portal) []routeRow {
 	}
 	return out
 }
+
+// Last use is recorded, coalesced: a token's second request within minutes writes nothing,
+// and two portals in one process never share a token's rate.
+func TestAPITokenLastUseCoalesced(t *testing.T) {
+	p := newPortal(t, true)
+	tok := p.token(1, 1, "check")
+	q := "/api/v1/check?user=1&permission=billing.view&org=1"
+	if r := p.api(tok, "GET", q, ""); r.status != http.StatusOK {
+		t.Fatalf("check: %d %s", r.status, r.body)
+	}
+	db := p.rawDBWrite()
+	defer db.Close()
+	var used int64
+	if err := db.QueryRow("SELECT coalesce(last_used_at, 0) FROM api_tokens").Scan(&used); err != nil || used == 0 {
+		t.Fatalf("last use not recorded: %d %v", used, err)
+	}
+	if _, err := db.Exec("UPDATE api_tokens SET last_used_at = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.api(tok, "GET", q, ""); r.status != http.StatusOK {
+		t.Fatalf("check: %d %s", r.status, r.body)
+	}
+	if err := db.QueryRow("SELECT last_used_at FROM api_tokens").Scan(&used); err != nil || used != 1 {
+		t.Errorf("the second request wrote last use again (%d, %v): not coalesced", used, err)
+	}
+	// Another portal's token with the same id starts with its whole burst.
+	for range 100 {
+		p.api(tok, "GET", q, "")
+	}
+	other := newPortal(t, true)
+	otherTok := other.token(1, 1, "check")
+	for i := range 100 {
+		if r := other.api(otherTok, "GET", q, ""); r.status != http.StatusOK {
+			t.Fatalf("request %d of another portal's first token: %d", i, r.status)
+		}
+	}
+}

@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/tokens"
 )
 
 // Deps is what the web layer is built from.
@@ -42,6 +44,11 @@ func DepsOf(p *boot.Parts, cfg config.Config, logger *slog.Logger, version strin
 type app struct {
 	Deps
 	setupDone atomic.Bool // once true it stays true: setup can never run twice
+	// tokens is kept for the app's life, so its last-use writes are coalesced per token.
+	tokens *tokens.Service
+	// limiters holds each token's rate (token id → *rate.Limiter), per app: two portals
+	// in one process (the tests) never share a token's budget.
+	limiters sync.Map
 }
 
 // New returns the configured Echo instance with every route of the route table.
@@ -49,7 +56,7 @@ func New(d Deps) *echo.Echo {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	a := &app{Deps: d}
+	a := &app{Deps: d, tokens: &tokens.Service{Store: d.Store, Access: d.Access}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.handleError
