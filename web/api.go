@@ -116,7 +116,7 @@ func (a *app) apiAuth(c echo.Context) error {
 	if !ok {
 		return nil // answered by the route's rule: public (the OpenAPI document) or 401
 	}
-	p, err := a.tokenService().Authenticate(c.Request().Context(), strings.TrimSpace(secret))
+	p, err := a.tokens.Authenticate(c.Request().Context(), strings.TrimSpace(secret))
 	if errors.Is(err, tokens.ErrInvalid) {
 		return nil
 	}
@@ -145,8 +145,6 @@ func (a *app) requireToken(c echo.Context, scope string) error {
 	return nil
 }
 
-// limiter is the token's rate limiter, made on its first request (one per token id, kept in
-// the app: one process serves one database).
 func (a *app) limiter(tokenID int64) *rate.Limiter {
 	if l, ok := a.limiters.Load(tokenID); ok {
 		return l.(*rate.Limiter)
@@ -155,16 +153,26 @@ func (a *app) limiter(tokenID int64) *rate.Limiter {
 	return l.(*rate.Limiter)
 }
 
-func (a *app) tokenService() *tokens.Service {
-	return &tokens.Service{Store: a.Store, Access: a.Access}
+// queryOrg is ?org= as asked; given is false when it was left out.
+func queryOrg(c echo.Context) (raw string, given bool) {
+	_, given = c.QueryParams()["org"]
+	return c.QueryParam("org"), given
+}
+
+// bodyOrg is a body's "org" (a number or a string of digits); given is false when it is
+// absent or null.
+func bodyOrg(field json.RawMessage) (raw string, given bool) {
+	return scalar(field), len(field) > 0 && string(field) != "null"
 }
 
 // apiOrg reads ?org= (or a body field): an organisation the token reaches, in which the
-// creator holds one of perms; else 422 (missing), 404 (unknown or out of reach) or 403.
-func (a *app) apiOrg(c echo.Context, raw string, perms ...string) (rbac.Org, error) {
+// creator holds one of perms; else 422 (not an id), 404 (unknown or out of reach) or 403.
+// Left out, it is the token's organisation; sent empty (org=, "org": "") it is a bad
+// question, never quietly the token's organisation.
+func (a *app) apiOrg(c echo.Context, raw string, given bool, perms ...string) (rbac.Org, error) {
 	p, _ := currentPrincipal(c)
 	snap := a.Access.Now()
-	if raw == "" {
+	if !given {
 		raw = strconv.FormatInt(p.OrgID, 10)
 	}
 	id, err := strconv.ParseInt(raw, 10, 64)
@@ -230,6 +238,7 @@ type checkQuestion struct {
 	User       string `json:"user"`
 	Permission string `json:"permission"`
 	Org        string `json:"org"`
+	OrgGiven   bool   `json:"-"` // false: the token's organisation
 }
 
 // answer asks the rule one question, as the person page does; the creator needs staff.view
@@ -239,7 +248,7 @@ func (a *app) answer(c echo.Context, q checkQuestion) (Answer, error) {
 	if !snap.Catalog().Has(q.Permission) {
 		return Answer{}, badRequest("Unknown permission.", map[string]string{"permission": "a catalog key"})
 	}
-	o, err := a.apiOrg(c, q.Org, rbac.PermStaffView)
+	o, err := a.apiOrg(c, q.Org, q.OrgGiven, rbac.PermStaffView)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -253,7 +262,14 @@ func (a *app) answer(c echo.Context, q checkQuestion) (Answer, error) {
 }
 
 func (a *app) apiCheck(c echo.Context) error {
-	ans, err := a.answer(c, checkQuestion{User: c.QueryParam("user"), Permission: c.QueryParam("permission"), Org: c.QueryParam("org")})
+	for _, k := range []string{"user", "permission", "org"} {
+		if len(c.QueryParams()[k]) > 1 {
+			// An ambiguous question is not answered by picking one of its values.
+			return badRequest(k+" was given more than once.", map[string]string{k: "once"})
+		}
+	}
+	org, given := queryOrg(c)
+	ans, err := a.answer(c, checkQuestion{User: c.QueryParam("user"), Permission: c.QueryParam("permission"), Org: org, OrgGiven: given})
 	if err != nil {
 		return err
 	}
@@ -278,7 +294,8 @@ func ParseBatch(r io.Reader) ([]checkQuestion, error) {
 	}
 	out := make([]checkQuestion, len(body.Checks))
 	for i, ch := range body.Checks {
-		out[i] = checkQuestion{User: scalar(ch.User), Permission: ch.Permission, Org: scalar(ch.Org)}
+		org, given := bodyOrg(ch.Org)
+		out[i] = checkQuestion{User: scalar(ch.User), Permission: ch.Permission, Org: org, OrgGiven: given}
 		if out[i].User == "" || out[i].Permission == "" {
 			return nil, badRequest("Every check needs user and permission.", map[string]string{"checks[" + strconv.Itoa(i) + "]": "user and permission"})
 		}
@@ -332,7 +349,8 @@ func (a *app) apiCheckBatch(c echo.Context) error {
 
 // apiUserPermissions is every catalog permission of one user in one organisation, with why.
 func (a *app) apiUserPermissions(c echo.Context) error {
-	o, err := a.apiOrg(c, c.QueryParam("org"), rbac.PermStaffView)
+	org, given := queryOrg(c)
+	o, err := a.apiOrg(c, org, given, rbac.PermStaffView)
 	if err != nil {
 		return err
 	}
@@ -364,7 +382,8 @@ func (a *app) apiHolders(c echo.Context) error {
 	if !snap.Catalog().Has(key) {
 		return store.ErrNotFound
 	}
-	o, err := a.apiOrg(c, c.QueryParam("org"), rbac.PermStaffView)
+	org, given := queryOrg(c)
+	o, err := a.apiOrg(c, org, given, rbac.PermStaffView)
 	if err != nil {
 		return err
 	}

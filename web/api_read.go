@@ -19,7 +19,6 @@ type apiRole struct {
 	ID          int64    `json:"id"`
 	Code        string   `json:"code"`
 	Name        string   `json:"name"`
-	Description string   `json:"description"`
 	Status      string   `json:"status"`
 	System      bool     `json:"system"`
 	Org         apiOrg   `json:"org"`
@@ -37,7 +36,8 @@ func roleJSON(r rbac.Role, o rbac.Org) apiRole {
 
 // apiRoles lists the roles that apply in an organisation: its own and those above it.
 func (a *app) apiRoles(c echo.Context) error {
-	o, err := a.apiOrg(c, c.QueryParam("org"), viewRoles...)
+	org, given := queryOrg(c)
+	o, err := a.apiOrg(c, org, given, viewRoles...)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,8 @@ func (a *app) apiRoleHolders(c echo.Context) error {
 
 // apiUsers lists the staff of an organisation and below whom the creator may see.
 func (a *app) apiUsers(c echo.Context) error {
-	o, err := a.apiOrg(c, c.QueryParam("org"), rbac.PermStaffView)
+	org, given := queryOrg(c)
+	o, err := a.apiOrg(c, org, given, rbac.PermStaffView)
 	if err != nil {
 		return err
 	}
@@ -144,17 +145,21 @@ func (a *app) apiUsers(c echo.Context) error {
 
 // apiAudit lists audit entries of an organisation and below, oldest first, from a cursor.
 func (a *app) apiAudit(c echo.Context) error {
-	o, err := a.apiOrg(c, c.QueryParam("org"), rbac.PermAuditView)
+	org, given := queryOrg(c)
+	o, err := a.apiOrg(c, org, given, rbac.PermAuditView)
 	if err != nil {
 		return err
 	}
-	after, _ := strconv.ParseInt(c.QueryParam("after"), 10, 64)
-	limit, err := strconv.Atoi(c.QueryParam("limit"))
-	if c.QueryParam("limit") == "" {
-		limit, err = 100, nil
+	after, limit := int64(0), 100
+	if raw := c.QueryParam("after"); raw != "" {
+		if after, err = strconv.ParseInt(raw, 10, 64); err != nil || after < 0 {
+			return badRequest("after must be an entry id (the next of the previous page).", map[string]string{"after": "an entry id"})
+		}
 	}
-	if err != nil || limit < 1 || limit > 1000 || after < 0 {
-		return badRequest("limit is 1 to 1000 and after an entry id.", map[string]string{"limit": "1 to 1000"})
+	if raw := c.QueryParam("limit"); raw != "" {
+		if limit, err = strconv.Atoi(raw); err != nil || limit < 1 || limit > 1000 {
+			return badRequest("limit must be 1 to 1000.", map[string]string{"limit": "1 to 1000"})
+		}
 	}
 	snap := a.Access.Now()
 	p, _ := currentPrincipal(c)

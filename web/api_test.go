@@ -20,10 +20,16 @@ import (
 // token makes an API token for creator in org with scopes, as the Integrations page does.
 func (p *portal) token(creator, org int64, scopes ...string) string {
 	p.t.Helper()
+	return p.tokenT(p.t, creator, org, scopes...)
+}
+
+// tokenT is token failing t (inside a fuzz target, the portal's own t may not be used).
+func (p *portal) tokenT(t testing.TB, creator, org int64, scopes ...string) string {
+	t.Helper()
 	svc := &tokens.Service{Store: p.store, Access: p.app.Access}
 	made, probs, err := svc.Create(context.Background(), creator, tokens.Form{Name: "HR sync", OrgID: org, Scopes: scopes})
 	if err != nil || len(probs) > 0 {
-		p.t.Fatalf("token: %v %v", probs, err)
+		t.Fatalf("token: %v %v", probs, err)
 	}
 	return made.Secret
 }
@@ -34,14 +40,24 @@ type apiResponse struct {
 	body   string
 }
 
-// api calls the JSON API with a bearer token (no cookies) and returns the answer.
+// api calls the JSON API with a bearer token (no cookies) and returns the answer, failing the
+// test when the request or the answer is not what web/openapi.json describes.
 func (p *portal) api(token, method, path, body string) apiResponse {
 	p.t.Helper()
+	return p.apiT(p.t, token, method, path, body)
+}
+
+// apiT is api failing t.
+func (p *portal) apiT(t testing.TB, token, method, path, body string) apiResponse {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
 	}
-	req, _ := http.NewRequest(method, p.srv.URL+path, r)
+	req, err := http.NewRequest(method, p.srv.URL+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -50,13 +66,14 @@ func (p *portal) api(token, method, path, body string) apiResponse {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		p.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 400 && resp.Header.Get("Content-Type") != "application/problem+json" {
-		p.t.Errorf("%s %s: %d answered as %q, not a problem", method, path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		t.Errorf("%s %s: %d answered as %q, not a problem", method, path, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	checkOpenAPI(t, req, []byte(body), resp, b)
 	return apiResponse{resp.StatusCode, resp.Header, string(b)}
 }
 
@@ -374,5 +391,42 @@ func TestAPICreatorPermissionNeeded(t *testing.T) {
 	}
 	if fmt.Sprint(p.app.Access.Now().Data().Assignments) != before || p.count("invitations") != invitations {
 		t.Error("a refused API write changed something")
+	}
+}
+
+// Last use is recorded, coalesced: a token's second request within minutes writes nothing,
+// and two portals in one process never share a token's rate.
+func TestAPITokenLastUseCoalesced(t *testing.T) {
+	p := newPortal(t, true)
+	tok := p.token(1, 1, "check")
+	q := "/api/v1/check?user=1&permission=billing.view&org=1"
+	if r := p.api(tok, "GET", q, ""); r.status != http.StatusOK {
+		t.Fatalf("check: %d %s", r.status, r.body)
+	}
+	db := p.rawDBWrite()
+	defer db.Close()
+	var used int64
+	if err := db.QueryRow("SELECT coalesce(last_used_at, 0) FROM api_tokens").Scan(&used); err != nil || used == 0 {
+		t.Fatalf("last use not recorded: %d %v", used, err)
+	}
+	if _, err := db.Exec("UPDATE api_tokens SET last_used_at = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.api(tok, "GET", q, ""); r.status != http.StatusOK {
+		t.Fatalf("check: %d %s", r.status, r.body)
+	}
+	if err := db.QueryRow("SELECT last_used_at FROM api_tokens").Scan(&used); err != nil || used != 1 {
+		t.Errorf("the second request wrote last use again (%d, %v): not coalesced", used, err)
+	}
+	// Another portal's token with the same id starts with its whole burst.
+	for range 100 {
+		p.api(tok, "GET", q, "")
+	}
+	other := newPortal(t, true)
+	otherTok := other.token(1, 1, "check")
+	for i := range 100 {
+		if r := other.api(otherTok, "GET", q, ""); r.status != http.StatusOK {
+			t.Fatalf("request %d of another portal's first token: %d", i, r.status)
+		}
 	}
 }

@@ -86,6 +86,16 @@ func (c *client) do(req *http.Request) response {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	r := response{Response: resp, body: string(b)}
+	if strings.HasPrefix(req.URL.Path, "/api/") {
+		// A browser reaching the API (cookies are not tokens) gets documented answers too.
+		var sent []byte
+		if req.GetBody != nil {
+			if body, err := req.GetBody(); err == nil {
+				sent, _ = io.ReadAll(body)
+			}
+		}
+		checkOpenAPI(c.p.t, req, sent, resp, b)
+	}
 	for _, ck := range resp.Cookies() {
 		if ck.Name == "rolegate_session" {
 			c.csrf = "" // signed in or out: the token changes with the session

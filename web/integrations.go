@@ -36,7 +36,7 @@ func (a *app) integrationsView(c echo.Context, f tokens.Form, expires string, pr
 		o, _ := snap.Org(id)
 		v.Orgs = append(v.Orgs, iv.Option{ID: id, Name: o.Name, Selected: id == f.OrgID})
 	}
-	list, err := a.tokenService().List(c.Request().Context(), u.ID)
+	list, err := a.tokens.List(c.Request().Context(), u.ID)
 	if err != nil {
 		return v, err
 	}
@@ -73,7 +73,7 @@ func (a *app) tokenCreate(c echo.Context) error {
 	expires := c.FormValue("expires")
 	days, msg := tokens.ParseExpiry(expires)
 	f.ExpiryDays = days
-	made, problems, err := a.tokenService().Create(c.Request().Context(), u.ID, f)
+	made, problems, err := a.tokens.Create(c.Request().Context(), u.ID, f)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (a *app) tokenRevoke(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.tokenService().Revoke(c.Request().Context(), u.ID, id); err != nil {
+	if err := a.tokens.Revoke(c.Request().Context(), u.ID, id); err != nil {
 		return err
 	}
 	a.flash(c, "The token was revoked: whatever used it can no longer ask.")

@@ -20,6 +20,7 @@ import (
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/tokens"
 )
 
 // Deps is what the web layer is built from.
@@ -45,9 +46,13 @@ func DepsOf(p *boot.Parts, cfg config.Config, logger *slog.Logger, version strin
 type app struct {
 	Deps
 	setupDone atomic.Bool // once true it stays true: setup can never run twice
-	limiters  sync.Map    // API token id → *rate.Limiter
 	// apps answers forward-auth: it caches the protected applications and recent denials.
 	apps *apps.Service
+	// tokens is kept for the app's life, so its last-use writes are coalesced per token.
+	tokens *tokens.Service
+	// limiters holds each token's rate (token id → *rate.Limiter), per app: two portals
+	// in one process (the tests) never share a token's budget.
+	limiters sync.Map
 }
 
 // New returns the configured Echo instance with every route of the route table.
@@ -55,7 +60,7 @@ func New(d Deps) *echo.Echo {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	a := &app{Deps: d, apps: &apps.Service{Store: d.Store, Access: d.Access}}
+	a := &app{Deps: d, apps: &apps.Service{Store: d.Store, Access: d.Access}, tokens: &tokens.Service{Store: d.Store, Access: d.Access}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.handleError
