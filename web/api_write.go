@@ -55,7 +55,7 @@ func (a *app) apiAssign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := a.apiUser(c.Request().Context(), c, c.Param("user"))
+	u, err := a.apiUser(c, c.Param("user"))
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (a *app) apiUnassign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := a.apiUser(c.Request().Context(), c, c.Param("user"))
+	u, err := a.apiUser(c, c.Param("user"))
 	if err != nil {
 		return err
 	}

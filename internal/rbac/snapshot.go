@@ -55,6 +55,7 @@ type (
 	User struct {
 		ID          int64
 		Name        string
+		Email       string // lower-case, as stored; the API names people by it
 		GlobalAdmin bool
 		Disabled    bool
 	}
@@ -133,11 +134,12 @@ type userEntry struct {
 // Snapshot is an immutable view of who holds what. Every check is answered from one, so a
 // permission check never touches the database; each committed write builds a new one.
 type Snapshot struct {
-	cat   *Catalog
-	data  Data
-	orgs  map[int64]*orgEntry
-	roles map[int64]*roleEntry
-	users map[int64]*userEntry
+	cat     *Catalog
+	data    Data
+	orgs    map[int64]*orgEntry
+	roles   map[int64]*roleEntry
+	users   map[int64]*userEntry
+	byEmail map[string]int64
 	// Warnings lists problems found while building (unknown permission keys in stored roles).
 	Warnings []string
 }
@@ -180,6 +182,12 @@ func NewSnapshot(c *Catalog, d Data) *Snapshot {
 	}
 	for _, u := range d.Users {
 		s.users[u.ID] = &userEntry{User: u, member: map[int64]bool{}, overrides: map[int64]map[int]UserOverride{}}
+		if u.Email != "" {
+			if s.byEmail == nil {
+				s.byEmail = make(map[string]int64, len(d.Users))
+			}
+			s.byEmail[u.Email] = u.ID
+		}
 	}
 	for _, m := range d.Members {
 		if u := s.users[m.UserID]; u != nil {
@@ -432,6 +440,15 @@ func (s *Snapshot) IsWithin(orgID, ancestorID int64) bool {
 		}
 	}
 	return false
+}
+
+// UserByEmail finds a user by their (lower-case) email.
+func (s *Snapshot) UserByEmail(email string) (User, bool) {
+	id, ok := s.byEmail[email]
+	if !ok {
+		return User{}, false
+	}
+	return s.User(id)
 }
 
 // User returns a user by id.

@@ -46,9 +46,9 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 		return err
 	})
 	if err == nil {
-		err = each("SELECT id, name, global_admin, status = 'disabled' FROM users", func(r *sql.Rows) error {
+		err = each("SELECT id, name, email, global_admin, status = 'disabled' FROM users", func(r *sql.Rows) error {
 			var u rbac.User
-			err := r.Scan(&u.ID, &u.Name, &u.GlobalAdmin, &u.Disabled)
+			err := r.Scan(&u.ID, &u.Name, &u.Email, &u.GlobalAdmin, &u.Disabled)
 			d.Users = append(d.Users, u)
 			return err
 		})
