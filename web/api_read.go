@@ -122,9 +122,25 @@ func (a *app) apiUsers(c echo.Context) error {
 			orgs = append(orgs, id)
 		}
 	}
-	rows, _, err := a.Store.ListStaff(c.Request().Context(), store.StaffQuery{OrgIDs: orgs, Q: q, Status: "active", Limit: 500})
+	// Pages by name: after is how many people earlier pages gave (the previous answer's next).
+	limit, after := 100, 0
+	if v := c.QueryParam("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 500 {
+			return badRequest("limit is 1 to 500.", map[string]string{"limit": "1 to 500"})
+		}
+	}
+	if v := c.QueryParam("after"); v != "" {
+		if after, err = strconv.Atoi(v); err != nil || after < 0 {
+			return badRequest("after is the next of the previous answer.", map[string]string{"after": "a cursor from next"})
+		}
+	}
+	rows, total, err := a.Store.ListStaff(c.Request().Context(), store.StaffQuery{OrgIDs: orgs, Q: q, Status: "active", Limit: limit, Offset: after})
 	if err != nil {
 		return err
+	}
+	next := ""
+	if after+len(rows) < total {
+		next = strconv.Itoa(after + len(rows))
 	}
 	type person struct {
 		ID    int64    `json:"id"`
@@ -140,7 +156,7 @@ func (a *app) apiUsers(c echo.Context) error {
 		}
 		out = append(out, pp)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"org": apiOrg{o.ID, o.Name}, "users": out})
+	return c.JSON(http.StatusOK, map[string]any{"org": apiOrg{o.ID, o.Name}, "users": out, "next": next})
 }
 
 // apiAudit lists audit entries of an organisation and below, oldest first, from a cursor.

@@ -430,3 +430,39 @@ func TestAPITokenLastUseCoalesced(t *testing.T) {
 		}
 	}
 }
+
+// GET /api/v1/users pages with a cursor: every person once, in name order, then an empty next.
+func TestAPIUsersCursor(t *testing.T) {
+	p := newPortal(t, true)
+	for i := range 7 {
+		p.person(fmt.Sprintf("person%d@example.org", i))
+	}
+	tok := p.token(1, 1, "read")
+	seen, path := map[int64]bool{}, "/api/v1/users?org=1&limit=3"
+	for pages := 0; ; pages++ {
+		r := p.api(tok, "GET", path, "")
+		var out struct {
+			Users []struct{ ID int64 }
+			Next  string
+		}
+		if err := json.Unmarshal([]byte(r.body), &out); err != nil || r.status != http.StatusOK || pages > 5 {
+			t.Fatalf("page %d: %d %s", pages, r.status, r.body)
+		}
+		for _, u := range out.Users {
+			if seen[u.ID] {
+				t.Fatalf("person %d listed twice", u.ID)
+			}
+			seen[u.ID] = true
+		}
+		if out.Next == "" {
+			break
+		}
+		path = "/api/v1/users?org=1&limit=3&after=" + out.Next
+	}
+	if len(seen) != 8 {
+		t.Fatalf("%d people listed; want 8", len(seen))
+	}
+	if r := p.api(tok, "GET", "/api/v1/users?org=1&limit=0", ""); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("limit=0: %d", r.status)
+	}
+}
