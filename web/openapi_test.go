@@ -303,7 +303,7 @@ func FuzzCheckQuery(f *testing.F) {
 	p.person("ben@example.org", p.roleID("BILLING_STAFF"))
 	f.Fuzz(func(t *testing.T, query string) {
 		if strings.ContainsFunc(query, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '#' }) {
-			t.Skip("not a query an HTTP client sends as it is")
+			return // not a query an HTTP client sends as it is: nothing to check
 		}
 		// A token of its own per input: fuzzing sends far more than one token's rate allows.
 		r := p.apiT(t, p.tokenT(t, 1, 1, "check"), "GET", "/api/v1/check?"+query, "")
