@@ -205,10 +205,26 @@ func (a *app) apiUser(c echo.Context, raw string) (rbac.User, error) {
 	} else {
 		return u, badRequest("user must be a user id or email.", map[string]string{"user": "a user id or email"})
 	}
-	if !found || !staff.InScope(snap, staff.ListScope(snap, p.UserID), u.ID) {
+	if !found || !staff.InScope(snap, seenBy(c, snap, p.UserID), u.ID) {
 		return rbac.User{}, store.ErrNotFound
 	}
 	return u, nil
+}
+
+// seenBy is whom viewer may see in snap, worked out once per request: a batch of a hundred
+// checks asks it a hundred times.
+func seenBy(c echo.Context, snap *rbac.Snapshot, viewerID int64) store.Scope {
+	type seen struct {
+		snap   *rbac.Snapshot
+		viewer int64
+		scope  store.Scope
+	}
+	if s, ok := c.Get(scopeKey).(seen); ok && s.snap == snap && s.viewer == viewerID {
+		return s.scope
+	}
+	sc := staff.ListScope(snap, viewerID)
+	c.Set(scopeKey, seen{snap, viewerID, sc})
+	return sc
 }
 
 // Answer is one check: may the user use the permission in the organisation, and why.
@@ -260,8 +276,9 @@ func (a *app) answer(c echo.Context, q checkQuestion) (Answer, error) {
 }
 
 func (a *app) apiCheck(c echo.Context) error {
+	query := c.QueryParams() // parsed afresh on every call
 	for _, k := range []string{"user", "permission", "org"} {
-		if len(c.QueryParams()[k]) > 1 {
+		if len(query[k]) > 1 {
 			// An ambiguous question is not answered by picking one of its values.
 			return badRequest(k+" was given more than once.", map[string]string{k: "once"})
 		}

@@ -21,6 +21,7 @@ const (
 	sessionKey = "rolegate.session"
 	liveKey    = "rolegate.live"
 	csrfKey    = "rolegate.csrf"
+	scopeKey   = "rolegate.scope"
 )
 
 // currentUser is the signed-in user of the request, if any.

@@ -73,10 +73,32 @@ func New(d Deps) *echo.Echo {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: a.logPanic}))
 	e.Use(middleware.BodyLimit("1M"))
 	e.Use(readForm)
+	e.Use(a.fresh)
 	e.Use(a.loadSession)
 	e.Use(a.csrf())
 	a.register(e)
 	return e
+}
+
+// fresh reads the database's change counters once per request and brings the permission
+// snapshot up to them, so what another process committed (a CLI command, a restore) decides
+// this request; the session, token, application and settings caches check the same read.
+func (a *app) fresh(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		// Static files need nothing; /healthz asks the database itself and says 503.
+		if p := c.Request().URL.Path; strings.HasPrefix(p, "/static/") || p == "/healthz" {
+			return next(c)
+		}
+		ctx, v, err := a.Store.WithVersions(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if err := a.Access.CatchUp(ctx, v.Access); err != nil {
+			return err
+		}
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
 }
 
 // ipExtractor believes X-Forwarded-For only from the configured proxies; otherwise the client
@@ -106,18 +128,22 @@ func (a *app) requestLog() echo.MiddlewareFunc {
 		// refusal or a timeout, not the 200 an unwritten response would default to).
 		HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.Status < 300 && (strings.HasPrefix(v.RoutePath, "/auth/") || v.RoutePath == "/api/v1/check") {
+				// Forward-auth and the check endpoint answer the practice's tools on every
+				// request they serve: an answer given goes to the debug log only (denials
+				// are answers too, audited where §2.9 says).
+				level = slog.LevelDebug
+			}
+			if !a.Logger.Enabled(c.Request().Context(), level) {
+				return nil
+			}
 			attrs := []slog.Attr{slog.String("method", v.Method), slog.String("path", v.URIPath),
 				slog.String("route", v.RoutePath), slog.Int("status", v.Status),
 				slog.Float64("latency_ms", float64(v.Latency.Microseconds())/1000),
 				slog.String("request_id", v.RequestID), slog.String("client", v.RemoteIP)}
 			if u, ok := currentUser(c); ok {
 				attrs = append(attrs, slog.Int64("user", u.ID))
-			}
-			level := slog.LevelInfo
-			if strings.HasPrefix(v.RoutePath, "/auth/") && v.Status < 300 {
-				// Forward-auth answers every request to the tools behind the proxy: an
-				// allowed decision goes to the debug log only.
-				level = slog.LevelDebug
 			}
 			a.Logger.LogAttrs(c.Request().Context(), level, "request", attrs...)
 			return nil
@@ -137,13 +163,27 @@ func policy(formTarget string) string {
 		"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action " + form + "; frame-ancestors 'none'"
 }
 
+// apiPolicy is the Content-Security-Policy of the JSON API: its answers are never a page, so
+// they may load nothing and be framed by nothing.
+const apiPolicy = "default-src 'none'; frame-ancestors 'none'"
+
 // securityHeaders sets the headers every response carries, error pages included, before
-// anything else can fail.
+// anything else can fail. The JSON API gets the headers that matter for JSON (OWASP's REST
+// list): the page-only ones would be bytes on every answer to the practice's tools.
 func securityHeaders(secure bool) echo.MiddlewareFunc {
 	csp := policy("")
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Response().Header()
+			if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+				h.Set("Content-Security-Policy", apiPolicy)
+				h.Set("X-Content-Type-Options", "nosniff")
+				h.Set("Cache-Control", "no-store")
+				if secure {
+					h.Set("Strict-Transport-Security", "max-age=31536000")
+				}
+				return next(c)
+			}
 			h.Set("Content-Security-Policy", csp)
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("Referrer-Policy", "same-origin")

@@ -82,33 +82,7 @@ func signInBurst(t testing.TB, n int) (int64, map[int]int) {
 		func(string) string { return "" }, &out, &out); err != nil {
 		t.Fatalf("setup: %v %s", err, out.String())
 	}
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "ROLEGATE_HELPER_SERVE=serve --db "+db+" --addr 127.0.0.1:0 --trusted-proxy 127.0.0.1/32")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); _ = cmd.Wait() }()
-	base := ""
-	sc := bufio.NewScanner(stdout)
-	for base == "" && sc.Scan() {
-		var line struct{ Msg, URL string }
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "Rolegate is serving" {
-			base = line.URL
-		}
-	}
-	if base == "" {
-		t.Fatal("the server did not start")
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-
+	base, pid := serveChild(t, db)
 	// Every client first fetches the form (its CSRF cookie and token), then all post at once.
 	token := regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 	transport := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: 0}
@@ -157,7 +131,41 @@ func signInBurst(t testing.TB, n int) (int64, map[int]int) {
 	}
 	close(start)
 	wg.Wait()
-	return peakRSS(t, cmd.Process.Pid), answers
+	return peakRSS(t, pid), answers
+}
+
+// serveChild runs `rolegate serve` on db in a process of its own (this test binary, turned
+// into the server by TestMain), on a loopback port, trusting loopback proxies; it is stopped
+// when the test ends. It returns the server's address and process id.
+func serveChild(t testing.TB, db string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "ROLEGATE_HELPER_SERVE=serve --db "+db+" --addr 127.0.0.1:0 --trusted-proxy 127.0.0.1/32")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
+	base := ""
+	sc := bufio.NewScanner(stdout)
+	for base == "" && sc.Scan() {
+		var line struct{ Msg, URL string }
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "Rolegate is serving" {
+			base = line.URL
+		}
+	}
+	if base == "" {
+		t.Fatal("the server did not start")
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return base, cmd.Process.Pid
 }
 
 // peakRSS reads the high-water mark of a process's resident memory (Linux).

@@ -204,7 +204,7 @@ func (s *Service) Rules(ctx context.Context) (*Rules, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	if s.rules != nil && s.version == v {
+	if s.rules != nil && s.version >= v {
 		r := s.rules
 		s.mu.Unlock()
 		return r, nil

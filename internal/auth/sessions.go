@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -45,7 +47,40 @@ type Sessions struct {
 	name    string
 	domain  string // the session cookie's Domain=, "" for the portal's host only
 	now     func() time.Time
+
+	// known holds sessions already read, with their users, as of one pair of counters: a
+	// request of a known session costs no database read. Anything that ends a session or
+	// changes its person moves one of the counters, and the next request starts afresh.
+	known atomic.Pointer[knownSessions]
 }
+
+type knownSessions struct {
+	sessions, access int64
+	mu               sync.Mutex
+	byHash           map[string]known
+}
+
+type known struct {
+	sess store.Session
+	user store.User
+}
+
+// cached returns the set of known sessions valid at the request's counters, a new empty one
+// when it is behind.
+func (m *Sessions) cached(v store.Versions) *knownSessions {
+	k := m.known.Load()
+	if k != nil && k.sessions >= v.Sessions && k.access >= v.Access {
+		return k
+	}
+	fresh := &knownSessions{sessions: v.Sessions, access: v.Access, byHash: map[string]known{}}
+	if m.known.CompareAndSwap(k, fresh) {
+		return fresh
+	}
+	return m.known.Load()
+}
+
+// forgetKnown drops every known session: this process just ended some.
+func (m *Sessions) forgetKnown() { m.known.Store(nil) }
 
 // deviceAge is how long a device cookie lasts: long enough that the browser a person uses
 // every working day keeps its own sign-in allowance.
@@ -202,35 +237,63 @@ func (m *Sessions) Load(r *http.Request) (Live, error) {
 	if tok == "" {
 		return Live{}, ErrNoSession
 	}
-	sess, err := m.st.SessionByTokenHash(ctx, hashToken(tok))
-	if errors.Is(err, store.ErrNotFound) {
-		return Live{}, ErrNoSession
-	}
+	v, err := m.st.Versions(ctx)
 	if err != nil {
 		return Live{}, err
 	}
+	h := hashToken(tok)
+	set := m.cached(v)
+	set.mu.Lock()
+	k, hit := set.byHash[string(h)]
+	set.mu.Unlock()
 	idle, _, err := m.Timeouts(ctx)
 	if err != nil {
 		return Live{}, err
 	}
 	now := m.now()
-	if now.Unix() >= sess.ExpiresAt || now.Sub(time.Unix(sess.LastSeenAt, 0)) >= idle {
-		return Live{}, errors.Join(ErrNoSession, m.st.DeleteSession(ctx, sess.ID))
+	expired := func(s store.Session) bool {
+		return now.Unix() >= s.ExpiresAt || now.Sub(time.Unix(s.LastSeenAt, 0)) >= idle
 	}
-	u, err := m.st.UserByID(ctx, sess.UserID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		return Live{}, ErrNoSession
-	}
-	if err != nil {
-		return Live{}, err
-	}
-	if now.Sub(time.Unix(sess.LastSeenAt, 0)) >= touchEvery {
-		if err := m.st.TouchSession(ctx, sess.ID, now.Unix()); err != nil {
+	// What is known may have fallen behind activity recorded elsewhere (another instance),
+	// so a known session that looks timed out is read again before it is ended.
+	if !hit || expired(k.sess) {
+		if k, err = m.read(ctx, h); err != nil {
 			return Live{}, err
 		}
-		sess.LastSeenAt = now.Unix()
+		if expired(k.sess) {
+			m.forgetKnown()
+			return Live{}, errors.Join(ErrNoSession, m.st.DeleteSession(ctx, k.sess.ID))
+		}
 	}
-	return Live{Session: sess, User: u, CSRF: m.csrfFor(tok)}, nil
+	if k.user.Disabled {
+		return Live{}, ErrNoSession
+	}
+	if now.Sub(time.Unix(k.sess.LastSeenAt, 0)) >= touchEvery {
+		if err := m.st.TouchSession(ctx, k.sess.ID, now.Unix()); err != nil {
+			return Live{}, err
+		}
+		k.sess.LastSeenAt = now.Unix()
+	}
+	set.mu.Lock()
+	set.byHash[string(h)] = k
+	set.mu.Unlock()
+	return Live{Session: k.sess, User: k.user, CSRF: m.csrfFor(tok)}, nil
+}
+
+// read finds a session and its person in the database; ErrNoSession when either is gone.
+func (m *Sessions) read(ctx context.Context, h []byte) (known, error) {
+	sess, err := m.st.SessionByTokenHash(ctx, h)
+	if errors.Is(err, store.ErrNotFound) {
+		return known{}, ErrNoSession
+	}
+	if err != nil {
+		return known{}, err
+	}
+	u, err := m.st.UserByID(ctx, sess.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return known{}, ErrNoSession
+	}
+	return known{sess, u}, err
 }
 
 // Clear removes the session cookie from the browser.

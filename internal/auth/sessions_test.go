@@ -86,14 +86,18 @@ func TestSessionTimeoutsAndDisabledUsers(t *testing.T) {
 		t.Fatalf("5-minute idle setting ignored: %v", err)
 	}
 
-	// A disabled user holds nothing on the very next request.
+	// A disabled user holds nothing on the very next request, even when another process
+	// disabled them after this one knew the session.
 	c = start()
+	if err := load(c); err != nil {
+		t.Fatal(err)
+	}
 	raw, err := sql.Open("sqlite3", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	if _, err := raw.Exec("UPDATE users SET status = 'disabled' WHERE id = ?", u.ID); err != nil {
+	if _, err := raw.Exec("BEGIN; UPDATE users SET status = 'disabled' WHERE id = ?; UPDATE versions SET access = access + 1; COMMIT", u.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := load(c); !errors.Is(err, ErrNoSession) {

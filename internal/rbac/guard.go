@@ -231,10 +231,30 @@ func (e *Engine) Now() *Snapshot { return e.cur.Load() }
 // Catalog returns the engine's catalog.
 func (e *Engine) Catalog() *Catalog { return e.cat }
 
+// CatchUp makes sure the current snapshot is at least at the database's access counter
+// version, as a request read it: a change committed by another process (a CLI command, a
+// restore, another instance) takes effect on the very next request. Concurrent callers that
+// are behind together load once.
+func (e *Engine) CatchUp(ctx context.Context, version int64) error {
+	if e.cur.Load().data.Version >= version {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur.Load().data.Version >= version {
+		return nil
+	}
+	return e.reloadLocked(ctx)
+}
+
 // Reload builds a snapshot from the database as it is now and makes it current.
 func (e *Engine) Reload(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.reloadLocked(ctx)
+}
+
+func (e *Engine) reloadLocked(ctx context.Context) error {
 	d, err := e.load(ctx)
 	if err != nil {
 		return fmt.Errorf("rbac: load: %w", err)

@@ -102,6 +102,9 @@ type Data struct {
 	UserOverrides []UserOverride
 	OrgDefaults   []OrgDefault
 	Invitations   []Invited
+	// Version is the database's access counter the data was read at (0 when not read from
+	// a database): a request that sees a higher one catches up before deciding.
+	Version int64
 }
 
 // set is a bitset over catalog indices.

@@ -39,6 +39,10 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 		}
 		return rows.Err()
 	}
+	// The counter first, in the same read: the data is at least as new as the number says.
+	if err := tx.QueryRowContext(ctx, "SELECT access FROM versions WHERE id = 1").Scan(&d.Version); err != nil {
+		return d, err
+	}
 	err = each("SELECT id, coalesce(parent_id, 0), name, role_mode = 'one', limit_visibility FROM organisations", func(r *sql.Rows) error {
 		var o rbac.Org
 		err := r.Scan(&o.ID, &o.ParentID, &o.Name, &o.OneRole, &o.LimitVisibility)

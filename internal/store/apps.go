@@ -71,12 +71,7 @@ func appAudit(a App) map[string]string {
 	return m
 }
 
-func bumpAppsVersion(ctx context.Context, tx *sql.Tx) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE protected_apps_version SET version = version + 1 WHERE id = 1"); err != nil {
-		return fmt.Errorf("store: apps version: %w", err)
-	}
-	return nil
-}
+func bumpAppsVersion(ctx context.Context, tx *sql.Tx) error { return bump(ctx, tx, countApps) }
 
 // CreateApp stores a protected application, enabled, and records it in the audit log, in one
 // transaction.
@@ -150,11 +145,8 @@ func (s *Store) ListApps(ctx context.Context, orgIDs []int64) ([]App, error) {
 // AppsVersion is a number that changes with every change to the protected applications, by
 // this process or another: a running server compares it before each decision.
 func (s *Store) AppsVersion(ctx context.Context) (int64, error) {
-	var v int64
-	if err := s.r.QueryRowContext(ctx, "SELECT version FROM protected_apps_version WHERE id = 1").Scan(&v); err != nil {
-		return 0, fmt.Errorf("store: apps version: %w", err)
-	}
-	return v, nil
+	v, err := s.Versions(ctx)
+	return v.Apps, err
 }
 
 // SetAppEnabled enables or disables an application, audited; setting what it already is

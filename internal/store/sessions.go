@@ -40,6 +40,9 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess Sessio
 			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE id = ?", replaceID); err != nil {
 				return fmt.Errorf("store: replace session: %w", err)
 			}
+			if err := bump(ctx, tx, countSessions); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, tokenHash, sess.UserID, sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt, sess.UserAgent, sess.ClientIP)
@@ -84,6 +87,9 @@ func (s *Store) DeleteSession(ctx context.Context, id int64) error {
 		if err != nil {
 			return fmt.Errorf("store: delete session: %w", err)
 		}
+		if err := bump(ctx, tx, countSessions); err != nil {
+			return err
+		}
 		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.SignOut, TargetType: "user", TargetID: userID})
 	})
 }
@@ -99,6 +105,9 @@ func (s *Store) DeleteUserSession(ctx context.Context, userID, id int64) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
+		if err := bump(ctx, tx, countSessions); err != nil {
+			return err
+		}
 		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.SessionsEnded, TargetType: "user", TargetID: userID,
 			Before: audit.JSON(map[string]int64{"session": id})})
 	})
@@ -113,6 +122,9 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, orgIDs []i
 			return fmt.Errorf("store: delete sessions: %w", err)
 		}
 		n, _ := res.RowsAffected()
+		if err := bump(ctx, tx, countSessions); err != nil {
+			return err
+		}
 		return s.appendAuditIn(ctx, tx, orgIDs, audit.Entry{ActorID: actorID, Action: audit.SessionsEnded, TargetType: "user", TargetID: userID,
 			Before: audit.JSON(map[string]int64{"sessions": n})})
 	})
@@ -138,10 +150,16 @@ func (s *Store) UserSessions(ctx context.Context, userID int64) ([]Session, erro
 
 // DeleteExpiredSessions removes sessions past their absolute end or idle since before idleCutoff.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now, idleCutoff int64) error {
-	if _, err := s.w.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?", now, idleCutoff); err != nil {
-		return fmt.Errorf("store: delete expired sessions: %w", err)
-	}
-	return nil
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?", now, idleCutoff)
+		if err != nil {
+			return fmt.Errorf("store: delete expired sessions: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return bump(ctx, tx, countSessions)
+	})
 }
 
 // Secret returns the named random secret, generating and saving size bytes on first use.
@@ -169,17 +187,59 @@ func (s *Store) Secret(ctx context.Context, name string, size int) ([]byte, erro
 	return v, nil
 }
 
-// Setting returns the value of a setting, or def when it was never set.
+// Setting returns the value of a setting, or def when it was never set. Settings are read
+// on every request (the session timeouts, the time zone), so the whole table is kept in
+// memory and re-read only when the settings counter has moved.
 func (s *Store) Setting(ctx context.Context, key, def string) (string, error) {
-	var v string
-	err := s.r.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return def, nil
-	}
+	v, err := s.Versions(ctx)
 	if err != nil {
-		return "", fmt.Errorf("store: setting %s: %w", key, err)
+		return "", err
 	}
-	return v, nil
+	c := s.settings.Load()
+	if c == nil || c.version < v.Settings {
+		if c, err = s.loadSettings(ctx); err != nil {
+			return "", err
+		}
+		// A request's counters may be older than what loadSettings read: keep the newer.
+		if old := s.settings.Load(); old == nil || old.version <= c.version {
+			s.settings.Store(c)
+		}
+	}
+	if val, ok := c.values[key]; ok {
+		return val, nil
+	}
+	return def, nil
+}
+
+// settingsCache is the settings table as read at one settings counter.
+type settingsCache struct {
+	version int64
+	values  map[string]string
+}
+
+func (s *Store) loadSettings(ctx context.Context) (*settingsCache, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("store: settings: %w", err)
+	}
+	defer tx.Rollback()
+	c := &settingsCache{values: map[string]string{}}
+	if err := tx.QueryRowContext(ctx, "SELECT settings FROM versions WHERE id = 1").Scan(&c.version); err != nil {
+		return nil, fmt.Errorf("store: settings: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT key, value FROM settings")
+	if err != nil {
+		return nil, fmt.Errorf("store: settings: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, val string
+		if err := rows.Scan(&k, &val); err != nil {
+			return nil, fmt.Errorf("store: settings: %w", err)
+		}
+		c.values[k] = val
+	}
+	return c, rows.Err()
 }
 
 // SetSetting saves the value of a setting; the audit entry names the actor the context carries.
@@ -190,6 +250,8 @@ func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 // SetSettingBy saves the value of a setting, changed by actorID (0: the context's actor), with
 // its settings.change entry in the same transaction; an unchanged value records nothing.
 func (s *Store) SetSettingBy(ctx context.Context, key, value string, actorID int64) error {
+	// Dropped whatever happens: the rest of this request reads the table afresh.
+	defer s.settings.Store(nil)
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		var before *string
 		if err := tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", key).Scan(&before); err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -201,6 +263,9 @@ func (s *Store) SetSettingBy(ctx context.Context, key, value string, actorID int
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
 			return fmt.Errorf("store: set setting %s: %w", key, err)
+		}
+		if err := bump(ctx, tx, countSettings); err != nil {
+			return err
 		}
 		return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, Action: audit.SettingChanged, TargetType: "setting", TargetName: key,
 			Before: audit.JSON(map[string]*string{key: before}), After: audit.JSON(map[string]string{key: value})})

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -45,6 +46,11 @@ type Store struct {
 	// accessGuard, when set, sees the access data a write would leave and may refuse it;
 	// it runs inside the transaction, so concurrent writes cannot slip past it together.
 	accessGuard func(after rbac.Data) error
+
+	versions *versionsReader // reads the versions row each request checks
+
+	// settings caches the settings table, tagged with the settings counter it was read at.
+	settings atomic.Pointer[settingsCache]
 
 	path         string
 	auditKeyFile string
@@ -106,9 +112,14 @@ func OpenWith(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open readers: %w", err)
 	}
-	r.SetMaxOpenConns(8)
-	r.SetMaxIdleConns(8)
+	// Eight for reads, and one kept by the versions reader.
+	r.SetMaxOpenConns(9)
+	r.SetMaxIdleConns(9)
 	s.r = r
+	if s.versions, err = newVersionsReader(ctx, r); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: prepare versions: %w", err)
+	}
 	return s, nil
 }
 
@@ -118,6 +129,9 @@ func dsn(path, params string) string {
 
 // Close releases both pools.
 func (s *Store) Close() error {
+	if s.versions != nil {
+		s.versions.close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -165,6 +179,9 @@ func (s *Store) GuardAccess(fn func(after rbac.Data) error) { s.accessGuard = fn
 func (s *Store) withAccessTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		if err := fn(tx); err != nil {
+			return err
+		}
+		if err := bump(ctx, tx, countAccess); err != nil {
 			return err
 		}
 		if s.accessGuard == nil {

@@ -68,6 +68,9 @@ func (s *Store) CreateToken(ctx context.Context, in NewToken) (int64, error) {
 		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
+		if err := bump(ctx, tx, countTokens); err != nil {
+			return err
+		}
 		after := map[string]string{"scopes": strings.Join(in.Scopes, ","), "prefix": in.Prefix}
 		if in.ExpiresAt != 0 {
 			after["expires"] = time.Unix(in.ExpiresAt, 0).UTC().Format(time.DateOnly)
@@ -86,6 +89,43 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (Token, error) {
 	}
 	return t, err
 }
+
+// LiveTokens returns every token not revoked, by the hash of its secret, and the tokens
+// counter they were read at (with access: the organisations tokens belong to go with it).
+func (s *Store) LiveTokens(ctx context.Context) (map[string]Token, Versions, error) {
+	out := map[string]Token{}
+	var v Versions
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, v, fmt.Errorf("store: live tokens: %w", err)
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, versionsQuery).Scan(&v.Access, &v.Tokens, &v.Apps, &v.Sessions, &v.Settings); err != nil {
+		return nil, v, fmt.Errorf("store: live tokens: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT t.token_hash, "+strings.TrimPrefix(tokenSelect, "SELECT ")+" WHERE t.revoked_at IS NULL")
+	if err != nil {
+		return nil, v, fmt.Errorf("store: live tokens: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var hash []byte
+		t, err := scanToken(prefixed{rows, &hash})
+		if err != nil {
+			return nil, v, fmt.Errorf("store: live tokens: %w", err)
+		}
+		out[string(hash)] = t
+	}
+	return out, v, rows.Err()
+}
+
+// prefixed scans one leading column into first, then the rest as the wrapped scanner would.
+type prefixed struct {
+	rows  *sql.Rows
+	first any
+}
+
+func (p prefixed) Scan(dest ...any) error { return p.rows.Scan(append([]any{p.first}, dest...)...) }
 
 // TokenByID finds one token.
 func (s *Store) TokenByID(ctx context.Context, id int64) (Token, error) {
@@ -136,6 +176,9 @@ func (s *Store) RevokeToken(ctx context.Context, id, actorID int64) error {
 		}
 		if err != nil {
 			return fmt.Errorf("store: revoke token: %w", err)
+		}
+		if err := bump(ctx, tx, countTokens); err != nil {
+			return err
 		}
 		return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: orgID, Action: audit.TokenRevoked,
 			TargetType: "token", TargetID: id, TargetName: name})

@@ -138,6 +138,9 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, hash string, keep
 		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ? AND id <> ?", userID, keepSessionID); err != nil {
 			return fmt.Errorf("store: end sessions: %w", err)
 		}
+		if err := bump(ctx, tx, countSessions); err != nil {
+			return err
+		}
 		// Never the hash itself: the log says that it changed, not to what.
 		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.PasswordChanged, TargetType: "user", TargetID: userID})
 	})

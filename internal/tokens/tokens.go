@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rolegate/rolegate/internal/rbac"
@@ -49,7 +50,43 @@ type Service struct {
 
 	mu      sync.Mutex
 	touched map[int64]int64 // last use written, per token (Unix seconds)
+
+	// live holds the tokens not revoked, as read at one pair of counters: a request finds
+	// its token in memory, and the set is re-read only after a token (or the access data
+	// naming their organisations and creators) changed, in this process or another.
+	live atomic.Pointer[liveSet]
 }
+
+type liveSet struct {
+	tokens, access int64
+	byHash         map[string]store.Token
+}
+
+// lookup finds the token with that hash in the live set, re-reading the set when the
+// request's counters say it is behind.
+func (s *Service) lookup(ctx context.Context, h []byte) (store.Token, bool, error) {
+	v, err := s.Store.Versions(ctx)
+	if err != nil {
+		return store.Token{}, false, err
+	}
+	set := s.live.Load()
+	if set == nil || set.tokens < v.Tokens || set.access < v.Access {
+		m, at, err := s.Store.LiveTokens(ctx)
+		if err != nil {
+			return store.Token{}, false, err
+		}
+		set = &liveSet{tokens: at.Tokens, access: at.Access, byHash: m}
+		if old := s.live.Load(); old == nil || (old.tokens <= set.tokens && old.access <= set.access) {
+			s.live.Store(set)
+		}
+	}
+	t, ok := set.byHash[string(h)]
+	return t, ok, nil
+}
+
+// forget drops the live set after this process changed a token, so the rest of the request
+// that changed it sees the change too.
+func (s *Service) forget() { s.live.Store(nil) }
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -171,6 +208,7 @@ func (s *Service) Revoke(ctx context.Context, actorID, id int64) error {
 	if !snap.Can(actorID, t.OrgID, rbac.PermIntegrations) {
 		return store.ErrNotFound
 	}
+	defer s.forget()
 	return s.Store.RevokeToken(ctx, id, actorID)
 }
 
@@ -207,12 +245,12 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 	if !strings.HasPrefix(secret, Prefix) || len(secret) > 100 {
 		return Principal{}, ErrInvalid
 	}
-	t, err := s.Store.TokenByHash(ctx, hash(secret))
-	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, ErrInvalid
-	}
+	t, ok, err := s.lookup(ctx, hash(secret))
 	if err != nil {
 		return Principal{}, err
+	}
+	if !ok {
+		return Principal{}, ErrInvalid
 	}
 	now := s.now().Unix()
 	if t.RevokedAt != 0 || (t.ExpiresAt != 0 && now >= t.ExpiresAt) {
