@@ -408,11 +408,19 @@ func (a *app) apiHolders(c echo.Context) error {
 		DecidedBy string `json:"decided_by"`
 		Reason    string `json:"reason"`
 	}
-	out := []holder{}
-	for _, id := range snap.WhoCan(o.ID, key) {
-		u, _ := snap.User(id)
-		d := snap.Explain(id, o.ID, key)
-		out = append(out, holder{id, u.Name, d.DecidedBy(), snap.Reason(d, o.ID)})
+	hs := snap.HoldersOf(o.ID, key)
+	out := make([]holder, 0, len(hs))
+	// Most holders share a handful of reasons (the same role, the same default): each
+	// sentence is written once.
+	reasons := map[rbac.Decision]string{}
+	for _, h := range hs {
+		u, _ := snap.User(h.UserID)
+		reason, ok := reasons[h.Decision]
+		if !ok {
+			reason = snap.Reason(h.Decision, o.ID)
+			reasons[h.Decision] = reason
+		}
+		out = append(out, holder{h.UserID, u.Name, h.Decision.DecidedBy(), reason})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"permission": key, "org": apiOrg{o.ID, o.Name}, "holders": out})
 }

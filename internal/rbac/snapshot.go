@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -129,6 +130,7 @@ type roleEntry struct {
 type userEntry struct {
 	User
 	member      map[int64]bool
+	memberOrgs  []int64 // the keys of member, in id order, for the loops over every person
 	assignments []Assignment
 	overrides   map[int64]map[int]UserOverride // org → perm index → override
 	inviters    []int64                        // who sent the invitations this user accepted
@@ -142,6 +144,7 @@ type Snapshot struct {
 	orgs    map[int64]*orgEntry
 	roles   map[int64]*roleEntry
 	users   map[int64]*userEntry
+	inOrder []*userEntry // users by id, for the questions asked of everyone
 	byEmail map[string]int64
 	// Warnings lists problems found while building (unknown permission keys in stored roles).
 	Warnings []string
@@ -203,6 +206,15 @@ func NewSnapshot(c *Catalog, d Data) *Snapshot {
 			u.member[a.OrgID] = true // holding a role somewhere makes one staff there
 		}
 	}
+	s.inOrder = make([]*userEntry, 0, len(s.users))
+	for _, u := range s.users {
+		for org := range u.member {
+			u.memberOrgs = append(u.memberOrgs, org)
+		}
+		slices.Sort(u.memberOrgs)
+		s.inOrder = append(s.inOrder, u)
+	}
+	slices.SortFunc(s.inOrder, func(a, b *userEntry) int { return cmp.Compare(a.ID, b.ID) })
 	for _, ov := range d.UserOverrides {
 		u := s.users[ov.UserID]
 		i, ok := c.index[ov.Perm]
@@ -299,6 +311,12 @@ func (s *Snapshot) decideFor(userID, orgID int64, p int, explain, asEnabled bool
 		d.Step = StepNoUser
 		return d
 	}
+	return s.decideEntry(d, u, o, p, explain, asEnabled)
+}
+
+// decideEntry is decideFor once the person and the organisation are found; the loops over
+// everyone call it directly.
+func (s *Snapshot) decideEntry(d Decision, u *userEntry, o *orgEntry, p int, explain, asEnabled bool) Decision {
 	if u.Disabled && !asEnabled {
 		d.Step = StepDisabled
 		return d
@@ -325,6 +343,9 @@ func (s *Snapshot) decideFor(userID, orgID int64, p int, explain, asEnabled bool
 	}
 	// 1. the nearest user-level override.
 	for _, id := range o.chain {
+		if len(u.overrides) == 0 {
+			break
+		}
 		if ov, ok := u.overrides[id][p]; ok {
 			d.Allowed, d.Step, d.OrgID, d.SetBy = ov.Effect == Allow, StepUserOverride, id, ov.SetBy
 			if explain {
@@ -495,7 +516,7 @@ func (s *Snapshot) MemberWithin(userID, rootOrg int64) bool {
 	if !ok {
 		return false
 	}
-	for org := range u.member {
+	for _, org := range u.memberOrgs {
 		if s.IsWithin(org, rootOrg) {
 			return true
 		}
@@ -517,20 +538,45 @@ func (s *Snapshot) AllOrgs() []int64 {
 // hold everything everywhere) and the people whose membership reaches org and whom the rule
 // allows it there.
 func (s *Snapshot) WhoCan(orgID int64, perm string) []int64 {
+	hs := s.HoldersOf(orgID, perm)
+	out := make([]int64, len(hs))
+	for i, h := range hs {
+		out[i] = h.UserID
+	}
+	return out
+}
+
+// Holder is one person who holds a permission somewhere, and the decision that says why.
+type Holder struct {
+	UserID   int64
+	Decision Decision
+}
+
+// HoldersOf is WhoCan with each person's decision, in one pass over everyone: the reverse
+// look-up of the API (PRODUCT.md §2.9).
+func (s *Snapshot) HoldersOf(orgID int64, perm string) []Holder {
 	i, ok := s.cat.index[perm]
-	if !ok {
+	o := s.orgs[orgID]
+	if !ok || o == nil {
 		return nil
 	}
-	var out []int64
-	for _, u := range s.users {
+	within := map[int64]bool{}
+	for _, id := range s.Subtree(orgID) {
+		within[id] = true
+	}
+	var out []Holder
+	for _, u := range s.inOrder {
 		if u.Disabled {
 			continue
 		}
-		if u.GlobalAdmin || (s.MemberWithin(u.ID, orgID) && s.decide(u.ID, orgID, i, false).Allowed) {
-			out = append(out, u.ID)
+		if !u.GlobalAdmin && !slices.ContainsFunc(u.memberOrgs, func(o int64) bool { return within[o] }) {
+			continue
+		}
+		// The bare decision first; only a holder's is worked out with names.
+		if s.decideEntry(Decision{}, u, o, i, false, false).Allowed {
+			out = append(out, Holder{u.ID, s.decideEntry(Decision{Perm: perm}, u, o, i, true, false)})
 		}
 	}
-	slices.Sort(out)
 	return out
 }
 
