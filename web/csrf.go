@@ -27,8 +27,9 @@ func csrfRefusal() error {
 // every sign-in; the response then carries it back in the cookie.
 func (a *app) csrf() echo.MiddlewareFunc {
 	check := middleware.CSRFWithConfig(middleware.CSRFConfig{
-		// The API takes no cookies, so a cross-site request cannot borrow anyone's session.
-		Skipper:        isAPI,
+		// The API takes no cookies, so a cross-site request cannot borrow anyone's session;
+		// forward-auth (/auth/…) is GET only, asked by a proxy, and its refusal page has no form.
+		Skipper:        func(c echo.Context) bool { return isAPI(c) || strings.HasPrefix(c.Request().URL.Path, "/auth/") },
 		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
 		CookieName:     a.csrfCookieName(),
 		CookiePath:     "/",
