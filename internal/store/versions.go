@@ -145,7 +145,11 @@ func (r *versionsReader) query() (Versions, error) {
 	err := r.conn.Raw(func(any) error {
 		// No context: a read of one row is not worth cancelling, and a cancellable one
 		// makes the driver arrange for it on every row.
-		rows, err := r.stmt.Query(nil) //nolint:staticcheck // the context-free form on purpose
+		q, ok := r.stmt.(driver.StmtQueryContext)
+		if !ok {
+			return fmt.Errorf("driver statement %T cannot query", r.stmt)
+		}
+		rows, err := q.QueryContext(context.Background(), nil)
 		if err != nil {
 			return err
 		}
