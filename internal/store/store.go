@@ -116,7 +116,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*Store, error) {
 	r.SetMaxOpenConns(9)
 	r.SetMaxIdleConns(9)
 	s.r = r
-	if s.versions, err = newVersionsReader(ctx, r); err != nil {
+	if s.versions, err = newVersionsReader(ctx, r, path); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: prepare versions: %w", err)
 	}
