@@ -17,23 +17,30 @@ import (
 
 // Context keys; unexported so only the typed accessors below read them.
 const (
-	userKey    = "rolegate.user"
-	sessionKey = "rolegate.session"
-	liveKey    = "rolegate.live"
-	csrfKey    = "rolegate.csrf"
-	scopeKey   = "rolegate.scope"
+	liveKey  = "rolegate.live" // *auth.Live, shared with other requests: read, never change
+	csrfKey  = "rolegate.csrf"
+	scopeKey = "rolegate.scope"
 )
+
+func currentLive(c echo.Context) (*auth.Live, bool) {
+	l, ok := c.Get(liveKey).(*auth.Live)
+	return l, ok && l != nil
+}
 
 // currentUser is the signed-in user of the request, if any.
 func currentUser(c echo.Context) (store.User, bool) {
-	u, ok := c.Get(userKey).(store.User)
-	return u, ok
+	if l, ok := currentLive(c); ok {
+		return l.User, true
+	}
+	return store.User{}, false
 }
 
 // currentSession is the live session of the request, if any.
 func currentSession(c echo.Context) (store.Session, bool) {
-	s, ok := c.Get(sessionKey).(store.Session)
-	return s, ok
+	if l, ok := currentLive(c); ok {
+		return l.Session, true
+	}
+	return store.Session{}, false
 }
 
 // csrfToken is the token forms and htmx must send back.
@@ -72,8 +79,6 @@ func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		actor := audit.Actor{Client: c.RealIP()}
 		switch {
 		case err == nil:
-			c.Set(userKey, live.User)
-			c.Set(sessionKey, live.Session)
 			c.Set(liveKey, live)
 			actor.UserID = live.User.ID
 		case !errors.Is(err, auth.ErrNoSession):

@@ -9,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/rbac"
 )
 
@@ -26,10 +25,11 @@ func csrfRefusal() error {
 // replaced by it before Echo's check, so a token is good for one session only and changes at
 // every sign-in; the response then carries it back in the cookie.
 func (a *app) csrf() echo.MiddlewareFunc {
+	// The API takes no cookies, so a cross-site request cannot borrow anyone's session;
+	// forward-auth (/auth/…) is GET only, asked by a proxy, and its refusal page has no form.
+	skip := func(c echo.Context) bool { return isAPI(c) || strings.HasPrefix(c.Request().URL.Path, "/auth/") }
 	check := middleware.CSRFWithConfig(middleware.CSRFConfig{
-		// The API takes no cookies, so a cross-site request cannot borrow anyone's session;
-		// forward-auth (/auth/…) is GET only, asked by a proxy, and its refusal page has no form.
-		Skipper:        func(c echo.Context) bool { return isAPI(c) || strings.HasPrefix(c.Request().URL.Path, "/auth/") },
+		Skipper:        skip,
 		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
 		CookieName:     a.csrfCookieName(),
 		CookiePath:     "/",
@@ -42,7 +42,10 @@ func (a *app) csrf() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		checked := check(next)
 		return func(c echo.Context) error {
-			if live, ok := c.Get(liveKey).(auth.Live); ok {
+			if skip(c) {
+				return next(c)
+			}
+			if live, ok := currentLive(c); ok {
 				// Ours comes first, and c.Cookie returns the first of a name.
 				r := c.Request()
 				r.Header.Set("Cookie", a.csrfCookieName()+"="+live.CSRF+"; "+r.Header.Get("Cookie"))

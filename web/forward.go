@@ -133,6 +133,7 @@ func wantsHTML(c echo.Context) bool {
 // forwardProblem answers a refusal as an RFC 9457 problem (for scripts and proxies).
 func forwardProblem(c echo.Context, status int, detail string) error {
 	b, _ := json.Marshal(problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
+	setHeaders(c.Response().Header(), problemHeaders)
 	return c.Blob(status, "application/problem+json", b)
 }
 

@@ -96,6 +96,9 @@ func TestForwardAuthDecisions(t *testing.T) {
 					t.Errorf("%s %s = %q, want %q", name, h, got, v)
 				}
 			}
+			if got := r.Header.Get("Cache-Control"); got != "no-store" {
+				t.Errorf("%s: a decision may be cached: Cache-Control %q", name, got)
+			}
 		}
 	})
 	t.Run("without the permission: 403, a problem for scripts", func(t *testing.T) {
@@ -111,6 +114,9 @@ func TestForwardAuthDecisions(t *testing.T) {
 			!strings.Contains(pr.Detail, "billing.manage in Northside Practice") || !strings.Contains(pr.Detail, "Ana Ruiz") {
 			t.Fatalf("problem %s", r.body)
 		}
+		if h := r.Header; h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") != "default-src 'none'; frame-ancestors 'none'" {
+			t.Errorf("the problem's headers: nosniff %q, CSP %q", h.Get("X-Content-Type-Options"), h.Get("Content-Security-Policy"))
+		}
 	})
 	t.Run("without the permission: a browser gets the refusal page", func(t *testing.T) {
 		r := staff.askForward("https", "wiki.clinic.example", "/admin", "Accept", "text/html")
@@ -123,8 +129,10 @@ func TestForwardAuthDecisions(t *testing.T) {
 				t.Errorf("%s: %q, want %q", id, got, want)
 			}
 		}
-		if !strings.Contains(r.Header.Get("Content-Security-Policy"), "script-src 'self'") {
-			t.Error("the refusal page has no CSP")
+		// A page a browser shows: every page header, though /auth/ answers start lean.
+		checkHeaders(t, "refusal page", r.Header)
+		if r.Header.Get("X-Frame-Options") != "DENY" || r.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("refusal page: X-Frame-Options %q, Cache-Control %q", r.Header.Get("X-Frame-Options"), r.Header.Get("Cache-Control"))
 		}
 	})
 	t.Run("path-prefix rules: the longest prefix decides", func(t *testing.T) {
@@ -137,6 +145,13 @@ func TestForwardAuthDecisions(t *testing.T) {
 		if r := staff.askNginx("https://wiki.clinic.example/%61dmin"); r.StatusCode != http.StatusForbidden {
 			t.Errorf("an encoded /admin: %d", r.StatusCode)
 		}
+	})
+	t.Run("unknown host, as a browser sees it: a page with the page headers", func(t *testing.T) {
+		r := staff.askForward("https", "evil.example", "/", "Accept", "text/html")
+		if r.StatusCode != http.StatusForbidden || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("%d %s", r.StatusCode, r.Header.Get("Content-Type"))
+		}
+		checkHeaders(t, "closed page", r.Header)
 	})
 	t.Run("unknown host and disabled app: 403 for everyone, signed in or not", func(t *testing.T) {
 		for _, c := range []*client{anon, staff} {

@@ -21,7 +21,15 @@ func (a *app) renderStatus(c echo.Context, status int, comp templ.Component) err
 	if err := comp.Render(c.Request().Context(), &buf); err != nil {
 		return err
 	}
-	c.Response().Header().Add("Vary", "HX-Request")
+	// Every page carries the page headers, also where the path's own set is leaner (a
+	// refusal page from /auth/…); a policy the handler chose for its page stays.
+	h := c.Response().Header()
+	csp := h["Content-Security-Policy"]
+	setHeaders(h, a.pageHeaders)
+	if csp != nil {
+		h["Content-Security-Policy"] = csp
+	}
+	h.Add("Vary", "HX-Request")
 	return c.HTMLBlob(status, buf.Bytes())
 }
 

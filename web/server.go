@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,7 @@ type app struct {
 	apps *apps.Service
 	// tokens is kept for the app's life, so its last-use writes are coalesced per token.
 	tokens *tokens.Service
+	pageHeaders []header // see securityHeaders
 	// limiters holds each token's rate (token id → *rate.Limiter), per app: two portals
 	// in one process (the tests) never share a token's budget.
 	limiters sync.Map
@@ -61,6 +63,7 @@ func New(d Deps) *echo.Echo {
 		d.Logger = slog.Default()
 	}
 	a := &app{Deps: d, apps: &apps.Service{Store: d.Store, Access: d.Access}, tokens: &tokens.Service{Store: d.Store, Access: d.Access}}
+	a.pageHeaders = pageHeaders(d.Config.Secure())
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.handleError
@@ -167,33 +170,66 @@ func policy(formTarget string) string {
 // they may load nothing and be framed by nothing.
 const apiPolicy = "default-src 'none'; frame-ancestors 'none'"
 
+// header is one response header with its value, built once: a response's header map holds
+// the same value slice for every response (h.Set would allocate one per header per
+// response, on every page and every forward-auth decision). Nothing appends to or writes
+// into these slices; a handler that wants another value replaces the slice.
+type header struct {
+	key   string
+	value []string
+}
+
+func headers(secure bool, kv ...string) []header {
+	if secure {
+		kv = append(kv, "Strict-Transport-Security", "max-age=31536000")
+	}
+	out := make([]header, 0, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		out = append(out, header{http.CanonicalHeaderKey(kv[i]), []string{kv[i+1]}})
+	}
+	return out
+}
+
+func setHeaders(h http.Header, set []header) {
+	for _, kv := range set {
+		h[kv.key] = kv.value
+	}
+}
+
+// pageHeaders are the headers of everything a browser shows: pages, error pages, static
+// files. The JSON API gets the ones that matter for JSON (OWASP's REST list).
+func pageHeaders(secure bool) []header {
+	return headers(secure, "Content-Security-Policy", policy(""), "X-Content-Type-Options", "nosniff",
+		"Referrer-Policy", "same-origin", "X-Frame-Options", "DENY", "Cross-Origin-Opener-Policy", "same-origin",
+		"Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()", "Cache-Control", "no-store")
+}
+
+func apiHeaders(secure bool) []header {
+	return headers(secure, "Content-Security-Policy", apiPolicy, "X-Content-Type-Options", "nosniff", "Cache-Control", "no-store")
+}
+
+// authHeaders are those of a forward-auth answer: the proxy reads a 200 and shows the
+// browser nothing of it, so only caching is forbidden here; the answers a browser does see
+// (a refusal page, a problem) add their own on the way out (renderStatus, forwardProblem).
+var authHeaders = headers(false, "Cache-Control", "no-store")
+
+// problemHeaders are added to a problem answered from /auth/… (forwardProblem).
+var problemHeaders = headers(false, "Content-Security-Policy", apiPolicy, "X-Content-Type-Options", "nosniff")
+
 // securityHeaders sets the headers every response carries, error pages included, before
-// anything else can fail. The JSON API gets the headers that matter for JSON (OWASP's REST
-// list): the page-only ones would be bytes on every answer to the practice's tools.
+// anything else can fail.
 func securityHeaders(secure bool) echo.MiddlewareFunc {
-	csp := policy("")
+	page, api := pageHeaders(secure), apiHeaders(secure)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			h := c.Response().Header()
-			if strings.HasPrefix(c.Request().URL.Path, "/api/") {
-				h.Set("Content-Security-Policy", apiPolicy)
-				h.Set("X-Content-Type-Options", "nosniff")
-				h.Set("Cache-Control", "no-store")
-				if secure {
-					h.Set("Strict-Transport-Security", "max-age=31536000")
-				}
-				return next(c)
+			set, p := page, c.Request().URL.Path
+			switch {
+			case strings.HasPrefix(p, "/api/"):
+				set = api
+			case strings.HasPrefix(p, "/auth/"):
+				set = authHeaders
 			}
-			h.Set("Content-Security-Policy", csp)
-			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("Referrer-Policy", "same-origin")
-			h.Set("X-Frame-Options", "DENY")
-			h.Set("Cross-Origin-Opener-Policy", "same-origin")
-			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-			h.Set("Cache-Control", "no-store")
-			if secure {
-				h.Set("Strict-Transport-Security", "max-age=31536000")
-			}
+			setHeaders(c.Response().Header(), set)
 			return next(c)
 		}
 	}

@@ -65,10 +65,10 @@ type knownSessions struct {
 type known struct {
 	tok    string    // the session token the cookie holds
 	hash   []byte    // its SHA-256, the sessions table's key
-	csrf   string    // the session's CSRF token
 	opened time.Time // when the cookie was last opened and checked
-	sess   store.Session
-	user   store.User
+	// live is the session and its person as last read, shared by the requests that use it:
+	// never changed, replaced.
+	live *Live
 }
 
 // cached returns the set of known sessions valid at the request's counters, a new empty one
@@ -233,68 +233,75 @@ func (m *Sessions) cookieOptions(maxAge int) *sessions.Options {
 // Load returns the live session of the request, or ErrNoSession. It applies the idle and
 // absolute timeouts and refuses disabled users, so each of those takes effect on the very
 // next request.
-func (m *Sessions) Load(r *http.Request) (Live, error) {
+func (m *Sessions) Load(r *http.Request) (*Live, error) {
 	ctx := r.Context()
 	raw, err := r.Cookie(m.name)
 	if err != nil || raw.Value == "" {
-		return Live{}, ErrNoSession
+		return nil, ErrNoSession
 	}
 	v, err := m.st.Versions(ctx)
 	if err != nil {
-		return Live{}, err
+		return nil, err
 	}
 	set := m.cached(v)
 	set.mu.Lock()
 	k, hit := set.byCookie[raw.Value]
 	set.mu.Unlock()
 	now := m.now()
+	changed := !hit
 	// Opening the cookie (HMAC, AES, gob) is most of a forward-auth decision; a cookie
 	// opened less than a minute ago is known to be ours and to hold the same token.
 	if !hit || now.Sub(k.opened) >= touchEvery {
 		c, err := m.cookies.New(r, m.name)
 		if err != nil || c.IsNew {
-			return Live{}, ErrNoSession
+			return nil, ErrNoSession
 		}
 		tok, _ := c.Values["t"].(string)
 		if tok == "" {
-			return Live{}, ErrNoSession
+			return nil, ErrNoSession
 		}
 		if !hit || k.tok != tok {
-			k, hit = known{tok: tok, hash: hashToken(tok), csrf: m.csrfFor(tok)}, false
+			k, hit = known{tok: tok, hash: hashToken(tok)}, false
 		}
-		k.opened = now
+		k.opened, changed = now, true
 	}
 	idle, _, err := m.Timeouts(ctx)
 	if err != nil {
-		return Live{}, err
+		return nil, err
 	}
 	expired := func(s store.Session) bool {
 		return now.Unix() >= s.ExpiresAt || now.Sub(time.Unix(s.LastSeenAt, 0)) >= idle
 	}
 	// What is known may have fallen behind activity recorded elsewhere (another instance),
 	// so a known session that looks timed out is read again before it is ended.
-	if !hit || expired(k.sess) {
-		if k.sess, k.user, err = m.read(ctx, k.hash); err != nil {
-			return Live{}, err
+	if !hit || expired(k.live.Session) {
+		sess, user, err := m.read(ctx, k.hash)
+		if err != nil {
+			return nil, err
 		}
-		if expired(k.sess) {
+		if expired(sess) {
 			m.forgetKnown()
-			return Live{}, errors.Join(ErrNoSession, m.st.DeleteSession(ctx, k.sess.ID))
+			return nil, errors.Join(ErrNoSession, m.st.DeleteSession(ctx, sess.ID))
 		}
+		k.live, changed = &Live{Session: sess, User: user, CSRF: m.csrfFor(k.tok)}, true
 	}
-	if k.user.Disabled {
-		return Live{}, ErrNoSession
+	if k.live.User.Disabled {
+		return nil, ErrNoSession
 	}
-	if now.Sub(time.Unix(k.sess.LastSeenAt, 0)) >= touchEvery {
-		if err := m.st.TouchSession(ctx, k.sess.ID, now.Unix()); err != nil {
-			return Live{}, err
+	if now.Sub(time.Unix(k.live.Session.LastSeenAt, 0)) >= touchEvery {
+		if err := m.st.TouchSession(ctx, k.live.Session.ID, now.Unix()); err != nil {
+			return nil, err
 		}
-		k.sess.LastSeenAt = now.Unix()
+		touched := *k.live
+		touched.Session.LastSeenAt = now.Unix()
+		k.live, changed = &touched, true
 	}
-	set.mu.Lock()
-	set.byCookie[raw.Value] = k
-	set.mu.Unlock()
-	return Live{Session: k.sess, User: k.user, CSRF: k.csrf}, nil
+	if changed {
+		set.mu.Lock()
+		set.byCookie[raw.Value] = k
+		set.mu.Unlock()
+	}
+	return k.live, nil
 }
 
 // read finds a session and its person in the database; ErrNoSession when either is gone.
