@@ -50,7 +50,7 @@ type app struct {
 	// apps answers forward-auth: it caches the protected applications and recent denials.
 	apps *apps.Service
 	// tokens is kept for the app's life, so its last-use writes are coalesced per token.
-	tokens *tokens.Service
+	tokens      *tokens.Service
 	pageHeaders []header // see securityHeaders
 	// limiters holds each token's rate (token id → *rate.Limiter), per app: two portals
 	// in one process (the tests) never share a token's budget.
