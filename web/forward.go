@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -19,16 +18,6 @@ import (
 // Forward-auth (PRODUCT.md §2.9): a reverse proxy asks, for every request to one of the
 // practice's other tools, whether the person signed in to the portal may get in. The rule is
 // internal/apps; these handlers read the proxy's headers and say the answer as a status.
-
-// The identity headers, all five on every 200 (empty when nothing), so a proxy that copies
-// them overwrites whatever the client sent.
-const (
-	hdrUser        = "Remote-User"
-	hdrEmail       = "Remote-Email"
-	hdrName        = "Remote-Name"
-	hdrGroups      = "Remote-Groups"
-	hdrPermissions = "Remote-Permissions"
-)
 
 // authNginx answers nginx auth_request: X-Original-URL and X-Original-Method; without a
 // session 401 with Location (nginx redirects through auth_request_set and error_page 401).
@@ -138,44 +127,10 @@ func forwardProblem(c echo.Context, status int, detail string) error {
 }
 
 // setIdentity writes the five identity headers; every one is set, empty when nothing.
-func setIdentity(h http.Header, id apps.Identity) {
-	user := ""
-	if id.UserID != 0 {
-		user = strconv.FormatInt(id.UserID, 10)
+func setIdentity(h http.Header, id *apps.Identity) {
+	for i, name := range apps.IdentityHeaders {
+		h[name] = id.Values[i]
 	}
-	h.Set(hdrUser, user)
-	h.Set(hdrEmail, headerSafe(id.Email))
-	h.Set(hdrName, PercentEncode(id.Name))
-	h.Set(hdrGroups, strings.Join(id.Groups, ","))
-	h.Set(hdrPermissions, strings.Join(id.Permissions, ","))
-}
-
-// headerSafe drops what a header value may not carry.
-func headerSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-}
-
-// PercentEncode encodes every byte of s's UTF-8 but the unreserved characters of RFC 3986, as
-// Remote-Name carries names ("María López" is "Mar%C3%ADa%20L%C3%B3pez").
-func PercentEncode(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		if ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '.' || ch == '_' || ch == '~' {
-			b.WriteByte(ch)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[ch>>4])
-		b.WriteByte(hex[ch&15])
-	}
-	return b.String()
 }
 
 // refusalCSP is the security policy of the refusal page: the usual one, with the portal's

@@ -209,6 +209,38 @@ func TestForwardAuthFollowsAccessChanges(t *testing.T) {
 	}
 }
 
+// The identity headers are remembered per person and application; a role given or a name
+// changed shows in the very next decision's headers.
+func TestForwardAuthIdentityFollowsChanges(t *testing.T) {
+	p := newPortal(t, true, trusted)
+	p.addApp("Wiki", "wiki.clinic.example", "/", "patients.contact")
+	c, id := p.personIn("Dan Role", 1, p.roleID("STAFF"))
+	ask := func() http.Header {
+		t.Helper()
+		r := c.askNginx("https://wiki.clinic.example/")
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("%d", r.StatusCode)
+		}
+		return r.Header
+	}
+	if h := ask(); h.Get("Remote-Groups") != "STAFF" || h.Get("Remote-Name") != "Dan%20Role" {
+		t.Fatalf("to begin with: %q %q", h.Get("Remote-Groups"), h.Get("Remote-Name"))
+	}
+	ask() // remembered now
+	if err := p.store.SetRoleHolders(context.Background(), p.roleID("NURSE"), 1, []int64{id}, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	if h := ask(); h.Get("Remote-Groups") != "NURSE,STAFF" {
+		t.Errorf("after a role was given: %q", h.Get("Remote-Groups"))
+	}
+	if err := p.store.SetName(context.Background(), id, "Dan Rôle-Ibáñez"); err != nil {
+		t.Fatal(err)
+	}
+	if h := ask(); h.Get("Remote-Name") != "Dan%20R%C3%B4le-Ib%C3%A1%C3%B1ez" {
+		t.Errorf("after a rename: %q", h.Get("Remote-Name"))
+	}
+}
+
 // Forwarded headers are believed only from --trusted-proxy: anyone else gets 403 (the
 // question may be well formed, but not from this peer), whatever the session.
 func TestForwardAuthUntrustedPeer(t *testing.T) {

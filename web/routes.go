@@ -163,10 +163,12 @@ func (a *app) Routes() []Route {
 func RouteTable(d Deps) []Route { return (&app{Deps: d}).Routes() }
 
 func (a *app) register(e *echo.Echo) {
+	a.routed = map[routeKey]bool{}
 	for _, r := range a.Routes() {
 		if r.Access.kind == accessNone {
 			panic("web: route " + r.Method + " " + r.Path + " has no access rule")
 		}
-		e.Add(r.Method, r.Path, r.handler, a.require(r.Access))
+		e.Add(r.Method, r.Path, a.withChain(a.require(r.Access)(r.handler)))
+		a.routed[routeKey{r.Method, r.Path}] = true
 	}
 }

@@ -37,6 +37,18 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 	r := anon.postRaw("/logout", url.Values{}) // CSRF failure page
 	checkHeaders(t, "csrf failure", r.Header)
+	// What no route answers goes through the same middleware as every route.
+	for _, m := range []string{http.MethodDelete, http.MethodOptions} {
+		req, _ := http.NewRequest(m, p.srv.URL+"/healthz", nil)
+		r = c.do(req)
+		if r.StatusCode != http.StatusMethodNotAllowed && r.StatusCode != http.StatusNoContent && r.StatusCode != http.StatusForbidden {
+			t.Errorf("%s /healthz: %d", m, r.StatusCode)
+		}
+		checkHeaders(t, m+" /healthz", r.Header)
+		if r.Header.Get("X-Request-Id") == "" {
+			t.Errorf("%s /healthz: no request id", m)
+		}
+	}
 	r = anon.get("/login")
 	checkHeaders(t, "login", r.Header)
 	if strings.Contains(r.body, "<script>") || regexp.MustCompile(`<script(?:\s[^>]*)?>[^<]+</script>`).MatchString(r.body) {

@@ -52,6 +52,9 @@ type app struct {
 	// tokens is kept for the app's life, so its last-use writes are coalesced per token.
 	tokens      *tokens.Service
 	pageHeaders []header // see securityHeaders
+	// chain is the middleware of every request; routed, the routes it is built into once.
+	chain  []echo.MiddlewareFunc
+	routed map[routeKey]bool
 	// limiters holds each token's rate (token id → *rate.Limiter), per app: two portals
 	// in one process (the tests) never share a token's budget.
 	limiters sync.Map
@@ -69,18 +72,44 @@ func New(d Deps) *echo.Echo {
 	e.HTTPErrorHandler = a.handleError
 	e.IPExtractor = ipExtractor(d.Config)
 
-	e.Pre(securityHeaders(d.Config.Secure()))
-	e.Pre(dropUnsafeRequestID)
-	e.Use(middleware.RequestID())
-	e.Use(a.requestLog())
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: a.logPanic}))
-	e.Use(middleware.BodyLimit("1M"))
-	e.Use(readForm)
-	e.Use(a.fresh)
-	e.Use(a.loadSession)
-	e.Use(a.csrf())
+	// Every request goes through these, in this order (the route's access rule last).
+	a.chain = []echo.MiddlewareFunc{
+		securityHeaders(d.Config.Secure()),
+		dropUnsafeRequestID,
+		middleware.RequestID(),
+		a.requestLog(),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: a.logPanic}),
+		middleware.BodyLimit("1M"),
+		readForm,
+		a.fresh,
+		a.loadSession,
+		a.csrf(),
+	}
 	a.register(e)
+	e.Use(a.unrouted)
 	return e
+}
+
+type routeKey struct{ method, path string }
+
+// withChain is h inside the middleware of every request.
+func (a *app) withChain(h echo.HandlerFunc) echo.HandlerFunc {
+	for i := len(a.chain) - 1; i >= 0; i-- {
+		h = a.chain[i](h)
+	}
+	return h
+}
+
+// unrouted gives what no route answers (404, 405, OPTIONS: Echo's own handlers) the
+// middleware every route has built in. Echo wraps its middleware around the handler anew on
+// every request, a dozen closures for each; a route's chain is built once, at start.
+func (a *app) unrouted(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if a.routed[routeKey{c.Request().Method, c.Path()}] {
+			return next(c)
+		}
+		return a.withChain(next)(c)
+	}
 }
 
 // fresh reads the database's change counters once per request and brings the permission

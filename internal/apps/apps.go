@@ -89,6 +89,8 @@ type Service struct {
 	version int64
 	rules   *Rules
 	denied  map[denial]time.Time
+
+	ids identities
 }
 
 func (s *Service) now() time.Time {
@@ -236,22 +238,14 @@ const (
 	PathRefused                 // 403: a path Rolegate will not match (ErrBadPath)
 )
 
-// Identity is who the proxied request is, as the identity headers say it.
-type Identity struct {
-	UserID      int64
-	Email, Name string
-	// Groups are the codes of the roles that apply in the application's organisation (held
-	// there or above); Permissions the catalog keys held there.
-	Groups, Permissions []string
-}
-
 // Decision is the answer to one forward-auth question.
 type Decision struct {
 	Outcome Outcome
 	App     store.App // when a rule matched
 	Public  bool      // allowed through a public path
-	// Identity is set when the person is signed in and allowed.
-	Identity Identity
+	// Identity is set when the person is signed in and allowed; shared with other
+	// decisions (read it, never change it).
+	Identity *Identity
 }
 
 // Decide answers req for the signed-in user (nil: no session). It reads the current
@@ -275,29 +269,15 @@ func (s *Service) Decide(ctx context.Context, req Request, user *store.User) (De
 	snap := s.Access.Now()
 	switch {
 	case user == nil && m.Public:
-		d.Outcome = Allowed
+		d.Outcome, d.Identity = Allowed, &nobody
 	case user == nil:
 		d.Outcome = SignInNeeded
 	case m.Public || snap.Can(user.ID, m.App.OrgID, m.App.Permission):
-		d.Outcome, d.Identity = Allowed, IdentityOf(snap, *user, m.App.OrgID)
+		d.Outcome, d.Identity = Allowed, s.identity(snap, user, m.App)
 	default:
 		d.Outcome = Refused
 	}
 	return d, nil
-}
-
-// IdentityOf is u as the identity headers name them in org.
-func IdentityOf(snap *rbac.Snapshot, u store.User, orgID int64) Identity {
-	id := Identity{UserID: u.ID, Email: u.Email, Name: u.Name, Permissions: snap.Effective(u.ID, orgID)}
-	for _, o := range snap.Ancestry(orgID) {
-		for _, rid := range snap.RolesIn(u.ID, o) {
-			if r, ok := snap.Role(rid); ok && !slices.Contains(id.Groups, r.Code) {
-				id.Groups = append(id.Groups, r.Code)
-			}
-		}
-	}
-	slices.Sort(id.Groups)
-	return id
 }
 
 // Refusal is what the refused person is told: the application, what it needs where, their
