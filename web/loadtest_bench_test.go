@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -97,7 +96,7 @@ func burst(b *testing.B, c *http.Client, t loadTarget, n, conns int) []time.Dura
 				resp.Body.Close()
 				lat[i] = time.Since(t0)
 				if resp.StatusCode != http.StatusOK {
-					b.Error(fmt.Sprintf("%s: status %d", t.name, resp.StatusCode))
+					b.Errorf("%s: status %d", t.name, resp.StatusCode)
 					return
 				}
 			}
