@@ -1,12 +1,16 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
@@ -33,6 +37,17 @@ const (
 )
 
 func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, apiPrefix) }
+
+// jsonType is the Content-Type of the API's answers (see setHeaders).
+var jsonType = headers(false, echo.HeaderContentType, echo.MIMEApplicationJSON)
+
+// apiJSON writes v as the answer, as Echo's c.JSON does without first parsing the whole query
+// to look for ?pretty on every answer.
+func apiJSON(c echo.Context, status int, v any) error {
+	setHeaders(c.Response().Header(), jsonType)
+	c.Response().Status = status
+	return json.NewEncoder(c.Response()).Encode(v)
+}
 
 func currentPrincipal(c echo.Context) (tokens.Principal, bool) {
 	p, ok := c.Get(principalKey).(tokens.Principal)
@@ -109,13 +124,13 @@ func (a *app) apiProblem(c echo.Context, err error) {
 }
 
 // apiAuth reads the bearer token of an API request; it never looks at cookies.
-func (a *app) apiAuth(c echo.Context) error {
+func (a *app) apiAuth(ctx context.Context, c echo.Context, actor *audit.Actor) error {
 	h := c.Request().Header.Get("Authorization")
 	secret, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok {
 		return nil // answered by the route's rule: public (the OpenAPI document) or 401
 	}
-	p, err := a.tokens.Authenticate(c.Request().Context(), strings.TrimSpace(secret))
+	p, err := a.tokens.Authenticate(ctx, strings.TrimSpace(secret))
 	if errors.Is(err, tokens.ErrInvalid) {
 		return nil
 	}
@@ -123,8 +138,7 @@ func (a *app) apiAuth(c echo.Context) error {
 		return err
 	}
 	c.Set(principalKey, p)
-	actor := audit.Actor{UserID: p.UserID, Client: c.RealIP(), Via: p.TokenName}
-	c.SetRequest(c.Request().WithContext(audit.WithActor(c.Request().Context(), actor)))
+	actor.UserID, actor.Via = p.UserID, p.TokenName
 	return nil
 }
 
@@ -205,27 +219,42 @@ func (a *app) apiUser(c echo.Context, raw string) (rbac.User, error) {
 	} else {
 		return u, badRequest("user must be a user id or email.", map[string]string{"user": "a user id or email"})
 	}
-	if !found || !staff.InScope(snap, seenBy(c, snap, p.UserID), u.ID) {
+	if !found || !staff.InScope(snap, a.seenBy(snap, p.UserID), u.ID) {
 		return rbac.User{}, store.ErrNotFound
 	}
 	return u, nil
 }
 
-// seenBy is whom viewer may see in snap, worked out once per request: a batch of a hundred
-// checks asks it a hundred times.
-func seenBy(c echo.Context, snap *rbac.Snapshot, viewerID int64) store.Scope {
-	type seen struct {
-		snap   *rbac.Snapshot
-		viewer int64
-		scope  store.Scope
+// seenBy is whom viewer may see in snap, worked out once per snapshot: a tool asks checks
+// with one token all day, and a batch asks a hundred at once.
+func (a *app) seenBy(snap *rbac.Snapshot, viewerID int64) store.Scope {
+	c := &a.scopes
+	c.mu.Lock()
+	sc, ok := c.byViewer[viewerID]
+	ok = ok && c.snap == snap
+	c.mu.Unlock()
+	if ok {
+		return sc
 	}
-	if s, ok := c.Get(scopeKey).(seen); ok && s.snap == snap && s.viewer == viewerID {
-		return s.scope
+	sc = staff.ListScope(snap, viewerID)
+	c.mu.Lock()
+	if c.snap != snap || len(c.byViewer) >= maxScopes {
+		c.snap, c.byViewer = snap, map[int64]store.Scope{}
 	}
-	sc := staff.ListScope(snap, viewerID)
-	c.Set(scopeKey, seen{snap, viewerID, sc})
+	c.byViewer[viewerID] = sc
+	c.mu.Unlock()
 	return sc
 }
+
+// scopes remembers seenBy's answers for one snapshot (read them, never change them).
+type scopes struct {
+	mu       sync.Mutex
+	snap     *rbac.Snapshot
+	byViewer map[int64]store.Scope
+}
+
+// maxScopes bounds what scopes remembers: past it, it starts again.
+const maxScopes = 1000
 
 // Answer is one check: may the user use the permission in the organisation, and why.
 type Answer struct {
@@ -276,19 +305,71 @@ func (a *app) answer(c echo.Context, q checkQuestion) (Answer, error) {
 }
 
 func (a *app) apiCheck(c echo.Context) error {
-	query := c.QueryParams() // parsed afresh on every call
-	for _, k := range []string{"user", "permission", "org"} {
-		if len(query[k]) > 1 {
-			// An ambiguous question is not answered by picking one of its values.
-			return badRequest(k+" was given more than once.", map[string]string{k: "once"})
-		}
+	q, twice := CheckQuery(c.Request().URL.RawQuery)
+	if twice != "" {
+		// An ambiguous question is not answered by picking one of its values.
+		return badRequest(twice+" was given more than once.", map[string]string{twice: "once"})
 	}
-	org, given := queryOrg(c)
-	ans, err := a.answer(c, checkQuestion{User: c.QueryParam("user"), Permission: c.QueryParam("permission"), Org: org, OrgGiven: given})
+	ans, err := a.answer(c, q)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, ans)
+	return apiJSON(c, http.StatusOK, ans)
+}
+
+// CheckQuery reads user, permission and org from the query of GET /api/v1/check, as
+// url.ParseQuery would (first value, "+" and escapes decoded, pairs that do not decode or
+// hold a ";" ignored), without building a map of everything: the tools ask this on every
+// request they serve. twice names a parameter given more than once.
+func CheckQuery(raw string) (q checkQuestion, twice string) {
+	names := [3]string{"user", "permission", "org"}
+	var seen [3]int
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, ok := queryUnescape(k)
+		if !ok {
+			continue
+		}
+		i := slices.Index(names[:], k)
+		if i < 0 {
+			continue
+		}
+		v, ok = queryUnescape(v)
+		if !ok {
+			continue
+		}
+		if seen[i]++; seen[i] > 1 {
+			continue
+		}
+		switch i {
+		case 0:
+			q.User = v
+		case 1:
+			q.Permission = v
+		case 2:
+			q.Org, q.OrgGiven = v, true
+		}
+	}
+	for i, n := range seen {
+		if n > 1 {
+			return q, names[i]
+		}
+	}
+	return q, ""
+}
+
+// queryUnescape is url.QueryUnescape, which allocates only when there is something to decode.
+func queryUnescape(s string) (string, bool) {
+	if !strings.ContainsAny(s, "%+") {
+		return s, true
+	}
+	out, err := url.QueryUnescape(s)
+	return out, err == nil
 }
 
 // ParseBatch reads the body of POST /api/v1/check: at most MaxBatch questions.
@@ -359,7 +440,7 @@ func (a *app) apiCheckBatch(c echo.Context) error {
 		}
 		results[i] = ans
 	}
-	return c.JSON(http.StatusOK, map[string]any{"results": results})
+	return apiJSON(c, http.StatusOK, map[string]any{"results": results})
 }
 
 // apiUserPermissions is every catalog permission of one user in one organisation, with why.
@@ -386,7 +467,7 @@ func (a *app) apiUserPermissions(c echo.Context) error {
 		d := snap.Explain(u.ID, o.ID, p.Key)
 		out = append(out, perm{p.Key, p.Label, d.Allowed, d.DecidedBy(), snap.Reason(d, o.ID)})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"user": apiUser{u.ID, u.Email}, "org": apiOrg{o.ID, o.Name}, "permissions": out})
+	return apiJSON(c, http.StatusOK, map[string]any{"user": apiUser{u.ID, u.Email}, "org": apiOrg{o.ID, o.Name}, "permissions": out})
 }
 
 // apiHolders is the reverse look-up: everyone who holds the permission in the organisation,
@@ -422,5 +503,5 @@ func (a *app) apiHolders(c echo.Context) error {
 		}
 		out = append(out, holder{h.UserID, u.Name, h.Decision.DecidedBy(), reason})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"permission": key, "org": apiOrg{o.ID, o.Name}, "holders": out})
+	return apiJSON(c, http.StatusOK, map[string]any{"permission": key, "org": apiOrg{o.ID, o.Name}, "holders": out})
 }

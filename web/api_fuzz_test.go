@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -50,6 +51,34 @@ func FuzzParseBatch(f *testing.F) {
 			if q.User == "" || q.Permission == "" {
 				t.Fatalf("check %d accepted without user or permission: %+v", i, q)
 			}
+		}
+	})
+}
+
+// FuzzCheckQueryParsing: CheckQuery reads a query exactly as url.ParseQuery would, for the
+// three parameters it reads (first value, given or not, given twice).
+func FuzzCheckQueryParsing(f *testing.F) {
+	for _, seed := range []string{
+		"user=7&permission=billing.view&org=1", "user=ana%40example.org&permission=billing.view",
+		"user=1&user=2", "org=&user=1", "org", "org=1;user=2", "us%65r=5&permission=a+b", "user=%zz&user=3",
+		"permission=%E2%82%AC&&org=2&org=3", "=1&user==", "user=1%", "ORG=1", "user=%2B%26",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, twice := CheckQuery(raw)
+		want, _ := url.ParseQuery(raw)
+		wantTwice := ""
+		for _, k := range []string{"user", "permission", "org"} {
+			if len(want[k]) > 1 {
+				wantTwice = k
+				break
+			}
+		}
+		_, orgGiven := want["org"]
+		if q.User != want.Get("user") || q.Permission != want.Get("permission") || q.Org != want.Get("org") ||
+			q.OrgGiven != orgGiven || twice != wantTwice {
+			t.Fatalf("CheckQuery(%q) = %+v, twice %q; url.ParseQuery: %v", raw, q, twice, want)
 		}
 	})
 }

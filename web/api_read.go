@@ -51,7 +51,7 @@ func (a *app) apiRoles(c echo.Context) error {
 			}
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"org": apiOrg{o.ID, o.Name}, "roles": out})
+	return apiJSON(c, http.StatusOK, map[string]any{"org": apiOrg{o.ID, o.Name}, "roles": out})
 }
 
 // apiRoleOf reads :id as a role the token's creator may view (roles.CanView) within reach.
@@ -75,7 +75,7 @@ func (a *app) apiRole(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, roleJSON(r, o))
+	return apiJSON(c, http.StatusOK, roleJSON(r, o))
 }
 
 // apiRoleHolders lists who holds a role and where, among the people the creator may see.
@@ -101,7 +101,7 @@ func (a *app) apiRoleHolders(c echo.Context) error {
 		where, _ := snap.Org(as.OrgID)
 		out = append(out, holding{as.UserID, u.Name, apiOrg{where.ID, where.Name}})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"role": roleJSON(r, o), "holders": out})
+	return apiJSON(c, http.StatusOK, map[string]any{"role": roleJSON(r, o), "holders": out})
 }
 
 // apiUsers lists the staff of an organisation and below whom the creator may see.
@@ -156,7 +156,7 @@ func (a *app) apiUsers(c echo.Context) error {
 		}
 		out = append(out, pp)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"org": apiOrg{o.ID, o.Name}, "users": out, "next": next})
+	return apiJSON(c, http.StatusOK, map[string]any{"org": apiOrg{o.ID, o.Name}, "users": out, "next": next})
 }
 
 // apiAudit lists audit entries of an organisation and below, oldest first, from a cursor.
@@ -199,5 +199,5 @@ func (a *app) apiAudit(c echo.Context) error {
 	if len(out) == limit {
 		next = strconv.FormatInt(out[len(out)-1].ID, 10)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"entries": out, "next": next})
+	return apiJSON(c, http.StatusOK, map[string]any{"entries": out, "next": next})
 }

@@ -71,7 +71,7 @@ func (a *app) apiAssign(c echo.Context) error {
 	if len(probs) > 0 {
 		return problems(probs)
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"user": apiUser{u.ID, u.Email}, "role": roleID, "org": apiOrg{o.ID, o.Name}})
+	return apiJSON(c, http.StatusCreated, map[string]any{"user": apiUser{u.ID, u.Email}, "role": roleID, "org": apiOrg{o.ID, o.Name}})
 }
 
 // apiUnassign takes a role from a user in an organisation, through the same guards.
@@ -125,5 +125,5 @@ func (a *app) apiInvite(c echo.Context) error {
 	if len(probs) > 0 {
 		return problems(probs)
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"id": sent.Invitation.ID, "url": sent.Link})
+	return apiJSON(c, http.StatusCreated, map[string]any{"id": sent.Invitation.ID, "url": sent.Link})
 }

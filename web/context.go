@@ -17,9 +17,8 @@ import (
 
 // Context keys; unexported so only the typed accessors below read them.
 const (
-	liveKey  = "rolegate.live" // *auth.Live, shared with other requests: read, never change
-	csrfKey  = "rolegate.csrf"
-	scopeKey = "rolegate.scope"
+	liveKey = "rolegate.live" // *auth.Live, shared with other requests: read, never change
+	csrfKey = "rolegate.csrf"
 )
 
 func currentLive(c echo.Context) (*auth.Live, bool) {
@@ -51,41 +50,55 @@ func csrfToken(c echo.Context) string {
 
 func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
 
-// loadSession attaches the signed-in user to the request, and sends every page to /setup
-// until setup has run. It runs before the CSRF check, so a refused check is audited under
-// the person it was made in the name of.
+// loadSession reads the database's change counters and brings the permission snapshot up to
+// them, so what another process committed (a CLI command, a restore) decides this request;
+// then it finds who asks (a session, or for the API a bearer token), and sends every page to
+// /setup until setup has run. The request's context carries both, the counters (which the
+// session, token, application and settings caches check) and who acts (which the store
+// writes into the audit log). It runs before the CSRF check, so a refused check is audited
+// under the person it was made in the name of.
 func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ctx := c.Request().Context()
+		p := c.Request().URL.Path
+		if strings.HasPrefix(p, "/static/") || p == "/healthz" {
+			// Static files need nothing; /healthz asks the database itself and says 503.
+			return next(c)
+		}
+		ctx, v, err := a.Store.WithVersions(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if err := a.Access.CatchUp(ctx, v.Access); err != nil {
+			return err
+		}
 		need, err := a.needsSetup(ctx)
 		if err != nil {
 			return err
 		}
 		if need {
-			p := c.Request().URL.Path
-			if p != "/setup" && p != "/healthz" && p != "/favicon.ico" && !strings.HasPrefix(p, "/static/") {
+			c.SetRequest(c.Request().WithContext(ctx))
+			if p != "/setup" && p != "/favicon.ico" {
 				return redirect(c, "/setup")
 			}
 			return next(c)
 		}
+		actor := audit.Actor{Client: c.RealIP()}
 		if isAPI(c) {
 			// The API never reads cookies: a bearer token or nothing.
-			if err := a.apiAuth(c); err != nil {
+			if err := a.apiAuth(ctx, c, &actor); err != nil {
 				return err
 			}
-			return next(c)
+		} else {
+			live, err := a.Sessions.Load(ctx, c.Request())
+			switch {
+			case err == nil:
+				c.Set(liveKey, live)
+				actor.UserID = live.User.ID
+			case !errors.Is(err, auth.ErrNoSession):
+				return err
+			}
 		}
-		live, err := a.Sessions.Load(c.Request())
-		actor := audit.Actor{Client: c.RealIP()}
-		switch {
-		case err == nil:
-			c.Set(liveKey, live)
-			actor.UserID = live.User.ID
-		case !errors.Is(err, auth.ErrNoSession):
-			return err
-		}
-		// Who acts travels with the request to the store, which writes it into the audit log.
-		c.SetRequest(c.Request().WithContext(audit.WithActor(c.Request().Context(), actor)))
+		c.SetRequest(c.Request().WithContext(audit.WithActor(ctx, actor)))
 		return next(c)
 	}
 }

@@ -52,6 +52,7 @@ type app struct {
 	// tokens is kept for the app's life, so its last-use writes are coalesced per token.
 	tokens      *tokens.Service
 	pageHeaders []header // see securityHeaders
+	scopes      scopes   // see seenBy
 	// chain is the middleware of every request; routed, the routes it is built into once.
 	chain  []echo.MiddlewareFunc
 	routed map[routeKey]bool
@@ -81,7 +82,6 @@ func New(d Deps) *echo.Echo {
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: a.logPanic}),
 		middleware.BodyLimit("1M"),
 		readForm,
-		a.fresh,
 		a.loadSession,
 		a.csrf(),
 	}
@@ -109,27 +109,6 @@ func (a *app) unrouted(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		return a.withChain(next)(c)
-	}
-}
-
-// fresh reads the database's change counters once per request and brings the permission
-// snapshot up to them, so what another process committed (a CLI command, a restore) decides
-// this request; the session, token, application and settings caches check the same read.
-func (a *app) fresh(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		// Static files need nothing; /healthz asks the database itself and says 503.
-		if p := c.Request().URL.Path; strings.HasPrefix(p, "/static/") || p == "/healthz" {
-			return next(c)
-		}
-		ctx, v, err := a.Store.WithVersions(c.Request().Context())
-		if err != nil {
-			return err
-		}
-		if err := a.Access.CatchUp(ctx, v.Access); err != nil {
-			return err
-		}
-		c.SetRequest(c.Request().WithContext(ctx))
-		return next(c)
 	}
 }
 

@@ -230,11 +230,10 @@ func (m *Sessions) cookieOptions(maxAge int) *sessions.Options {
 	return &o
 }
 
-// Load returns the live session of the request, or ErrNoSession. It applies the idle and
+// Load returns the live session of the request (read at the counters of ctx), or ErrNoSession. It applies the idle and
 // absolute timeouts and refuses disabled users, so each of those takes effect on the very
 // next request.
-func (m *Sessions) Load(r *http.Request) (*Live, error) {
-	ctx := r.Context()
+func (m *Sessions) Load(ctx context.Context, r *http.Request) (*Live, error) {
 	raw, err := r.Cookie(m.name)
 	if err != nil || raw.Value == "" {
 		return nil, ErrNoSession

@@ -42,7 +42,7 @@ func TestSessionTimeoutsAndDisabledUsers(t *testing.T) {
 	load := func(c *http.Cookie) error {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.AddCookie(c)
-		_, err := m.Load(r)
+		_, err := m.Load(r.Context(), r)
 		return err
 	}
 
@@ -164,7 +164,7 @@ func TestCSRFTokenBelongsToOneSession(t *testing.T) {
 	}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.AddCookie(c1)
-	live, err := m.Load(r)
+	live, err := m.Load(r.Context(), r)
 	if err != nil {
 		t.Fatal(err)
 	}
