@@ -280,6 +280,21 @@ func TestAPIWrites(t *testing.T) {
 	if r := p.api(deskTok, "POST", fmt.Sprintf("/api/v1/users/%d/roles", ben), fmt.Sprintf(`{"role": %d, "org": 1}`, p.roleID("ADMIN"))); r.status != http.StatusForbidden && r.status != http.StatusUnprocessableEntity {
 		t.Errorf("escalation through a token: %d %s", r.status, r.body)
 	}
+	// Lock-out: the practice's only manager of roles and staff (global admins aside) cannot
+	// take their own Administrator role away through a token either; the answer says why
+	// and nothing changes.
+	_, omar := p.person("omar@example.org", p.roleID("ADMIN"))
+	omarTok := p.token(omar, 1, "write")
+	lockBefore := p.lastAuditID()
+	held := fmt.Sprint(p.app.Access.Now().Data().Assignments)
+	lock := p.api(omarTok, "DELETE", fmt.Sprintf("/api/v1/users/%d/roles/%d?org=1", omar, p.roleID("ADMIN")), "")
+	if lock.status != http.StatusConflict || !strings.Contains(lock.header.Get("Content-Type"), "application/problem+json") ||
+		!strings.Contains(lock.body, "nobody who can manage roles and staff") {
+		t.Errorf("lock-out through a token: %d %s", lock.status, lock.body)
+	}
+	if fmt.Sprint(p.app.Access.Now().Data().Assignments) != held || len(p.entriesSince(lockBefore)) != 0 {
+		t.Error("a refused lock-out changed the assignments or wrote to the audit log")
+	}
 	inv := p.api(tok, "POST", "/api/v1/invitations", fmt.Sprintf(`{"email": "zoe@example.org", "name": "Zoë", "org": 1, "role": %d}`, p.roleID("MEMBER")))
 	if inv.status != http.StatusCreated || !regexp.MustCompile(`"url":"http[^"]+/invite/`).MatchString(inv.body) {
 		t.Errorf("invite: %d %s", inv.status, inv.body)
