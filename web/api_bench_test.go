@@ -98,12 +98,12 @@ func getAll(b *testing.B, c *http.Client, url, token string) []byte {
 // ratio-% is Rolegate's requests/s as a share of the bare handler's.
 func BenchmarkAPICheckLoopback10k(b *testing.B) {
 	p, ids, ring := apiBenchPortal(b, 10_000, 2000, "check")
-	urls := make([]string, 256)
-	for i := range urls {
+	targets := make([]string, 256)
+	for i := range targets {
 		perm := []string{"billing.view", "patients.contact", "roles.manage", "staff.view"}[i%4]
-		urls[i] = fmt.Sprintf("%s/api/v1/check?user=%d&permission=%s&org=1", p.srv.URL, ids[(i*37)%len(ids)], perm)
+		targets[i] = fmt.Sprintf("/api/v1/check?user=%d&permission=%s&org=1", ids[(i*37)%len(ids)], perm)
 	}
-	sample := getAll(b, loopbackClient(), urls[0], ring.take())
+	sample := getAll(b, loopbackClient(), p.srv.URL+targets[0], ring.take())
 	var ans web.Answer
 	if err := json.Unmarshal(sample, &ans); err != nil {
 		b.Fatalf("%v: %s", err, sample)
@@ -113,26 +113,21 @@ func BenchmarkAPICheckLoopback10k(b *testing.B) {
 	e.GET("/api/v1/check", func(c echo.Context) error { return c.JSON(http.StatusOK, ans) })
 	bare := httptest.NewServer(e)
 	defer bare.Close()
-	bareURL := bare.URL + "/api/v1/check?user=1&permission=billing.view&org=1"
 
 	// Each token's first use is recorded in the database (then at most once a minute): in
 	// a practice a tool's token is written once a minute, not 2,000 tokens within seconds,
 	// so those writes happen before the measurement.
 	warm := loopbackClient()
 	for _, secret := range ring.secrets {
-		getAll(b, warm, urls[0], secret)
+		getAll(b, warm, p.srv.URL+targets[0], secret)
 	}
-	get := func(url func(i uint64) string, bearer bool) func(uint64) *http.Request {
-		return func(i uint64) *http.Request {
-			req, _ := http.NewRequest(http.MethodGet, url(i), nil)
-			if bearer {
-				req.Header.Set("Authorization", "Bearer "+ring.take())
-			}
-			return req
-		}
-	}
-	sideBySide(b, 32, loadTarget{"bare", get(func(uint64) string { return bareURL }, false)},
-		loadTarget{"rolegate", get(func(i uint64) string { return urls[i%uint64(len(urls))] }, true)})
+	sideBySide(b, 32,
+		loadTarget{"bare", bare.URL, func(buf []byte, _ uint64) []byte {
+			return getRequest(buf, "/api/v1/check?user=1&permission=billing.view&org=1")
+		}},
+		loadTarget{"rolegate", p.srv.URL, func(buf []byte, i uint64) []byte {
+			return getRequest(buf, targets[i%uint64(len(targets))], "Authorization: Bearer "+ring.take())
+		}})
 }
 
 // POST /api/v1/check with 100 checks, server-side: the real router and every middleware,

@@ -16,8 +16,8 @@ func BenchmarkForwardAuth(b *testing.B) {
 	p.addApp("Wiki", "wiki.clinic.example", "/", "patients.contact")
 	c, _ := p.personIn("María López", 1, p.roleID("STAFF"))
 	cookie := c.cookie("rolegate_session")
-	hdr := http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"wiki.clinic.example"}, "X-Forwarded-Uri": {"/page"},
-		"X-Forwarded-Method": {"GET"}, "Cookie": {cookie.Name + "=" + cookie.Value}}
+	lines := []string{"X-Forwarded-Proto: https", "X-Forwarded-Host: wiki.clinic.example", "X-Forwarded-Uri: /page",
+		"X-Forwarded-Method: GET", "Cookie: " + cookie.Name + "=" + cookie.Value}
 	bare := echo.New()
 	bare.GET("/auth/forward", func(c echo.Context) error {
 		h := c.Response().Header()
@@ -30,12 +30,6 @@ func BenchmarkForwardAuth(b *testing.B) {
 	})
 	srv := httptest.NewServer(bare)
 	defer srv.Close()
-	ask := func(url string) func(uint64) *http.Request {
-		return func(uint64) *http.Request {
-			req, _ := http.NewRequest(http.MethodGet, url, nil)
-			req.Header = hdr.Clone()
-			return req
-		}
-	}
-	sideBySide(b, 32, loadTarget{"bare", ask(srv.URL + "/auth/forward")}, loadTarget{"rolegate", ask(p.srv.URL + "/auth/forward")})
+	ask := func(buf []byte, _ uint64) []byte { return getRequest(buf, "/auth/forward", lines...) }
+	sideBySide(b, 32, loadTarget{"bare", srv.URL, ask}, loadTarget{"rolegate", p.srv.URL, ask})
 }
