@@ -3,12 +3,14 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/store"
 )
@@ -337,5 +339,83 @@ func TestIntegrationsApps(t *testing.T) {
 	}
 	if n := p.count("audit_log WHERE action IN ('app.create', 'app.update', 'app.remove')"); n != 4 {
 		t.Fatalf("%d audit entries, want 4", n)
+	}
+}
+
+// Editing a protected application: the form shows what it holds; saving changes the rule
+// from the next decision, audited with what it was and is; a host and prefix another
+// application has is a problem beside the field; only with integrations.manage in the
+// organisation it is in and in the one it moves to; never without the CSRF token.
+func TestIntegrationsAppEdit(t *testing.T) {
+	p := newPortal(t, true, trusted)
+	east := p.org("Eastside Clinic", 0)
+	wiki := p.addApp("Wiki", "wiki.clinic.example", "/", "patients.contact", "/health")
+	p.addApp("Reports", "reports.clinic.example", "/", "billing.view")
+	eastApp, err := p.store.CreateApp(context.Background(), store.NewApp{Name: "East files", Host: "files.east.example", PathPrefix: "/", OrgID: east,
+		Permission: "patients.contact", CreatedBy: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk := p.customRole("Front Desk Integrations", "staff.view", "integrations.manage", "patients.contact")
+	lead, _ := p.personIn("Dana Lead", 1, desk)
+	nurse, _ := p.personIn("Nurse Ama", 1, p.roleID("NURSE"))
+	edit := fmt.Sprintf("/integrations/apps/%d", wiki)
+
+	page := lead.get(edit + "/edit")
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.body, `value="wiki.clinic.example"`) || !strings.Contains(page.body, "/health</textarea>") {
+		t.Fatalf("edit page: %d", page.StatusCode)
+	}
+	form := url.Values{"name": {"Clinic wiki"}, "host": {"wiki.clinic.example"}, "path": {"/"}, "org": {"1"}, "permission": {"billing.view"}, "public": {""}}
+	state := func() string { return p.checksum("SELECT group_concat(id || name || host || path_prefix || org_id || permission || updated_at, char(10)) FROM protected_apps") + p.checksum("SELECT count(*) || group_concat(path_prefix) FROM protected_app_public_paths") }
+	before := state()
+	// Without the permission, without the token, into or out of an organisation one does
+	// not manage: refused, and nothing changed.
+	for name, r := range map[string]response{
+		"nurse page":          nurse.get(edit + "/edit"),
+		"nurse save":          nurse.postForm(edit, form),
+		"no CSRF token":       lead.postRaw(edit, form),
+		"into Eastside":       lead.postForm(edit, with(form, "org", fmt.Sprint(east))),
+		"Eastside's app page": lead.get(fmt.Sprintf("/integrations/apps/%d/edit", eastApp)),
+		"Eastside's app save": lead.postForm(fmt.Sprintf("/integrations/apps/%d", eastApp), form),
+	} {
+		if r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d, want 403 or 404", name, r.StatusCode)
+		}
+	}
+	if state() != before {
+		t.Fatal("a refused edit changed an application")
+	}
+	// Another application's address is a problem beside the path.
+	if r := lead.postForm(edit, with(form, "host", "REPORTS.clinic.example")); r.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, "Another application already has this host and path prefix") || !strings.Contains(r.body, `value="REPORTS.clinic.example"`) {
+		t.Fatalf("clash: %d", r.StatusCode)
+	}
+	since := p.lastAuditID()
+	if got := nurse.askNginx("https://wiki.clinic.example/page").StatusCode; got != http.StatusOK {
+		t.Fatalf("before the edit the nurse gets in: %d", got)
+	}
+	if r := lead.postForm(edit, form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.StatusCode, r.body)
+	}
+	if got := nurse.askNginx("https://wiki.clinic.example/page").StatusCode; got != http.StatusForbidden {
+		t.Fatalf("after the edit (billing.view) the nurse still gets in: %d", got)
+	}
+	if got := nurse.askNginx("https://wiki.clinic.example/health").StatusCode; got != http.StatusForbidden {
+		t.Fatalf("the public path was removed, yet /health is open: %d", got)
+	}
+	var entry *audit.Entry
+	for _, e := range p.entriesSince(since) {
+		if e.Action == audit.AppUpdated {
+			entry = &e
+		}
+	}
+	if entry == nil || entry.TargetName != "Clinic wiki" || !strings.Contains(string(entry.Before), "patients.contact") || !strings.Contains(string(entry.After), "billing.view") {
+		t.Fatalf("audit entry: %+v", entry)
+	}
+	// Saving the same again writes nothing.
+	n := p.count("audit_log")
+	lead.postForm(edit, form)
+	if p.count("audit_log") != n {
+		t.Error("saving an unchanged application wrote to the audit log")
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rolegate/rolegate/internal/apps"
 	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/tokens"
 	iv "github.com/rolegate/rolegate/views/integrations"
 )
@@ -113,19 +114,27 @@ func (a *app) tokenRevoke(c echo.Context) error {
 	return redirect(c, "/integrations")
 }
 
-// appsInto fills the Protected applications section of v: the list, the organisations and
-// the catalog's permissions offered.
+// appForm is the fields of an application as the person may fill them: the organisations
+// where they manage integrations and the catalog's permissions.
+func (a *app) appForm(c echo.Context, f apps.Form, problems map[string]string) iv.AppForm {
+	u, _ := currentUser(c)
+	snap := a.Access.Now()
+	out := iv.AppForm{Name: f.Name, Host: f.Host, Path: f.PathPrefix, Public: f.PublicPaths, Problems: problems}
+	for _, id := range snap.OrgsWhere(u.ID, rbac.PermIntegrations) {
+		o, _ := snap.Org(id)
+		out.Orgs = append(out.Orgs, iv.Option{ID: id, Name: o.Name, Selected: id == f.OrgID})
+	}
+	for _, p := range snap.Catalog().Permissions() {
+		out.Permissions = append(out.Permissions, iv.PermOption{Key: p.Key, Label: p.Label, Selected: p.Key == f.Permission})
+	}
+	return out
+}
+
+// appsInto fills the Protected applications section of v: the list and the Add form.
 func (a *app) appsInto(c echo.Context, v *iv.View, f apps.Form, problems map[string]string) error {
 	u, _ := currentUser(c)
 	snap := a.Access.Now()
-	v.AppForm = iv.AppForm{Name: f.Name, Host: f.Host, Path: f.PathPrefix, Public: f.PublicPaths, Problems: problems}
-	for _, id := range snap.OrgsWhere(u.ID, rbac.PermIntegrations) {
-		o, _ := snap.Org(id)
-		v.AppForm.Orgs = append(v.AppForm.Orgs, iv.Option{ID: id, Name: o.Name, Selected: id == f.OrgID})
-	}
-	for _, p := range snap.Catalog().Permissions() {
-		v.AppForm.Permissions = append(v.AppForm.Permissions, iv.PermOption{Key: p.Key, Label: p.Label, Selected: p.Key == f.Permission})
-	}
+	v.AppForm = a.appForm(c, f, problems)
 	list, err := a.apps.List(c.Request().Context(), u.ID)
 	if err != nil {
 		return err
@@ -137,12 +146,17 @@ func (a *app) appsInto(c echo.Context, v *iv.View, f apps.Form, problems map[str
 	return nil
 }
 
+// appFormValues reads the fields of an application from the posted form.
+func appFormValues(c echo.Context) apps.Form {
+	org, _ := strconv.ParseInt(c.FormValue("org"), 10, 64)
+	return apps.Form{Name: c.FormValue("name"), Host: c.FormValue("host"), PathPrefix: c.FormValue("path"), OrgID: org,
+		Permission: c.FormValue("permission"), PublicPaths: c.FormValue("public")}
+}
+
 // appCreate adds a protected application.
 func (a *app) appCreate(c echo.Context) error {
 	u, _ := currentUser(c)
-	org, _ := strconv.ParseInt(c.FormValue("org"), 10, 64)
-	f := apps.Form{Name: c.FormValue("name"), Host: c.FormValue("host"), PathPrefix: c.FormValue("path"), OrgID: org,
-		Permission: c.FormValue("permission"), PublicPaths: c.FormValue("public")}
+	f := appFormValues(c)
 	_, problems, err := a.apps.Create(c.Request().Context(), u.ID, f)
 	if err != nil {
 		return err
@@ -192,5 +206,47 @@ func (a *app) appRemove(c echo.Context) error {
 		return err
 	}
 	a.flash(c, "The application was removed: its address is now closed to everyone (no rule names it).")
+	return redirect(c, "/integrations")
+}
+
+// appEditPage shows an application's fields to change.
+func (a *app) appEditPage(c echo.Context) error {
+	u, _ := currentUser(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ap, err := a.apps.Get(c.Request().Context(), u.ID, id)
+	if err != nil {
+		return err
+	}
+	return a.renderStatus(c, http.StatusOK, iv.EditApp(a.editView(c, ap, apps.FormOf(ap), nil)))
+}
+
+func (a *app) editView(c echo.Context, ap store.App, f apps.Form, problems map[string]string) iv.EditView {
+	return iv.EditView{Page: a.page(c, "Edit "+ap.Name), ID: ap.ID, Name: ap.Name, Enabled: ap.Enabled, Form: a.appForm(c, f, problems)}
+}
+
+// appUpdate saves an application's fields.
+func (a *app) appUpdate(c echo.Context) error {
+	u, _ := currentUser(c)
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	ap, err := a.apps.Get(ctx, u.ID, id)
+	if err != nil {
+		return err
+	}
+	f := appFormValues(c)
+	problems, err := a.apps.Update(ctx, u.ID, id, f)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return a.renderStatus(c, http.StatusUnprocessableEntity, iv.EditApp(a.editView(c, ap, f, problems)))
+	}
+	a.flash(c, "The application "+strings.TrimSpace(f.Name)+" was saved: the proxy in front of it follows the new rule from its next request.")
 	return redirect(c, "/integrations")
 }

@@ -138,6 +138,8 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/integrations/tokens", Perm(rbac.PermIntegrations), a.tokenCreate},
 		{http.MethodPost, "/integrations/tokens/:id/revoke", Perm(rbac.PermIntegrations), a.tokenRevoke},
 		{http.MethodPost, "/integrations/apps", Perm(rbac.PermIntegrations), a.appCreate},
+		{http.MethodGet, "/integrations/apps/:id/edit", Perm(rbac.PermIntegrations), a.appEditPage},
+		{http.MethodPost, "/integrations/apps/:id", Perm(rbac.PermIntegrations), a.appUpdate},
 		{http.MethodPost, "/integrations/apps/:id/enable", Perm(rbac.PermIntegrations), a.appEnable(true)},
 		{http.MethodPost, "/integrations/apps/:id/disable", Perm(rbac.PermIntegrations), a.appEnable(false)},
 		{http.MethodPost, "/integrations/apps/:id/remove", Perm(rbac.PermIntegrations), a.appRemove},

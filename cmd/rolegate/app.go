@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,23 +16,24 @@ import (
 	"github.com/rolegate/rolegate/internal/config"
 )
 
-// appCmd is `rolegate app add|list|remove`: protected applications from a script, for
-// configuration kept in files (PRODUCT.md §2.9). A running server sees the change on its next
-// forward-auth decision (it compares the rules' version on each).
+// appCmd is `rolegate app add|list|edit|enable|disable|remove`: protected applications from
+// a script, for configuration kept in files (PRODUCT.md §2.9). A running server sees the
+// change on its next forward-auth decision (it compares the rules' version on each).
 func appCmd(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("app: say add, list or remove")
+		return errors.New("app: say add, list, edit, enable, disable or remove")
 	}
 	sub, args := args[0], args[1:]
-	var id string // app remove ID [flags]
-	if sub == "remove" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	var id string // app edit|enable|disable|remove ID [flags]
+	takesID := sub == "edit" || sub == "enable" || sub == "disable" || sub == "remove"
+	if takesID && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		id, args = args[0], args[1:]
 	}
 	var cfg config.Config
 	fs := config.NewFlagSet("rolegate app "+sub, stderr)
 	cfg.Register(fs, env)
 	var f apps.Form
-	if sub == "add" {
+	if sub == "add" || sub == "edit" {
 		fs.StringVar(&f.Name, "name", "", "what people call the tool, e.g. Wiki")
 		fs.StringVar(&f.Host, "host", "", "host people type, e.g. wiki.clinic.example (with :PORT for that port only)")
 		fs.StringVar(&f.PathPrefix, "path", "/", "path prefix the rule covers; the longest prefix on a host wins")
@@ -41,6 +43,13 @@ func appCmd(ctx context.Context, args []string, env func(string) string, stdout,
 	}
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
+	}
+	var n int64
+	if takesID {
+		var err error
+		if n, err = strconv.ParseInt(id, 10, 64); err != nil || n <= 0 {
+			return fmt.Errorf("app %s: give the application's id (see app list)", sub)
+		}
 	}
 	parts, err := boot.Open(ctx, cfg, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
@@ -55,15 +64,40 @@ func appCmd(ctx context.Context, args []string, env func(string) string, stdout,
 			return fmt.Errorf("app add: %w", err)
 		}
 		if len(problems) > 0 {
-			var msgs []string
-			for _, k := range []string{"name", "host", "path", "org", "permission", "public"} {
-				if m, ok := problems[k]; ok {
-					msgs = append(msgs, "--"+k+": "+m)
-				}
-			}
-			return errors.New("app add: " + strings.Join(msgs, "; "))
+			return flagProblems("app add", problems)
 		}
 		fmt.Fprintln(stdout, a.ID)
+		return nil
+	case "edit":
+		// Only the flags given change; the rest stays as stored.
+		was, err := parts.Store.AppByID(ctx, n)
+		if err != nil {
+			return fmt.Errorf("app edit: %w", err)
+		}
+		given := map[string]bool{}
+		fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+		keep := apps.FormOf(was)
+		for name, field := range map[string][2]*string{"name": {&f.Name, &keep.Name}, "host": {&f.Host, &keep.Host}, "path": {&f.PathPrefix, &keep.PathPrefix},
+			"permission": {&f.Permission, &keep.Permission}, "public": {&f.PublicPaths, &keep.PublicPaths}} {
+			if !given[name] {
+				*field[0] = *field[1]
+			}
+		}
+		if !given["org"] {
+			f.OrgID = keep.OrgID
+		}
+		problems, err := svc.UpdateFromCommandLine(ctx, n, f)
+		if err != nil {
+			return fmt.Errorf("app edit: %w", err)
+		}
+		if len(problems) > 0 {
+			return flagProblems("app edit", problems)
+		}
+		return nil
+	case "enable", "disable":
+		if err := svc.SetEnabledFromCommandLine(ctx, n, sub == "enable"); err != nil {
+			return fmt.Errorf("app %s: %w", sub, err)
+		}
 		return nil
 	case "list":
 		list, err := parts.Store.ListApps(ctx, nil)
@@ -81,15 +115,22 @@ func appCmd(ctx context.Context, args []string, env func(string) string, stdout,
 		}
 		return w.Flush()
 	case "remove":
-		n, err := strconv.ParseInt(id, 10, 64)
-		if err != nil || n <= 0 {
-			return errors.New("app remove: give the application's id (see app list)")
-		}
 		// From the command line: whoever holds the database file, recorded as nobody signed in.
 		if err := parts.Store.RemoveApp(ctx, n, 0); err != nil {
 			return fmt.Errorf("app remove: %w", err)
 		}
 		return nil
 	}
-	return fmt.Errorf("app: unknown command %q: say add, list or remove", sub)
+	return fmt.Errorf("app: unknown command %q: say add, list, edit, enable, disable or remove", sub)
+}
+
+// flagProblems turns a form's problems into one error naming the flags.
+func flagProblems(cmd string, problems map[string]string) error {
+	var msgs []string
+	for _, k := range []string{"name", "host", "path", "org", "permission", "public"} {
+		if m, ok := problems[k]; ok {
+			msgs = append(msgs, "--"+k+": "+m)
+		}
+	}
+	return errors.New(cmd + ": " + strings.Join(msgs, "; "))
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// rolegate app add/list/remove: validated like the page, audited, listed.
+// rolegate app add/list/edit/enable/disable/remove: validated like the page, audited, listed.
 func TestAppCommands(t *testing.T) {
 	dir := t.TempDir()
 	pwFile := filepath.Join(dir, "pw")
@@ -29,6 +29,35 @@ func TestAppCommands(t *testing.T) {
 	out, err = runCmd(t, env, "app", "list")
 	if err != nil || !strings.Contains(out, "wiki.example:8443/docs") || !strings.Contains(out, "billing.view") || !strings.Contains(out, "/docs/health") || !strings.Contains(out, "enabled") {
 		t.Fatalf("list: %q %v", out, err)
+	}
+	// edit changes only the flags given.
+	if _, err := runCmd(t, env, "app", "edit", "1", "--permission", "patients.contact", "--name", "Clinic wiki"); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = runCmd(t, env, "app", "list")
+	if !strings.Contains(out, "Clinic wiki") || !strings.Contains(out, "patients.contact") || !strings.Contains(out, "wiki.example:8443/docs") || !strings.Contains(out, "/docs/health") {
+		t.Fatalf("after edit: %q", out)
+	}
+	if _, err := runCmd(t, env, "app", "edit", "1", "--public", "/elsewhere"); err == nil || !strings.Contains(err.Error(), "--public") {
+		t.Fatalf("bad edit: %v", err)
+	}
+	if _, err := runCmd(t, env, "app", "disable", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := runCmd(t, env, "app", "list"); !strings.Contains(out, "disabled") {
+		t.Fatalf("after disable: %q", out)
+	}
+	if _, err := runCmd(t, env, "app", "enable", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := runCmd(t, env, "app", "list"); strings.Contains(out, "disabled") {
+		t.Fatalf("after enable: %q", out)
+	}
+	if _, err := runCmd(t, env, "app", "disable", "7"); err == nil {
+		t.Fatal("disable of an unknown application")
+	}
+	if out, err := runCmd(t, env, "audit", "verify"); err != nil {
+		t.Fatalf("audit verify: %q %v", out, err)
 	}
 	if _, err := runCmd(t, env, "app", "remove", "x"); err == nil {
 		t.Fatal("remove without an id")

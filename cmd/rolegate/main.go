@@ -63,6 +63,10 @@ Commands:
   app add --name NAME --host HOST[:PORT] [--path PREFIX] --org ID --permission KEY [--public P1,P2]
                  protect another tool: forward-auth lets in who holds KEY in the organisation
   app list       the protected applications: id, name, address, organisation, permission, state
+  app edit ID [--name …] [--host …] [--path …] [--org …] [--permission …] [--public …]
+                 change one: only the flags given, the rest as it is
+  app enable ID | app disable ID
+                 a disabled application is closed to everyone until enabled again
   app remove ID  stop protecting one (its address is then closed to everyone)
   version        print the version
 

@@ -179,6 +179,62 @@ func (s *Service) manageable(ctx context.Context, actorID, id int64) (store.App,
 	return a, nil
 }
 
+// Update validates f and changes application id for actor, who needs integrations.manage
+// both in the organisation it is in and in the one f names: nobody moves a tool into, or
+// out of, an organisation they do not manage there.
+func (s *Service) Update(ctx context.Context, actorID, id int64, f Form) (valid.Problems, error) {
+	if _, err := s.manageable(ctx, actorID, id); err != nil {
+		return nil, err
+	}
+	snap := s.Access.Now()
+	in, p := Validate(snap, f)
+	if p["org"] == "" && !CanManage(snap, actorID, f.OrgID) {
+		return nil, snap.Forbidden(f.OrgID, rbac.PermIntegrations)
+	}
+	if len(p) > 0 {
+		return p, nil
+	}
+	return s.update(ctx, actorID, id, in)
+}
+
+// UpdateFromCommandLine changes an application for whoever holds the database file
+// (recorded as nobody signed in): `rolegate app edit`.
+func (s *Service) UpdateFromCommandLine(ctx context.Context, id int64, f Form) (valid.Problems, error) {
+	if _, err := s.Store.AppByID(ctx, id); err != nil {
+		return nil, err
+	}
+	in, p := Validate(s.Access.Now(), f)
+	if len(p) > 0 {
+		return p, nil
+	}
+	return s.update(ctx, 0, id, in)
+}
+
+func (s *Service) update(ctx context.Context, actorID, id int64, in store.NewApp) (valid.Problems, error) {
+	err := s.Store.UpdateApp(ctx, id, in, actorID)
+	if errors.Is(err, store.ErrAppExists) {
+		return valid.Problems{"path": "Another application already has this host and path prefix."}, nil
+	}
+	return nil, err
+}
+
+// FormOf is the form that edits a: what it holds now.
+func FormOf(a store.App) Form {
+	return Form{Name: a.Name, Host: a.Host, PathPrefix: a.PathPrefix, OrgID: a.OrgID, Permission: a.Permission,
+		PublicPaths: strings.Join(a.PublicPaths, "\n")}
+}
+
+// Get returns application id if actor may manage it (store.ErrNotFound otherwise).
+func (s *Service) Get(ctx context.Context, actorID, id int64) (store.App, error) {
+	return s.manageable(ctx, actorID, id)
+}
+
+// SetEnabledFromCommandLine is SetEnabled for whoever holds the database file: `rolegate app
+// enable|disable`.
+func (s *Service) SetEnabledFromCommandLine(ctx context.Context, id int64, enabled bool) error {
+	return s.Store.SetAppEnabled(ctx, id, enabled, 0)
+}
+
 // SetEnabled enables or disables an application (actor needs integrations.manage in its
 // organisation); a disabled one denies everyone.
 func (s *Service) SetEnabled(ctx context.Context, actorID, id int64, enabled bool) error {

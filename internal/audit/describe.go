@@ -246,7 +246,8 @@ func (d Describer) describe(e Entry) Summary {
 	case AppCreated, AppUpdated, AppRemoved:
 		verb := map[string]string{AppCreated: "added", AppUpdated: "changed", AppRemoved: "removed"}[e.Action]
 		s.Sentence = fmt.Sprintf("%s %s the protected application %s%s.", who, verb, orElse(clean(e.TargetName), "#"+strconv.FormatInt(e.TargetID, 10)), in(e, ""))
-		for _, f := range []struct{ key, label string }{{"rule", "Rule"}, {"permission", "Permission"}, {"public", "Public paths"}, {"status", "Status"}} {
+		for _, f := range []struct{ key, label string }{{"name", "Name"}, {"rule", "Rule"}, {"organisation", "Organisation"}, {"permission", "Permission"},
+			{"public", "Public paths"}, {"status", "Status"}} {
 			b, a := before.str(f.key), after.str(f.key)
 			if f.key == "permission" {
 				if b != "" {
@@ -263,6 +264,8 @@ func (d Describer) describe(e Entry) Summary {
 				add(Change{Kind: Detail, Label: f.label, To: a})
 			case b != "" && a == "" && e.Action == AppRemoved:
 				add(Change{Kind: Detail, Label: f.label, To: b})
+			case b != "" && a == "" && f.key == "public":
+				add(Change{Kind: Changed, Label: f.label, From: b, To: "none"})
 			}
 		}
 	case UserRenamed:

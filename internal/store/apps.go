@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/rolegate/rolegate/internal/audit"
@@ -62,6 +63,9 @@ func scanApp(row interface{ Scan(...any) error }) (App, error) {
 
 func appAudit(a App) map[string]string {
 	m := map[string]string{"rule": a.Rule(), "permission": a.Permission, "status": "disabled"}
+	if a.OrgName != "" {
+		m["organisation"] = a.OrgName
+	}
 	if a.Enabled {
 		m["status"] = "enabled"
 	}
@@ -172,6 +176,58 @@ func (s *Store) SetAppEnabled(ctx context.Context, id int64, enabled bool, actor
 		}
 		return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: a.OrgID, Action: audit.AppUpdated,
 			TargetType: "app", TargetID: id, TargetName: a.Name, Before: audit.JSON(before), After: audit.JSON(after)})
+	})
+}
+
+// UpdateApp changes an application's name, address, organisation, permission and public
+// paths, audited with what they were and are (under both organisations when it moves);
+// saving what is already there writes nothing. Enabled stays as it is (SetAppEnabled).
+func (s *Store) UpdateApp(ctx context.Context, id int64, in NewApp, actorID int64) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		was, err := scanApp(tx.QueryRowContext(ctx, appSelect+" WHERE a.id = ?", id))
+		if err != nil {
+			return err
+		}
+		is := was
+		is.Name, is.Host, is.PathPrefix, is.OrgID, is.Permission, is.PublicPaths = in.Name, in.Host, in.PathPrefix, in.OrgID, in.Permission, in.PublicPaths
+		if err := tx.QueryRowContext(ctx, "SELECT name FROM organisations WHERE id = ?", in.OrgID).Scan(&is.OrgName); err != nil {
+			return fmt.Errorf("store: app organisation: %w", err)
+		}
+		before, after := appAudit(was), appAudit(is)
+		before["name"], after["name"] = was.Name, is.Name
+		if maps.Equal(before, after) {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE protected_apps SET name = ?, host = ?, path_prefix = ?, org_id = ?, permission = ?, updated_at = ?
+			WHERE id = ?`, in.Name, in.Host, in.PathPrefix, in.OrgID, in.Permission, s.now().Unix(), id)
+		if isConstraint(err) {
+			return ErrAppExists
+		}
+		if err != nil {
+			return fmt.Errorf("store: update app: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM protected_app_public_paths WHERE app_id = ?", id); err != nil {
+			return fmt.Errorf("store: app public paths: %w", err)
+		}
+		for _, p := range in.PublicPaths {
+			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO protected_app_public_paths (app_id, path_prefix) VALUES (?, ?)", id, p); err != nil {
+				return fmt.Errorf("store: app public path: %w", err)
+			}
+		}
+		if err := bumpAppsVersion(ctx, tx); err != nil {
+			return err
+		}
+		orgs := []int64{was.OrgID}
+		if is.OrgID != was.OrgID {
+			orgs = append(orgs, is.OrgID) // both organisations' auditors see the tool move
+		}
+		for _, org := range orgs {
+			if err := s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: org, Action: audit.AppUpdated,
+				TargetType: "app", TargetID: id, TargetName: is.Name, Before: audit.JSON(before), After: audit.JSON(after)}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

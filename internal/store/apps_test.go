@@ -72,6 +72,45 @@ func TestAppsStoreAudited(t *testing.T) {
 		t.Fatal("still enabled")
 	}
 
+	// Editing: the fields and public paths replaced, audited with both sides; the same again
+	// writes nothing; another application's address is refused with nothing written.
+	other, err := st.CreateApp(ctx, store.NewApp{Name: "Reports", Host: "reports.clinic.example", PathPrefix: "/", OrgID: org.ID, Permission: "billing.view"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := store.NewApp{Name: "Clinic wiki", Host: "wiki.clinic.example", PathPrefix: "/docs", OrgID: org.ID, Permission: "billing.view", PublicPaths: []string{"/docs/health"}}
+	vEdit := version()
+	for range 2 {
+		if err := st.UpdateApp(ctx, id, edited, admin.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, _ := st.AppByID(ctx, id); a.Name != "Clinic wiki" || a.Rule() != "wiki.clinic.example/docs" || a.Permission != "billing.view" ||
+		!slices.Equal(a.PublicPaths, []string{"/docs/health"}) || a.Enabled {
+		t.Fatalf("after the edit: %+v", a)
+	}
+	if e := entries(audit.AppUpdated); len(e) != 2 || e[0].TargetName != "Clinic wiki" ||
+		string(e[0].Before) != `{"name":"Wiki","organisation":"Northside Practice","permission":"patients.view","public":"/health, /static","rule":"wiki.clinic.example/","status":"disabled"}` ||
+		string(e[0].After) != `{"name":"Clinic wiki","organisation":"Northside Practice","permission":"billing.view","public":"/docs/health","rule":"wiki.clinic.example/docs","status":"disabled"}` {
+		t.Fatalf("edit audit %+v", e)
+	}
+	if version() == vEdit {
+		t.Fatal("the edit did not change the version")
+	}
+	vClash := version()
+	clash := edited
+	clash.Host, clash.PathPrefix = "reports.clinic.example", "/"
+	if err := st.UpdateApp(ctx, id, clash, admin.ID); !errors.Is(err, store.ErrAppExists) {
+		t.Fatalf("clash: %v", err)
+	}
+	if a, _ := st.AppByID(ctx, id); a.Rule() != "wiki.clinic.example/docs" || version() != vClash || len(entries(audit.AppUpdated)) != 2 {
+		t.Fatal("a refused edit wrote something")
+	}
+	if err := st.UpdateApp(ctx, 9999, edited, admin.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown app: %v", err)
+	}
+	_ = other
+
 	v2 := version()
 	if err := st.RemoveApp(ctx, id, 0); err != nil {
 		t.Fatal(err)
@@ -79,7 +118,7 @@ func TestAppsStoreAudited(t *testing.T) {
 	if _, err := st.AppByID(ctx, id); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after removal: %v", err)
 	}
-	if e := entries(audit.AppRemoved); len(e) != 1 || e[0].ActorID != 0 || e[0].TargetName != "Wiki" {
+	if e := entries(audit.AppRemoved); len(e) != 1 || e[0].ActorID != 0 || e[0].TargetName != "Clinic wiki" {
 		t.Fatalf("remove audit %+v", e)
 	}
 	if version() == v2 {

@@ -78,3 +78,56 @@ func TestIntegrationsTokens(t *testing.T) {
 		t.Fatalf("a revoked token: %d, want 401", status)
 	}
 }
+
+// An administrator protects a tool on Integrations, is told beside the field what is wrong,
+// then edits it (the permission and the name, in Greek) and disables it; each change is in
+// the list at once (issue 12 item 1).
+func TestProtectedApplications(t *testing.T) {
+	p := startPortal(t)
+	b := newBrowser(t)
+	b.setUp(p)
+	b.visit(p.URL, "/integrations")
+	b.do("add with a path that climbs out", b.fill("#a-name", "Wiki"), b.fill("#a-host", "wiki.clinic.example"), b.fill("#a-path", "/docs/../admin"),
+		chromedp.SetValue(chromedp.CSS("#a-permission"), "scheduling.access"), b.markPage(), chromedp.Click(chromedp.CSS(testid("create-app"))))
+	b.waitNewPage()
+	if got := b.text(".field--invalid .problem"); !strings.Contains(got, ". or ..") {
+		t.Fatalf("the path's problem: %q", got)
+	}
+	if got := b.eval(`document.querySelector("#a-host").value`); got != "wiki.clinic.example" {
+		t.Fatalf("the host was not kept: %q", got)
+	}
+	b.checkA11y("add application with a problem")
+	b.do("add", b.fill("#a-path", "/"), b.fill("#a-public", "/health"), b.markPage(), chromedp.Click(chromedp.CSS(testid("create-app"))))
+	b.waitNewPage()
+	if rows := b.text(testid("apps-table")); !strings.Contains(rows, "wiki.clinic.example/") || !strings.Contains(rows, "scheduling.access") {
+		t.Fatalf("after adding: %q", rows)
+	}
+
+	b.do("edit", b.markPage(), chromedp.Click(chromedp.CSS(testid("edit-app"))))
+	b.waitNewPage()
+	if got := b.eval(`document.querySelector("#a-public").value`); got != "/health" {
+		t.Fatalf("the edit form does not hold the public path: %q", got)
+	}
+	b.checkA11y("edit application")
+	const greek = "Ιατρικό wiki — Βόρεια Κλινική και Ανατολική Πτέρυγα"
+	b.do("rename and require billing.view", b.fill("#a-name", greek), chromedp.SetValue(chromedp.CSS("#a-permission"), "billing.view"),
+		b.fill("#a-public", ""))
+	b.screenshot("app-edit")
+	b.do("save", b.markPage(), chromedp.Click(chromedp.CSS(testid("save-app"))))
+	b.waitNewPage()
+	if b.location() != "/integrations" {
+		t.Fatalf("after saving, at %s", b.location())
+	}
+	rows := b.text(testid("apps-table"))
+	if !strings.Contains(rows, greek) || !strings.Contains(rows, "billing.view") || strings.Contains(rows, "scheduling.access") || strings.Contains(rows, "/health") {
+		t.Fatalf("after the edit: %q", rows)
+	}
+	b.do("disable", b.markPage(), chromedp.Click(chromedp.CSS(testid("disable-app"))))
+	b.waitNewPage()
+	if !strings.Contains(b.text(testid("apps-table")), "disabled") {
+		t.Fatal("the list does not say disabled")
+	}
+	b.checkA11y("applications list")
+	b.do("phone", chromedp.EmulateViewport(390, 844))
+	b.screenshot("apps-phone")
+}
