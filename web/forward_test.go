@@ -366,7 +366,9 @@ func TestIntegrationsAppEdit(t *testing.T) {
 		t.Fatalf("edit page: %d", page.StatusCode)
 	}
 	form := url.Values{"name": {"Clinic wiki"}, "host": {"wiki.clinic.example"}, "path": {"/"}, "org": {"1"}, "permission": {"billing.view"}, "public": {""}}
-	state := func() string { return p.checksum("SELECT group_concat(id || name || host || path_prefix || org_id || permission || updated_at, char(10)) FROM protected_apps") + p.checksum("SELECT count(*) || group_concat(path_prefix) FROM protected_app_public_paths") }
+	state := func() string {
+		return p.checksum("SELECT group_concat(id || name || host || path_prefix || org_id || permission || updated_at, char(10)) FROM protected_apps") + p.checksum("SELECT count(*) || group_concat(path_prefix) FROM protected_app_public_paths")
+	}
 	before := state()
 	// Without the permission, without the token, into or out of an organisation one does
 	// not manage: refused, and nothing changed.
