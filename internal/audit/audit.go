@@ -34,6 +34,15 @@ const (
 	// PasswordCheckFailed is a wrong current password typed to change it: a stolen session
 	// guessing the password it lacks.
 	PasswordCheckFailed = "auth.password_check_failed"
+	// TwoStepEnrolled, TwoStepRemoved, RecoveryCodeUsed and RecoveryCodesRenewed are the
+	// second step of sign-in (an authenticator app and its recovery codes) set up, turned
+	// off, a recovery code used instead of a code, and a new set of recovery codes made.
+	TwoStepEnrolled      = "auth.two_step_enrolled"
+	TwoStepRemoved       = "auth.two_step_removed"
+	RecoveryCodeUsed     = "auth.recovery_code_used"
+	RecoveryCodesRenewed = "auth.recovery_codes_renewed"
+	// TwoStepFailed is a wrong code typed at the second step, after a right password.
+	TwoStepFailed = "auth.two_step_failed"
 	// UserRenamed is a person changing their own name on the Account page.
 	UserRenamed = "user.rename"
 	// TokenCreated and TokenRevoked are API tokens made and ended (PRODUCT.md §2.9).
@@ -73,7 +82,8 @@ const (
 )
 
 // Actions lists every action, for the filter of the audit page.
-var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, PasswordChanged, PasswordCheckFailed, UserRenamed, TokenCreated, TokenRevoked,
+var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, PasswordChanged, PasswordCheckFailed,
+	TwoStepEnrolled, TwoStepRemoved, RecoveryCodeUsed, RecoveryCodesRenewed, TwoStepFailed, UserRenamed, TokenCreated, TokenRevoked,
 	AppCreated, AppUpdated, AppRemoved, Denied,
 	RoleCreated, RoleUpdated, RoleDeleted, AssignmentAdded, AssignmentRemoved, OverrideSet,
 	StaffAdded, StaffDisabled, StaffEnabled, StaffRemoved,

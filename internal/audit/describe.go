@@ -83,41 +83,46 @@ type Describer struct {
 }
 
 var actionLabels = map[string]string{
-	Setup:               "Portal set up",
-	SignIn:              "Signed in",
-	SignInFailed:        "Sign-in failed",
-	SignOut:             "Signed out",
-	SessionsEnded:       "Sessions ended",
-	PasswordChanged:     "Password changed",
-	PasswordCheckFailed: "Wrong current password",
-	Denied:              "Request refused",
-	RoleCreated:         "Role created",
-	RoleUpdated:         "Role changed",
-	RoleDeleted:         "Role deleted",
-	AssignmentAdded:     "Role given",
-	AssignmentRemoved:   "Role taken away",
-	OverrideSet:         "Personal permission set",
-	StaffAdded:          "Staff added",
-	StaffDisabled:       "Account disabled",
-	StaffEnabled:        "Account enabled",
-	StaffRemoved:        "Removed from organisation",
-	InvitationCreated:   "Invitation sent",
-	InvitationResent:    "Invitation resent",
-	InvitationRevoked:   "Invitation revoked",
-	InvitationAccepted:  "Invitation accepted",
-	OrgCreated:          "Organisation created",
-	OrgRenamed:          "Organisation renamed",
-	OrgMoved:            "Organisation moved",
-	OrgDefaultSet:       "Organisation default set",
-	SettingChanged:      "Setting changed",
-	Rekeyed:             "Audit log re-sealed",
-	EntryMissing:        "Missing entry",
-	UserRenamed:         "Name changed",
-	TokenCreated:        "API token created",
-	TokenRevoked:        "API token revoked",
-	AppCreated:          "Protected application added",
-	AppUpdated:          "Protected application changed",
-	AppRemoved:          "Protected application removed",
+	Setup:                "Portal set up",
+	SignIn:               "Signed in",
+	SignInFailed:         "Sign-in failed",
+	SignOut:              "Signed out",
+	SessionsEnded:        "Sessions ended",
+	PasswordChanged:      "Password changed",
+	PasswordCheckFailed:  "Wrong current password",
+	TwoStepEnrolled:      "Two-step sign-in set up",
+	TwoStepRemoved:       "Two-step sign-in turned off",
+	RecoveryCodeUsed:     "Recovery code used",
+	RecoveryCodesRenewed: "New recovery codes",
+	TwoStepFailed:        "Wrong sign-in code",
+	Denied:               "Request refused",
+	RoleCreated:          "Role created",
+	RoleUpdated:          "Role changed",
+	RoleDeleted:          "Role deleted",
+	AssignmentAdded:      "Role given",
+	AssignmentRemoved:    "Role taken away",
+	OverrideSet:          "Personal permission set",
+	StaffAdded:           "Staff added",
+	StaffDisabled:        "Account disabled",
+	StaffEnabled:         "Account enabled",
+	StaffRemoved:         "Removed from organisation",
+	InvitationCreated:    "Invitation sent",
+	InvitationResent:     "Invitation resent",
+	InvitationRevoked:    "Invitation revoked",
+	InvitationAccepted:   "Invitation accepted",
+	OrgCreated:           "Organisation created",
+	OrgRenamed:           "Organisation renamed",
+	OrgMoved:             "Organisation moved",
+	OrgDefaultSet:        "Organisation default set",
+	SettingChanged:       "Setting changed",
+	Rekeyed:              "Audit log re-sealed",
+	EntryMissing:         "Missing entry",
+	UserRenamed:          "Name changed",
+	TokenCreated:         "API token created",
+	TokenRevoked:         "API token revoked",
+	AppCreated:           "Protected application added",
+	AppUpdated:           "Protected application changed",
+	AppRemoved:           "Protected application removed",
 }
 
 // ActionLabel names an action in plain words ("assignment.add" → "Role given"); an action this
@@ -233,6 +238,23 @@ func (d Describer) describe(e Entry) Summary {
 		s.Sentence = fmt.Sprintf("%s changed %s password.", who, possessive(e))
 	case PasswordCheckFailed:
 		s.Sentence = fmt.Sprintf("A wrong current password was typed to change %s password.", possessiveOf(target(e)))
+	case TwoStepEnrolled:
+		s.Sentence = fmt.Sprintf("%s set up two-step sign-in with an authenticator app.", orElse(clean(e.TargetName), who))
+	case TwoStepRemoved:
+		if self(e) {
+			s.Sentence = fmt.Sprintf("%s turned off two-step sign-in.", who)
+		} else {
+			s.Sentence = fmt.Sprintf("%s turned off %s two-step sign-in.", who, possessiveOf(target(e)))
+		}
+	case RecoveryCodeUsed:
+		s.Sentence = fmt.Sprintf("%s signed in with a recovery code.", orElse(clean(e.TargetName), who))
+		if n, ok := after.int("remaining"); ok {
+			add(Change{Kind: Detail, Label: "Recovery codes left", To: strconv.FormatInt(n, 10)})
+		}
+	case RecoveryCodesRenewed:
+		s.Sentence = fmt.Sprintf("%s made a new set of recovery codes (the old ones no longer work).", orElse(clean(e.TargetName), who))
+	case TwoStepFailed:
+		s.Sentence = fmt.Sprintf("A wrong sign-in code was typed for %s, after the right password.", orElse(clean(e.TargetName), "someone"))
 	case TokenCreated:
 		s.Sentence = fmt.Sprintf("%s created the API token %s%s.", who, orElse(clean(e.TargetName), "#"+strconv.FormatInt(e.TargetID, 10)), in(e, ""))
 		if v := after.str("scopes"); v != "" {

@@ -1,0 +1,24 @@
+-- Two-step sign-in with an authenticator app (TOTP, RFC 6238) and one-time recovery codes
+-- (PRODUCT.md §2.1). The secret is kept as the app has it (base32): whoever holds this
+-- database holds the session keys as well, so sealing it with a key kept here would add
+-- nothing. An enrolment is pending (confirmed_at NULL) until the person types a code from it.
+-- last_step is the time step (Unix time / 30 s) of the last code accepted: a code is taken
+-- only for a later step, so each is used once.
+CREATE TABLE totp_secrets (
+    user_id      INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    secret       TEXT    NOT NULL,
+    confirmed_at INTEGER,
+    last_step    INTEGER NOT NULL DEFAULT 0,
+    created_at   INTEGER NOT NULL
+);
+
+-- Recovery codes are kept as SHA-256 of the code: each is 50 random bits, shown once, so a
+-- slow hash would only slow the sign-in, not an attacker.
+CREATE TABLE recovery_codes (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    code_hash  BLOB    NOT NULL UNIQUE,
+    used_at    INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX recovery_codes_user ON recovery_codes (user_id);
