@@ -100,7 +100,9 @@ func (t *TwoStep) Pending(ctx context.Context, u store.User) (Enrolment, error) 
 	return enrolment(key), nil
 }
 
-func enrolment(key *otp.Key) Enrolment { return Enrolment{Secret: key.Secret(), URL: key.URL(), key: key} }
+func enrolment(key *otp.Key) Enrolment {
+	return Enrolment{Secret: key.Secret(), URL: key.URL(), key: key}
+}
 
 func orIssuer(s string) string {
 	if s = strings.TrimSpace(s); s != "" {
