@@ -37,6 +37,11 @@ func (a *app) accountView(c echo.Context, problems map[string]string) (account.V
 	for _, o := range orgs {
 		v.Organisations = append(v.Organisations, o.Name)
 	}
+	ts, err := a.Store.TwoStepOf(ctx, u.ID)
+	if err != nil {
+		return v, err
+	}
+	v.TwoStepOn, v.RecoveryLeft = ts.TOTP, ts.RecoveryLeft
 	sessions, err := a.Store.UserSessions(ctx, u.ID)
 	if err != nil {
 		return v, err

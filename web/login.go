@@ -113,10 +113,7 @@ func (a *app) loginSubmit(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	if err := a.signIn(c, u); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, orElse(a.returnURL(c, c.FormValue("rd")), next))
+	return a.afterPassword(c, u, next)
 }
 
 // credentials are the sign-in attempt of this request for email: with the client address and

@@ -76,6 +76,8 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/setup", Public, a.setupSubmit},
 		{http.MethodGet, "/login", Public, a.loginForm},
 		{http.MethodPost, "/login", Public, a.loginSubmit},
+		{http.MethodGet, "/login/two-step", Public, a.twoStepForm},
+		{http.MethodPost, "/login/two-step", Public, a.twoStepSubmit},
 		{http.MethodPost, "/logout", Public, a.logout},
 
 		// Forward-auth (web/forward.go): asked by reverse proxies; each answers for itself
@@ -89,6 +91,12 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/account/name", SignedIn, a.changeName},
 		{http.MethodPost, "/account/sessions/:id/end", SignedIn, a.endSession},
 		{http.MethodPost, "/account/sessions/end-all", SignedIn, a.endAllSessions},
+		{http.MethodPost, "/account/two-step", SignedIn, a.twoStepStart},
+		{http.MethodGet, "/account/two-step", SignedIn, a.twoStepEnrolPage},
+		{http.MethodGet, "/account/two-step/qr.png", SignedIn, a.twoStepQR},
+		{http.MethodPost, "/account/two-step/confirm", SignedIn, a.twoStepConfirm},
+		{http.MethodPost, "/account/two-step/recovery", SignedIn, a.twoStepRenew},
+		{http.MethodPost, "/account/two-step/off", SignedIn, a.twoStepOff},
 
 		{http.MethodGet, "/roles", Perm(viewRoles...), a.rolesList},
 		{http.MethodGet, "/roles/new", Perm(rbac.PermRolesManage), a.roleNew},

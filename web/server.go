@@ -28,6 +28,7 @@ import (
 type Deps struct {
 	Store    *store.Store
 	Auth     *auth.Service
+	TwoStep  *auth.TwoStep
 	Sessions *auth.Sessions
 	Access   *rbac.Engine
 	Config   config.Config
@@ -39,7 +40,7 @@ type Deps struct {
 
 // DepsOf builds the web layer's dependencies from the parts boot opened.
 func DepsOf(p *boot.Parts, cfg config.Config, logger *slog.Logger, version string) Deps {
-	return Deps{Store: p.Store, Auth: p.Auth, Sessions: p.Sessions, Access: p.Access, Config: cfg, Logger: logger,
+	return Deps{Store: p.Store, Auth: p.Auth, TwoStep: p.TwoStep, Sessions: p.Sessions, Access: p.Access, Config: cfg, Logger: logger,
 		Version: version, Mail: p.Mail}
 }
 

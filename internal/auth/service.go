@@ -142,23 +142,12 @@ func (s *Service) Authenticate(ctx context.Context, cr Credentials) (store.User,
 // session cannot be used to guess the password; context are words the new password must not
 // be built from besides the person's own email and name (their organisations).
 func (s *Service) ChangePassword(ctx context.Context, u store.User, cr Credentials, next string, keepSessionID int64, context ...string) (valid.Problems, error) {
-	attempt, wait := s.Throttle.Reserve(u.Email, cr.Addr, cr.Device)
-	if attempt == nil {
-		return nil, &ThrottledError{Wait: wait}
-	}
-	ok, err := CheckPassword(ctx, u.PasswordHash, cr.Password)
+	ok, err := s.CheckCurrent(ctx, u, cr)
 	if err != nil {
-		attempt.Refund()
 		return nil, err
 	}
 	p := valid.Problems{}
-	if ok {
-		attempt.Succeeded()
-	} else {
-		if err := s.Store.Audit(ctx, audit.Entry{Action: audit.PasswordCheckFailed, TargetType: "user", TargetID: u.ID,
-			TargetName: u.Name, Client: cr.Addr}); err != nil {
-			return nil, err
-		}
+	if !ok {
 		p.Add("current_password", "This is not your current password.")
 	}
 	p.Add("password", CheckPasswordPolicy(next, append([]string{u.Email, u.Name}, context...)...))
@@ -170,6 +159,28 @@ func (s *Service) ChangePassword(ctx context.Context, u store.User, cr Credentia
 		return nil, err
 	}
 	return nil, s.Store.SetPassword(ctx, u.ID, hash, keepSessionID)
+}
+
+// CheckCurrent checks that cr.Password is signed-in u's current password before something
+// only they should do (a new password, setting up two-step sign-in). It is throttled and a
+// wrong one audited exactly like sign-in (cr.Email is ignored: it is u's), so a stolen
+// session cannot be used to guess it.
+func (s *Service) CheckCurrent(ctx context.Context, u store.User, cr Credentials) (bool, error) {
+	attempt, wait := s.Throttle.Reserve(u.Email, cr.Addr, cr.Device)
+	if attempt == nil {
+		return false, &ThrottledError{Wait: wait}
+	}
+	ok, err := CheckPassword(ctx, u.PasswordHash, cr.Password)
+	if err != nil {
+		attempt.Refund()
+		return false, err
+	}
+	if ok {
+		attempt.Succeeded()
+		return true, nil
+	}
+	return false, s.Store.Audit(ctx, audit.Entry{Action: audit.PasswordCheckFailed, TargetType: "user", TargetID: u.ID,
+		TargetName: u.Name, Client: cr.Addr})
 }
 
 // Rename sets u's own name; the problem is keyed by the form field name.

@@ -43,6 +43,7 @@ type Sessions struct {
 	st      *store.Store
 	cookies *sessions.CookieStore
 	device  *securecookie.SecureCookie
+	pending *securecookie.SecureCookie // the right password of someone who owes the second step
 	csrfKey []byte
 	name    string
 	domain  string // the session cookie's Domain=, "" for the portal's host only
@@ -130,7 +131,8 @@ func NewSessions(ctx context.Context, st *store.Store, secure bool, cookieDomain
 		name = "__Host-rolegate_session"
 	}
 	device := securecookie.New(hashKey, blockKey).MaxAge(int(deviceAge / time.Second))
-	return &Sessions{st: st, cookies: cs, device: device, csrfKey: csrfKey, name: name, domain: domain, now: time.Now}, nil
+	pending := securecookie.New(hashKey, blockKey).MaxAge(int(PendingAge / time.Second))
+	return &Sessions{st: st, cookies: cs, device: device, pending: pending, csrfKey: csrfKey, name: name, domain: domain, now: time.Now}, nil
 }
 
 // SetClock replaces the time source (tests).
@@ -403,6 +405,41 @@ func (m *Sessions) RememberDevice(w http.ResponseWriter, r *http.Request, email 
 	o := m.cookieOptions(int(deviceAge / time.Second))
 	http.SetCookie(w, &http.Cookie{Name: name, Value: val, Path: "/", MaxAge: o.MaxAge, HttpOnly: true, Secure: o.Secure, SameSite: o.SameSite})
 	return nil
+}
+
+// PendingAge is how long a right password waits for its second step.
+const PendingAge = 5 * time.Minute
+
+// StartPending tells this browser that userID typed the right password and owes the second
+// step: a signed, encrypted cookie for PendingAge, and no session until the step is passed.
+func (m *Sessions) StartPending(w http.ResponseWriter, userID int64) error {
+	name := m.prefixed("rolegate_pending")
+	val, err := m.pending.Encode(name, userID)
+	if err != nil {
+		return fmt.Errorf("auth: pending cookie: %w", err)
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: val, Path: "/", MaxAge: int(PendingAge / time.Second), HttpOnly: true,
+		Secure: m.cookies.Options.Secure, SameSite: http.SameSiteStrictMode})
+	return nil
+}
+
+// Pending is the person whose right password this browser typed within PendingAge, if any.
+func (m *Sessions) Pending(r *http.Request) (int64, bool) {
+	c, err := r.Cookie(m.prefixed("rolegate_pending"))
+	if err != nil {
+		return 0, false
+	}
+	var id int64
+	if m.pending.Decode(c.Name, c.Value, &id) != nil || id <= 0 {
+		return 0, false
+	}
+	return id, true
+}
+
+// ClearPending ends the wait for a second step (passed, or given up).
+func (m *Sessions) ClearPending(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: m.prefixed("rolegate_pending"), Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: m.cookies.Options.Secure, SameSite: http.SameSiteStrictMode})
 }
 
 // Sweep deletes sessions that have timed out. Checks never rely on it (Load applies the

@@ -88,6 +88,8 @@ type Parts struct {
 	Access   *rbac.Engine
 	Sessions *auth.Sessions
 	Auth     *auth.Service
+	// TwoStep is the second step of signing in (authenticator codes, recovery codes).
+	TwoStep *auth.TwoStep
 	// Mail sends invitation links; nil when SMTP is not configured.
 	Mail staff.Mailer
 }
@@ -104,7 +106,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Parts, 
 		return nil, err
 	}
 	p := &Parts{Store: st, Catalog: cat, Access: engine, Sessions: sessions,
-		Auth: &auth.Service{Store: st, Throttle: auth.NewThrottle(nil), SystemRoles: rbac.SystemRoles(cat)}}
+		Auth:    &auth.Service{Store: st, Throttle: auth.NewThrottle(nil), SystemRoles: rbac.SystemRoles(cat)},
+		TwoStep: &auth.TwoStep{Store: st, Throttle: auth.NewThrottle(nil), Issuer: "Rolegate"}}
 	sender, err := mail.New(cfg.SMTP)
 	if err != nil {
 		st.Close()

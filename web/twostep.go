@@ -1,0 +1,238 @@
+package web
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/valid"
+	"github.com/rolegate/rolegate/views/account"
+	authviews "github.com/rolegate/rolegate/views/auth"
+)
+
+// afterPassword is the step after a right password: a session at once, or, for someone who
+// set up two-step sign-in, no session until the code (the browser only remembers, for a
+// few minutes, who typed the right password).
+func (a *app) afterPassword(c echo.Context, u store.User, next string) error {
+	ts, err := a.Store.TwoStepOf(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	if !ts.TOTP {
+		if err := a.signIn(c, u); err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, orElse(a.returnURL(c, c.FormValue("rd")), next))
+	}
+	if err := a.Sessions.StartPending(c.Response(), u.ID); err != nil {
+		return err
+	}
+	q := "?next=" + url.QueryEscape(next)
+	if rd := a.returnURL(c, c.FormValue("rd")); rd != "" {
+		q += "&rd=" + url.QueryEscape(rd)
+	}
+	return c.Redirect(http.StatusSeeOther, "/login/two-step"+q)
+}
+
+// pendingUser is the person who typed the right password in this browser within the last
+// few minutes and is still active.
+func (a *app) pendingUser(c echo.Context) (store.User, bool, error) {
+	id, ok := a.Sessions.Pending(c.Request())
+	if !ok {
+		return store.User{}, false, nil
+	}
+	u, err := a.Store.UserByID(c.Request().Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return store.User{}, false, nil
+	}
+	return u, err == nil, err
+}
+
+// twoStepForm asks for the code after the password.
+func (a *app) twoStepForm(c echo.Context) error {
+	if _, ok, err := a.pendingUser(c); err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		return redirect(c, "/login")
+	}
+	v := authviews.TwoStepView{Page: a.page(c, "Two-step sign-in"), Next: valid.LocalPath(c.QueryParam("next")), Return: a.returnURL(c, c.QueryParam("rd"))}
+	allowReturn(c, v.Return)
+	return a.renderStatus(c, http.StatusOK, authviews.TwoStep(v))
+}
+
+// twoStepSubmit checks the code and starts the session.
+func (a *app) twoStepSubmit(c echo.Context) error {
+	u, ok, err := a.pendingUser(c)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		a.flash(c, "That took too long: sign in again.")
+		return redirect(c, "/login")
+	}
+	next := valid.LocalPath(c.FormValue("next"))
+	v := authviews.TwoStepView{Page: a.page(c, "Two-step sign-in"), Next: next, Return: a.returnURL(c, c.FormValue("rd"))}
+	allowReturn(c, v.Return)
+	got, err := a.TwoStep.Check(c.Request().Context(), u, c.FormValue("code"), c.RealIP())
+	var te *auth.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		v.WaitSec = int(math.Ceil(te.Wait.Seconds()))
+		v.Problem = "Too many wrong codes. Wait a little before trying again."
+		c.Response().Header().Set("Retry-After", strconv.Itoa(v.WaitSec))
+		return a.renderStatus(c, http.StatusTooManyRequests, authviews.TwoStep(v))
+	case errors.Is(err, auth.ErrBadCode):
+		v.Problem = "That code is not right. Codes change every 30 seconds and each works once."
+		return a.renderStatus(c, http.StatusUnauthorized, authviews.TwoStep(v))
+	case err != nil:
+		return err
+	}
+	a.Sessions.ClearPending(c.Response())
+	if err := a.signIn(c, u); err != nil {
+		return err
+	}
+	if got.Recovery {
+		a.flash(c, "You signed in with a recovery code: "+strconv.Itoa(got.Left)+" left. Make new ones on your Account page if you are running out.")
+	}
+	return c.Redirect(http.StatusSeeOther, orElse(v.Return, next))
+}
+
+// twoStepStart begins setting up an authenticator app, after the current password.
+func (a *app) twoStepStart(c echo.Context) error {
+	u, _ := currentUser(c)
+	ctx := c.Request().Context()
+	ok, err := a.Auth.CheckCurrent(ctx, u, a.credentials(c, u.Email, c.FormValue("current_password")))
+	var te *auth.ThrottledError
+	if errors.As(err, &te) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(te.Wait.Seconds()))))
+		return a.accountProblem(c, http.StatusTooManyRequests, "start", "Too many wrong passwords. Wait a little before trying again.")
+	}
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return a.accountProblem(c, http.StatusUnprocessableEntity, "start", "This is not your current password.")
+	}
+	if _, err := a.TwoStep.Begin(ctx, u); errors.Is(err, store.ErrTwoStepOn) {
+		return redirect(c, "/account")
+	} else if err != nil {
+		return err
+	}
+	return redirect(c, "/account/two-step")
+}
+
+// twoStepEnrolPage shows the QR code and the secret of the enrolment under way.
+func (a *app) twoStepEnrolPage(c echo.Context) error {
+	return a.enrolPage(c, http.StatusOK, "")
+}
+
+func (a *app) enrolPage(c echo.Context, status int, problem string) error {
+	u, _ := currentUser(c)
+	e, err := a.TwoStep.Pending(c.Request().Context(), u)
+	if errors.Is(err, store.ErrNotFound) {
+		return redirect(c, "/account")
+	}
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return a.renderStatus(c, status, account.Enrol(account.EnrolView{Page: a.page(c, "Set up an authenticator app"), Secret: groupsOf4(e.Secret), Problem: problem}))
+}
+
+// twoStepQR is the enrolment's QR code, as a PNG from the portal itself (within the CSP).
+func (a *app) twoStepQR(c echo.Context) error {
+	u, _ := currentUser(c)
+	e, err := a.TwoStep.Pending(c.Request().Context(), u)
+	if err != nil {
+		return err
+	}
+	png, err := e.QR(200)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "image/png", png)
+}
+
+// twoStepConfirm turns two-step sign-in on with a code from the app and shows the recovery
+// codes once.
+func (a *app) twoStepConfirm(c echo.Context) error {
+	u, _ := currentUser(c)
+	codes, err := a.TwoStep.Confirm(c.Request().Context(), u, c.FormValue("code"))
+	if errors.Is(err, auth.ErrBadCode) {
+		return a.enrolPage(c, http.StatusUnprocessableEntity, "That code is not right. Check the app's clock, or type the code it shows now.")
+	}
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return a.renderStatus(c, http.StatusOK, account.Codes(account.CodesView{Page: a.page(c, "Recovery codes"), Codes: codes, First: true}))
+}
+
+// twoStepRenew makes new recovery codes, with a code to show it is you.
+func (a *app) twoStepRenew(c echo.Context) error {
+	u, _ := currentUser(c)
+	codes, err := a.TwoStep.Renew(c.Request().Context(), u, c.FormValue("code"), c.RealIP())
+	if handled, err := a.codeRefused(c, "renew", err); handled {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return a.renderStatus(c, http.StatusOK, account.Codes(account.CodesView{Page: a.page(c, "Recovery codes"), Codes: codes}))
+}
+
+// twoStepOff turns two-step sign-in off, with a code to show it is you.
+func (a *app) twoStepOff(c echo.Context) error {
+	u, _ := currentUser(c)
+	err := a.TwoStep.Remove(c.Request().Context(), u, c.FormValue("code"), c.RealIP())
+	if handled, err := a.codeRefused(c, "off", err); handled {
+		return err
+	}
+	a.flash(c, "Two-step sign-in is off: signing in asks for your password only.")
+	return redirect(c, "/account")
+}
+
+// codeRefused answers a wrong or throttled code on the Account page's form form; handled is
+// false when err is nil.
+func (a *app) codeRefused(c echo.Context, form string, err error) (bool, error) {
+	var te *auth.ThrottledError
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.As(err, &te):
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(te.Wait.Seconds()))))
+		return true, a.accountProblem(c, http.StatusTooManyRequests, form, "Too many wrong codes. Wait a little before trying again.")
+	case errors.Is(err, auth.ErrBadCode):
+		return true, a.accountProblem(c, http.StatusUnprocessableEntity, form, "That code is not right.")
+	}
+	return true, err
+}
+
+// accountProblem shows the Account page with a problem beside a two-step form's field.
+func (a *app) accountProblem(c echo.Context, status int, form, msg string) error {
+	v, err := a.accountView(c, nil)
+	if err != nil {
+		return err
+	}
+	v.TwoStepForm, v.TwoStepProblem = form, msg
+	return a.renderStatus(c, status, account.Page(v))
+}
+
+// groupsOf4 spaces a key for typing: ABCD EFGH ….
+func groupsOf4(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
