@@ -589,7 +589,7 @@ func Codes(v CodesView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "</h1><section class=\"card card--narrow alert alert--ok\" aria-labelledby=\"codes-title\" data-testid=\"recovery-codes\"><h2 id=\"codes-title\">Your recovery codes</h2><p>If you lose your phone, sign in with one of these instead of a code. Each works once. Print them or keep them in a password manager: they are shown only this once.</p><ul class=\"codes\" data-testid=\"recovery-list\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "</h1><section class=\"card card--narrow\" aria-labelledby=\"codes-title\" data-testid=\"recovery-codes\"><h2 id=\"codes-title\">Your recovery codes</h2><p class=\"alert alert--ok\">If you lose your phone, sign in with one of these instead of a code. Each works once. Print them or keep them in a password manager: they are shown only this once.</p><ul class=\"codes\" data-testid=\"recovery-list\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
