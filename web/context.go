@@ -18,6 +18,10 @@ import (
 // Context keys; unexported so only the typed accessors below read them.
 const (
 	liveKey = "rolegate.live" // *auth.Live, shared with other requests: read, never change
+	// owedKey holds instead the *auth.Live of a session signed in with a password alone by
+	// someone a policy requires the second step of: it reaches only the pages that set the
+	// second step up, and is nobody everywhere else.
+	owedKey = "rolegate.owed"
 	csrfKey = "rolegate.csrf"
 )
 
@@ -32,6 +36,31 @@ func currentUser(c echo.Context) (store.User, bool) {
 		return l.User, true
 	}
 	return store.User{}, false
+}
+
+// currentOwed is the request's session that owes the second step, if that is what it has.
+func currentOwed(c echo.Context) (*auth.Live, bool) {
+	l, ok := c.Get(owedKey).(*auth.Live)
+	return l, ok && l != nil
+}
+
+// enrollingUser is the signed-in user of the request, or the one whose session owes the
+// second step: for the pages that set it up.
+func enrollingUser(c echo.Context) (store.User, store.Session, bool) {
+	if l, ok := currentLive(c); ok {
+		return l.User, l.Session, true
+	}
+	if l, ok := currentOwed(c); ok {
+		return l.User, l.Session, true
+	}
+	return store.User{}, store.Session{}, false
+}
+
+// currentOrOwedSession is the request's session, whether or not it owes the second step:
+// signing in again or out ends it either way.
+func currentOrOwedSession(c echo.Context) (store.Session, bool) {
+	_, s, ok := enrollingUser(c)
+	return s, ok
 }
 
 // currentSession is the live session of the request, if any.
@@ -91,6 +120,9 @@ func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		} else {
 			live, err := a.Sessions.Load(ctx, c.Request())
 			switch {
+			case err == nil && !live.Session.SecondStep() && a.Access.Now().TwoStepRequired(live.User.ID):
+				c.Set(owedKey, live) // checked on every request: a policy turned on applies at once
+				actor.UserID = live.User.ID
 			case err == nil:
 				c.Set(liveKey, live)
 				actor.UserID = live.User.ID
@@ -119,6 +151,12 @@ func (a *app) require(acc Access) echo.MiddlewareFunc {
 			}
 			u, ok := currentUser(c)
 			if !ok {
+				if live, owed := currentOwed(c); owed {
+					if acc.kind == accessEnrolling {
+						return next(c)
+					}
+					return a.toSecondStep(c, live)
+				}
 				return toLogin(c)
 			}
 			if acc.kind == accessPermission && !a.canSomewhere(u, acc.perms...) {

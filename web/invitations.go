@@ -299,7 +299,7 @@ func (a *app) acceptSubmit(c echo.Context) error {
 		}
 		user = store.User{ID: id, Email: o.Invitation.Email}
 	}
-	if err := a.signIn(c, user); err != nil {
+	if err := a.signIn(c, user, store.AMRPassword); err != nil {
 		return err
 	}
 	a.flash(c, fmt.Sprintf("Welcome to %s. You are signed in as %s.", o.Invitation.OrgName, strings.TrimSpace(o.Invitation.RoleName)))

@@ -122,15 +122,15 @@ func (a *app) credentials(c echo.Context, email, password string) auth.Credentia
 	return auth.Credentials{Email: email, Password: password, Addr: c.RealIP(), Device: a.Sessions.Device(c.Request(), email)}
 }
 
-// signIn starts a session for u, who has just proved their password: the session the request
-// had ends (the id rotates), the pre-sign-in CSRF cookie is dropped, and the browser gets a
-// device cookie for u's account.
-func (a *app) signIn(c echo.Context, u store.User) error {
+// signIn starts a session for u, who has just proved their password (and, when amr says so,
+// the second step): the session the request had ends (the id rotates), the pre-sign-in CSRF
+// cookie is dropped, and the browser gets a device cookie for u's account.
+func (a *app) signIn(c echo.Context, u store.User, amr string) error {
 	var old int64
-	if s, ok := currentSession(c); ok {
+	if s, ok := currentOrOwedSession(c); ok {
 		old = s.ID
 	}
-	if _, err := a.Sessions.Start(c.Response(), c.Request(), u.ID, old, c.RealIP()); err != nil {
+	if _, err := a.Sessions.Start(c.Response(), c.Request(), u.ID, old, c.RealIP(), amr); err != nil {
 		return err
 	}
 	a.dropAnonymousCSRF(c)
@@ -139,7 +139,7 @@ func (a *app) signIn(c echo.Context, u store.User) error {
 
 // logout ends the current session on the server and removes the cookie.
 func (a *app) logout(c echo.Context) error {
-	if s, ok := currentSession(c); ok {
+	if s, ok := currentOrOwedSession(c); ok {
 		if err := a.Store.DeleteSession(c.Request().Context(), s.ID); err != nil {
 			return err
 		}

@@ -129,11 +129,12 @@ type orgForm struct {
 	Parent   int64
 	RoleMode string
 	Limit    string
+	TwoStep  string
 	Defaults map[string]string // submitted defaults, by key
 }
 
 func formOf(o store.OrgRow) orgForm {
-	f := orgForm{Name: o.Name, Parent: o.ParentID, RoleMode: "many", Limit: "no"}
+	f := orgForm{Name: o.Name, Parent: o.ParentID, RoleMode: "many", Limit: "no", TwoStep: o.TwoStep}
 	if o.OneRole {
 		f.RoleMode = "one"
 	}
@@ -164,7 +165,7 @@ func (a *app) orgView(c echo.Context, o store.OrgRow, f orgForm, problems valid.
 		return ov.OrgView{}, err
 	}
 	v := ov.OrgView{Page: a.page(c, o.Name), ID: o.ID, Name: o.Name, Staff: snap.StaffCounts()[o.ID], Roles: o.Roles, NameValue: f.Name,
-		RoleMode: f.RoleMode, LimitVisibility: f.Limit, Problems: problems,
+		RoleMode: f.RoleMode, LimitVisibility: f.Limit, TwoStep: f.TwoStep, Problems: problems,
 		CanViewRoles: snap.Can(u.ID, o.ID, rbac.PermRolesManage) || snap.Can(u.ID, o.ID, rbac.PermStaffView)}
 	chain := snap.Ancestry(o.ID)
 	for i := len(chain) - 1; i > 0; i-- {
@@ -281,9 +282,10 @@ func (a *app) orgSettings(c echo.Context) error {
 		return err
 	}
 	f := formOf(o)
-	f.RoleMode, f.Limit = c.FormValue("role_mode"), c.FormValue("limit_visibility")
+	f.RoleMode, f.Limit, f.TwoStep = c.FormValue("role_mode"), c.FormValue("limit_visibility"), c.FormValue("two_step")
 	u, _ := currentUser(c)
-	problems, err := a.orgService().SaveSettings(c.Request().Context(), u.ID, o.ID, orgs.Settings{RoleMode: f.RoleMode, LimitVisibility: f.Limit})
+	problems, err := a.orgService().SaveSettings(c.Request().Context(), u.ID, o.ID, orgs.Settings{RoleMode: f.RoleMode, LimitVisibility: f.Limit,
+		TwoStep: f.TwoStep})
 	return a.orgAnswer(c, o, f, problems, err, "Settings saved.")
 }
 

@@ -25,6 +25,7 @@ const (
 	accessPermission
 	accessGlobalAdmin
 	accessToken // the JSON API: a bearer token with a scope (perms[0])
+	accessEnrolling
 )
 
 var (
@@ -32,6 +33,9 @@ var (
 	Public = Access{kind: accessPublic}
 	// SignedIn routes need a live session and nothing more.
 	SignedIn = Access{kind: accessSignedIn}
+	// Enrolling routes set up the second step of signing in: a live session, or one a
+	// policy stops until the second step is set up.
+	Enrolling = Access{kind: accessEnrolling}
 	// GlobalAdmin routes are for global admins only (portal-wide settings).
 	GlobalAdmin = Access{kind: accessGlobalAdmin}
 )
@@ -46,6 +50,8 @@ func (a Access) String() string {
 		return "public"
 	case accessSignedIn:
 		return "signed-in"
+	case accessEnrolling:
+		return "signed-in, or owing the second step"
 	case accessPermission:
 		return "permission " + strings.Join(a.perms, " or ")
 	case accessGlobalAdmin:
@@ -91,10 +97,11 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/account/name", SignedIn, a.changeName},
 		{http.MethodPost, "/account/sessions/:id/end", SignedIn, a.endSession},
 		{http.MethodPost, "/account/sessions/end-all", SignedIn, a.endAllSessions},
-		{http.MethodPost, "/account/two-step", SignedIn, a.twoStepStart},
-		{http.MethodGet, "/account/two-step", SignedIn, a.twoStepEnrolPage},
-		{http.MethodGet, "/account/two-step/qr.png", SignedIn, a.twoStepQR},
-		{http.MethodPost, "/account/two-step/confirm", SignedIn, a.twoStepConfirm},
+		{http.MethodGet, "/account/two-step/required", Enrolling, a.twoStepRequired},
+		{http.MethodPost, "/account/two-step", Enrolling, a.twoStepStart},
+		{http.MethodGet, "/account/two-step", Enrolling, a.twoStepEnrolPage},
+		{http.MethodGet, "/account/two-step/qr.png", Enrolling, a.twoStepQR},
+		{http.MethodPost, "/account/two-step/confirm", Enrolling, a.twoStepConfirm},
 		{http.MethodPost, "/account/two-step/recovery", SignedIn, a.twoStepRenew},
 		{http.MethodPost, "/account/two-step/off", SignedIn, a.twoStepOff},
 

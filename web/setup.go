@@ -42,7 +42,7 @@ func (a *app) setupSubmit(c echo.Context) error {
 			Page: a.page(c, "Set up"), OrgName: f.OrgName, Name: f.Name, Email: f.Email, Problems: problems}))
 	}
 	a.setupDone.Store(true)
-	if err := a.signIn(c, u); err != nil {
+	if err := a.signIn(c, u, store.AMRPassword); err != nil {
 		return err
 	}
 	a.flash(c, "Welcome to Rolegate. Your organisation is ready.")

@@ -26,8 +26,12 @@ func (a *app) afterPassword(c echo.Context, u store.User, next string) error {
 		return err
 	}
 	if !ts.TOTP {
-		if err := a.signIn(c, u); err != nil {
+		if err := a.signIn(c, u, store.AMRPassword); err != nil {
 			return err
+		}
+		if a.Access.Now().TwoStepRequired(u.ID) {
+			// Nowhere else is open to this session: not even the tool that sent them here.
+			return c.Redirect(http.StatusSeeOther, "/account/two-step/required")
 		}
 		return c.Redirect(http.StatusSeeOther, orElse(a.returnURL(c, c.FormValue("rd")), next))
 	}
@@ -96,7 +100,7 @@ func (a *app) twoStepSubmit(c echo.Context) error {
 		return err
 	}
 	a.Sessions.ClearPending(c.Response())
-	if err := a.signIn(c, u); err != nil {
+	if err := a.signIn(c, u, store.AMRTwoStep); err != nil {
 		return err
 	}
 	if got.Recovery {
@@ -107,7 +111,7 @@ func (a *app) twoStepSubmit(c echo.Context) error {
 
 // twoStepStart begins setting up an authenticator app, after the current password.
 func (a *app) twoStepStart(c echo.Context) error {
-	u, _ := currentUser(c)
+	u, _, _ := enrollingUser(c)
 	ctx := c.Request().Context()
 	ok, err := a.Auth.CheckCurrent(ctx, u, a.credentials(c, u.Email, c.FormValue("current_password")))
 	var te *auth.ThrottledError
@@ -122,6 +126,7 @@ func (a *app) twoStepStart(c echo.Context) error {
 		return a.accountProblem(c, http.StatusUnprocessableEntity, "start", "This is not your current password.")
 	}
 	if _, err := a.TwoStep.Begin(ctx, u); errors.Is(err, store.ErrTwoStepOn) {
+		// On already (set up in another browser meanwhile): this session still owes it.
 		return redirect(c, "/account")
 	} else if err != nil {
 		return err
@@ -135,7 +140,7 @@ func (a *app) twoStepEnrolPage(c echo.Context) error {
 }
 
 func (a *app) enrolPage(c echo.Context, status int, problem string) error {
-	u, _ := currentUser(c)
+	u, _, _ := enrollingUser(c)
 	e, err := a.TwoStep.Pending(c.Request().Context(), u)
 	if errors.Is(err, store.ErrNotFound) {
 		return redirect(c, "/account")
@@ -149,7 +154,7 @@ func (a *app) enrolPage(c echo.Context, status int, problem string) error {
 
 // twoStepQR is the enrolment's QR code, as a PNG from the portal itself (within the CSP).
 func (a *app) twoStepQR(c echo.Context) error {
-	u, _ := currentUser(c)
+	u, _, _ := enrollingUser(c)
 	e, err := a.TwoStep.Pending(c.Request().Context(), u)
 	if err != nil {
 		return err
@@ -165,12 +170,17 @@ func (a *app) twoStepQR(c echo.Context) error {
 // twoStepConfirm turns two-step sign-in on with a code from the app and shows the recovery
 // codes once.
 func (a *app) twoStepConfirm(c echo.Context) error {
-	u, _ := currentUser(c)
-	codes, err := a.TwoStep.Confirm(c.Request().Context(), u, c.FormValue("code"))
+	u, sess, _ := enrollingUser(c)
+	ctx := c.Request().Context()
+	codes, err := a.TwoStep.Confirm(ctx, u, c.FormValue("code"))
 	if errors.Is(err, auth.ErrBadCode) {
 		return a.enrolPage(c, http.StatusUnprocessableEntity, "That code is not right. Check the app's clock, or type the code it shows now.")
 	}
 	if err != nil {
+		return err
+	}
+	// A code from the app was just typed in this session: it passed the second step.
+	if err := a.Store.MarkSecondStep(ctx, sess.ID); err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
@@ -215,14 +225,57 @@ func (a *app) codeRefused(c echo.Context, form string, err error) (bool, error) 
 	return true, err
 }
 
-// accountProblem shows the Account page with a problem beside a two-step form's field.
+// accountProblem shows the Account page (or, for a session that owes the second step, the
+// page that requires it) with a problem beside a two-step form's field.
 func (a *app) accountProblem(c echo.Context, status int, form, msg string) error {
+	if _, owed := currentOwed(c); owed {
+		v := a.requiredView(c)
+		v.TwoStepForm, v.TwoStepProblem = form, msg
+		return a.renderStatus(c, status, account.Required(v))
+	}
 	v, err := a.accountView(c, nil)
 	if err != nil {
 		return err
 	}
 	v.TwoStepForm, v.TwoStepProblem = form, msg
 	return a.renderStatus(c, status, account.Page(v))
+}
+
+// toSecondStep answers a session that owes the second step (a policy requires it and it was
+// signed in with a password alone). Whoever has an authenticator app signs in again, with
+// its code; whoever has none is sent to set one up, and can do nothing else until then.
+func (a *app) toSecondStep(c echo.Context, live *auth.Live) error {
+	ctx := c.Request().Context()
+	ts, err := a.Store.TwoStepOf(ctx, live.User.ID)
+	if err != nil {
+		return err
+	}
+	if !ts.TOTP {
+		return redirect(c, "/account/two-step/required")
+	}
+	if err := a.Store.DeleteSession(ctx, live.Session.ID); err != nil {
+		return err
+	}
+	if err := a.Sessions.Clear(c.Response(), c.Request()); err != nil {
+		return err
+	}
+	a.dropAnonymousCSRF(c)
+	a.flash(c, "Two-step sign-in is now required: sign in again, with a code from your app.")
+	return toLogin(c)
+}
+
+// twoStepRequired is the page someone a policy requires the second step of lands on until
+// they set it up.
+func (a *app) twoStepRequired(c echo.Context) error {
+	if _, owed := currentOwed(c); !owed {
+		return redirect(c, "/account")
+	}
+	return a.renderStatus(c, http.StatusOK, account.Required(a.requiredView(c)))
+}
+
+func (a *app) requiredView(c echo.Context) account.View {
+	u, _, _ := enrollingUser(c)
+	return account.View{Page: a.page(c, "Two-step sign-in required"), Name: u.Name, Email: u.Email}
 }
 
 // groupsOf4 spaces a key for typing: ABCD EFGH ….

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,6 +13,8 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/rolegate/rolegate/internal/audit"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/web"
 )
 
 // totpCode is the authenticator app's code for secret (as the page shows it) at t.
@@ -177,5 +180,119 @@ func TestTwoStepKeepsTheWay(t *testing.T) {
 	r = b2.postForm("/login/two-step", url.Values{"code": {codes[0]}, "rd": {"https://evil.example/"}})
 	if loc := r.Header.Get("Location"); r.StatusCode != http.StatusSeeOther || loc != "/" {
 		t.Fatalf("open redirect through the second step: %s", loc)
+	}
+}
+
+// setPolicy sets an organisation's two-step policy as its settings form would.
+func setPolicy(t *testing.T, p *portal, org int64, policy string) {
+	t.Helper()
+	if err := p.store.SetOrgSettings(context.Background(), org, store.OrgSettings{LimitVisibility: true, TwoStep: policy}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Route × policy: with two-step sign-in required, a session signed in with a password alone
+// reaches no page, no action (token creation included) and no forward-auth 200 — only the
+// pages that set the second step up; once set up, in that very session, everything is open.
+func TestTwoStepPolicyClosesEverything(t *testing.T) {
+	p := newPortal(t, true, trusted)
+	p.addApp("Wiki", "wiki.clinic.example", "/", "patients.view")
+	c := p.client()
+	c.login(adminEmail, adminPassword)
+	if got := c.askNginx("https://wiki.clinic.example/page").StatusCode; got != http.StatusOK {
+		t.Fatalf("before the policy: %d", got)
+	}
+	setPolicy(t, p, 1, "admins")
+
+	// The policy applies on the very next request of a session already open.
+	tokensBefore := p.count("api_tokens")
+	for _, r := range web.RouteTable(web.Deps{}) {
+		acc := r.Access.String()
+		if acc == "public" || strings.HasPrefix(acc, "token scope") || strings.HasPrefix(acc, "signed-in, or owing") {
+			continue
+		}
+		path := strings.NewReplacer(":id", "1", ":key", "billing.view", ":token", "x", ":user", "1", ":role", "1", "*", "x").Replace(r.Path)
+		var res response
+		if r.Method == http.MethodGet {
+			res = c.get(path)
+		} else {
+			c.get("/account/two-step/required") // a CSRF token of this browser
+			res = c.postForm(path, url.Values{"name": {"EHR bridge"}, "org": {"1"}, "scopes": {"check"}})
+		}
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/account/two-step/required" {
+			t.Errorf("%s %s with a password alone: %d %s", r.Method, path, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	if p.count("api_tokens") != tokensBefore {
+		t.Fatal("a token was made with a password alone")
+	}
+	if got := c.askNginx("https://wiki.clinic.example/page").StatusCode; got == http.StatusOK {
+		t.Fatal("forward-auth let a password-only session through")
+	}
+	req := c.get("/account/two-step/required")
+	if req.StatusCode != http.StatusOK || byTestid(t, req.body, "two-step-required") == "" {
+		t.Fatalf("the required page: %d", req.StatusCode)
+	}
+	// Signing in again with the password alone lands there too, not at the tool.
+	b := p.client()
+	b.get("/login")
+	r := b.postForm("/login", url.Values{"email": {adminEmail}, "password": {adminPassword}, "rd": {"https://wiki.clinic.example/page"}})
+	if r.Header.Get("Location") != "/account/two-step/required" {
+		t.Fatalf("sign-in under the policy: %s", r.Header.Get("Location"))
+	}
+
+	// Set up in this session: everything opens, in it, at once.
+	enrolTwoStep(t, c, adminPassword)
+	if r := c.get("/roles"); r.StatusCode != http.StatusOK {
+		t.Fatalf("after setting up: %d", r.StatusCode)
+	}
+	if got := c.askNginx("https://wiki.clinic.example/page").StatusCode; got != http.StatusOK {
+		t.Fatalf("forward-auth after setting up: %d", got)
+	}
+	// The other browser still has a password-only session: it now has an app, so it is
+	// signed out and asked to sign in again, with the code.
+	r = b.get("/roles")
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
+		t.Fatalf("a password-only session of someone with an app: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := b.get("/roles"); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
+		t.Fatalf("after being sent to sign in again: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+
+	// "Admins" leaves staff without an Administration permission alone; "everyone" does not.
+	nurse, _ := p.personIn("Nurse Ama", 1, p.roleID("NURSE"))
+	if r := nurse.get("/"); r.StatusCode != http.StatusOK {
+		t.Fatalf("a nurse under the admins policy: %d", r.StatusCode)
+	}
+	setPolicy(t, p, 1, "everyone")
+	if r := nurse.get("/"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account/two-step/required" {
+		t.Fatalf("a nurse under the everyone policy: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if n := p.count("audit_log WHERE action = 'settings.change' AND after_json LIKE '%two_step%'"); n != 2 {
+		t.Fatalf("%d policy changes audited, want 2", n)
+	}
+}
+
+// The policy is set on the organisation page (orgs.manage), validated, and applies to the
+// admin who set it from their next request.
+func TestTwoStepPolicyFromTheOrgPage(t *testing.T) {
+	p := newPortal(t, true)
+	c := p.client()
+	c.login(adminEmail, adminPassword)
+	c.get("/orgs/1")
+	form := url.Values{"role_mode": {"many"}, "limit_visibility": {"yes"}, "two_step": {"always"}}
+	if r := c.postForm("/orgs/1/settings", form); r.StatusCode != http.StatusUnprocessableEntity || byTestid(t, r.body, "problem-two_step") == "" {
+		t.Fatalf("a policy that is not one: %d", r.StatusCode)
+	}
+	nurse, _ := p.personIn("Nurse Ama", 1, p.roleID("NURSE"))
+	if r := nurse.postForm("/orgs/1/settings", with(form, "two_step", "optional")); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("without orgs.manage: %d", r.StatusCode)
+	}
+	form.Set("two_step", "everyone")
+	if r := c.postForm("/orgs/1/settings", form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.StatusCode)
+	}
+	if r := c.get("/orgs/1"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account/two-step/required" {
+		t.Fatalf("the admin's next request: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 }

@@ -22,3 +22,11 @@ CREATE TABLE recovery_codes (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX recovery_codes_user ON recovery_codes (user_id);
+
+-- How each session was signed in (OpenID's amr values): "pwd", or "pwd otp" once the second
+-- step was passed. A policy that requires the second step refuses a "pwd" session.
+ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
+
+-- Whom an organisation requires the second step of: nobody (optional), the people holding
+-- any Administration permission there, or everyone there. It covers the organisations below.
+ALTER TABLE organisations ADD COLUMN two_step TEXT NOT NULL DEFAULT 'optional' CHECK (two_step IN ('optional', 'admins', 'everyone'));

@@ -723,6 +723,7 @@ func capital(s string) string {
 var settingLabels = map[string]string{
 	"role_mode":              "Role mode",
 	"limit_visibility":       "Limit organisation members visibility",
+	"two_step":               "Two-step sign-in",
 	"session_idle_minutes":   "Idle timeout (minutes)",
 	"session_absolute_hours": "Session length (hours)",
 	"invitation_ttl_hours":   "Invitation link lifetime (hours)",
@@ -760,6 +761,15 @@ func settingValue(key string, f fields, before bool) string {
 			return "Yes"
 		case "false":
 			return "No"
+		}
+	case "two_step":
+		switch s {
+		case "optional":
+			return "Optional"
+		case "admins":
+			return "Required for admins"
+		case "everyone":
+			return "Required for everyone"
 		}
 	case "time_zone":
 		if s == "" {

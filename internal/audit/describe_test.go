@@ -46,6 +46,12 @@ func token(action, after string) audit.Entry {
 	return e
 }
 
+// self5 makes e the act of María López (user 5) on herself.
+func self5(e audit.Entry) audit.Entry {
+	e.ActorID, e.ActorName = 5, "María López"
+	return e
+}
+
 func entry(action, targetType string, before, after string) audit.Entry {
 	e := audit.Entry{ID: 40, At: 1_767_225_600, ActorID: 1, ActorName: "Ana Ruiz", OrgID: 1, OrgName: "Northside Practice", Action: action,
 		TargetType: targetType, Client: "192.0.2.7"}
@@ -114,6 +120,14 @@ func TestDescribeEveryAction(t *testing.T) {
 		{"one session ended", oneSession, "María López ended one of their sessions.", nil},
 		{"signed out everywhere by someone else", entry(audit.SessionsEnded, "user", `{"sessions":3}`, ""),
 			"Ana Ruiz signed María López out everywhere.", []string{"Sessions ended: 3"}},
+		{"two-step set up", entry(audit.TwoStepEnrolled, "user", "", `{"recovery_codes":10}`), "María López set up two-step sign-in with an authenticator app.", nil},
+		{"two-step turned off by oneself", self5(entry(audit.TwoStepRemoved, "user", "", "")), "María López turned off two-step sign-in.", nil},
+		{"two-step turned off by an admin", entry(audit.TwoStepRemoved, "user", "", ""), "Ana Ruiz turned off María López's two-step sign-in.", nil},
+		{"recovery code used", self5(entry(audit.RecoveryCodeUsed, "user", "", `{"remaining":9}`)), "María López signed in with a recovery code.",
+			[]string{"Recovery codes left: 9"}},
+		{"recovery codes renewed", self5(entry(audit.RecoveryCodesRenewed, "user", "", "")),
+			"María López made a new set of recovery codes (the old ones no longer work).", nil},
+		{"wrong code", entry(audit.TwoStepFailed, "user", "", ""), "A wrong sign-in code was typed for María López, after the right password.", nil},
 		{"password changed", password, "María López changed their password.", nil},
 		{"password check failed", checkFailed, "A wrong current password was typed to change María López's password.", nil},
 		{"renamed", renamed, "María López changed their name.", []string{"Name: María Lopez → María López"}},

@@ -193,8 +193,8 @@ func (l Live) CheckCSRF(got string) bool {
 
 // Start signs userID in: it creates a session with a new random token and sets the cookie.
 // replaceID is the session the request had (0 if none); it is ended, so the id rotates at
-// sign-in and a fixated cookie is worthless.
-func (m *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, replaceID int64, clientIP string) (Live, error) {
+// sign-in and a fixated cookie is worthless. amr says how it was signed in (store.AMR…).
+func (m *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, replaceID int64, clientIP, amr string) (Live, error) {
 	_, absolute, err := m.Timeouts(r.Context())
 	if err != nil {
 		return Live{}, err
@@ -211,7 +211,7 @@ func (m *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, replace
 	}
 	sess, err := m.st.CreateSession(r.Context(), hashToken(tok), store.Session{
 		UserID: userID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now + int64(absolute/time.Second),
-		UserAgent: ua, ClientIP: clientIP,
+		UserAgent: ua, ClientIP: clientIP, AMR: amr,
 	}, replaceID)
 	if err != nil {
 		return Live{}, err

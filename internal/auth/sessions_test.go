@@ -34,7 +34,7 @@ func TestSessionTimeoutsAndDisabledUsers(t *testing.T) {
 
 	start := func() *http.Cookie {
 		w := httptest.NewRecorder()
-		if _, err := m.Start(w, httptest.NewRequest(http.MethodPost, "/login", nil), u.ID, 0, "127.0.0.1"); err != nil {
+		if _, err := m.Start(w, httptest.NewRequest(http.MethodPost, "/login", nil), u.ID, 0, "127.0.0.1", store.AMRPassword); err != nil {
 			t.Fatal(err)
 		}
 		return w.Result().Cookies()[0]
@@ -136,7 +136,7 @@ func sessionsFixture(t *testing.T, secure bool) (*store.Store, store.User, *Sess
 func TestSecureCookieName(t *testing.T) {
 	_, u, m := sessionsFixture(t, true)
 	w := httptest.NewRecorder()
-	if _, err := m.Start(w, httptest.NewRequest(http.MethodPost, "https://portal.example/login", nil), u.ID, 0, "::1"); err != nil {
+	if _, err := m.Start(w, httptest.NewRequest(http.MethodPost, "https://portal.example/login", nil), u.ID, 0, "::1", store.AMRPassword); err != nil {
 		t.Fatal(err)
 	}
 	c := w.Result().Cookies()[0]
@@ -151,7 +151,7 @@ func TestCSRFTokenBelongsToOneSession(t *testing.T) {
 	_, u, m := sessionsFixture(t, false)
 	start := func() (Live, *http.Cookie) {
 		w := httptest.NewRecorder()
-		live, err := m.Start(w, httptest.NewRequest(http.MethodPost, "/login", nil), u.ID, 0, "127.0.0.1")
+		live, err := m.Start(w, httptest.NewRequest(http.MethodPost, "/login", nil), u.ID, 0, "127.0.0.1", store.AMRPassword)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,7 +226,7 @@ func TestCookieDomain(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	if _, err := m.Start(w, httptest.NewRequest(http.MethodPost, "https://access.clinic.example/login", nil), u.ID, 0, "::1"); err != nil {
+	if _, err := m.Start(w, httptest.NewRequest(http.MethodPost, "https://access.clinic.example/login", nil), u.ID, 0, "::1", store.AMRPassword); err != nil {
 		t.Fatal(err)
 	}
 	c := w.Result().Cookies()[0]

@@ -166,11 +166,12 @@ func escalation(cat *rbac.Catalog, err error) (string, bool) { return rbac.Refus
 type Settings struct {
 	RoleMode        string
 	LimitVisibility string
+	TwoStep         string // whom two-step sign-in is required of: rbac.TwoStep…; "" keeps it
 }
 
 // SaveSettings saves org's role mode and member visibility. Switching to one role per person
 // is refused while anyone holds several roles there, naming them (nothing is written).
-// Problems are keyed by "role_mode" and "limit_visibility".
+// Problems are keyed by "role_mode", "limit_visibility" and "two_step".
 func (s *Service) SaveSettings(ctx context.Context, actorID, orgID int64, f Settings) (valid.Problems, error) {
 	if _, err := manage(s.Access.Now(), actorID, orgID); err != nil {
 		return nil, err
@@ -182,10 +183,14 @@ func (s *Service) SaveSettings(ctx context.Context, actorID, orgID int64, f Sett
 	if f.LimitVisibility != "yes" && f.LimitVisibility != "no" {
 		p.Add("limit_visibility", "Choose Yes or No.")
 	}
+	if f.TwoStep != "" && !rbac.ValidTwoStep(f.TwoStep) { // "" keeps it as it is
+		p.Add("two_step", "Choose optional, required for admins or required for everyone.")
+	}
 	if len(p) > 0 {
 		return p, nil
 	}
-	err := s.Store.SetOrgSettings(ctx, orgID, store.OrgSettings{OneRole: f.RoleMode == "one", LimitVisibility: f.LimitVisibility == "yes"})
+	err := s.Store.SetOrgSettings(ctx, orgID, store.OrgSettings{OneRole: f.RoleMode == "one", LimitVisibility: f.LimitVisibility == "yes",
+		TwoStep: f.TwoStep})
 	var se *store.SeveralRolesError
 	if errors.As(err, &se) {
 		people := make([]string, len(se.People))

@@ -51,6 +51,8 @@ type (
 		OneRole bool
 		// LimitVisibility: its admins see only the staff of this organisation and below.
 		LimitVisibility bool
+		// TwoStep is whom it requires the second step of signing in of (TwoStep… values).
+		TwoStep string
 	}
 	// User is a person, as far as access is concerned.
 	User struct {

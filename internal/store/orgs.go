@@ -54,18 +54,19 @@ type OrgRow struct {
 	ID              int64
 	ParentID        int64 // 0 for a top-level organisation
 	Name            string
-	OneRole         bool // role mode "one role per person"
-	LimitVisibility bool // "Limit organisation members visibility"
-	Roles           int  // roles defined in it
+	OneRole         bool   // role mode "one role per person"
+	LimitVisibility bool   // "Limit organisation members visibility"
+	TwoStep         string // whom it requires two-step sign-in of (rbac.TwoStep…)
+	Roles           int    // roles defined in it
 }
 
-const orgSelect = `SELECT o.id, coalesce(o.parent_id, 0), o.name, o.role_mode = 'one', o.limit_visibility,
+const orgSelect = `SELECT o.id, coalesce(o.parent_id, 0), o.name, o.role_mode = 'one', o.limit_visibility, o.two_step,
 	(SELECT count(*) FROM roles WHERE org_id = o.id)
 	FROM organisations o`
 
 func scanOrg(row interface{ Scan(...any) error }) (OrgRow, error) {
 	var o OrgRow
-	err := row.Scan(&o.ID, &o.ParentID, &o.Name, &o.OneRole, &o.LimitVisibility, &o.Roles)
+	err := row.Scan(&o.ID, &o.ParentID, &o.Name, &o.OneRole, &o.LimitVisibility, &o.TwoStep, &o.Roles)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, ErrNotFound
 	}
@@ -281,6 +282,7 @@ func strandedRoles(ctx context.Context, tx *sql.Tx, id int64) error {
 type OrgSettings struct {
 	OneRole         bool
 	LimitVisibility bool
+	TwoStep         string // rbac.TwoStep…; "" keeps what it is
 }
 
 // SetOrgSettings saves an organisation's role mode and member visibility. Switching to one
@@ -290,8 +292,8 @@ func (s *Store) SetOrgSettings(ctx context.Context, id int64, set OrgSettings) e
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		var cur OrgSettings
 		var name string
-		err := tx.QueryRowContext(ctx, "SELECT name, role_mode = 'one', limit_visibility FROM organisations WHERE id = ?", id).
-			Scan(&name, &cur.OneRole, &cur.LimitVisibility)
+		err := tx.QueryRowContext(ctx, "SELECT name, role_mode = 'one', limit_visibility, two_step FROM organisations WHERE id = ?", id).
+			Scan(&name, &cur.OneRole, &cur.LimitVisibility, &cur.TwoStep)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -308,8 +310,11 @@ func (s *Store) SetOrgSettings(ctx context.Context, id int64, set OrgSettings) e
 			}
 		}
 		mode := map[bool]string{false: "many", true: "one"}
-		if _, err := tx.ExecContext(ctx, "UPDATE organisations SET role_mode = ?, limit_visibility = ? WHERE id = ?",
-			mode[set.OneRole], set.LimitVisibility, id); err != nil {
+		if set.TwoStep == "" {
+			set.TwoStep = cur.TwoStep
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE organisations SET role_mode = ?, limit_visibility = ?, two_step = ? WHERE id = ?",
+			mode[set.OneRole], set.LimitVisibility, set.TwoStep, id); err != nil {
 			return fmt.Errorf("store: organisation settings: %w", err)
 		}
 		entry := func(key string, before, after any) error {
@@ -322,7 +327,12 @@ func (s *Store) SetOrgSettings(ctx context.Context, id int64, set OrgSettings) e
 			}
 		}
 		if set.LimitVisibility != cur.LimitVisibility {
-			return entry("limit_visibility", cur.LimitVisibility, set.LimitVisibility)
+			if err := entry("limit_visibility", cur.LimitVisibility, set.LimitVisibility); err != nil {
+				return err
+			}
+		}
+		if set.TwoStep != cur.TwoStep {
+			return entry("two_step", cur.TwoStep, set.TwoStep)
 		}
 		return nil
 	})

@@ -19,13 +19,24 @@ type Session struct {
 	ExpiresAt  int64 // absolute end, whatever the activity
 	UserAgent  string
 	ClientIP   string
+	// AMR is how it was signed in: "pwd", or "pwd otp" after the second step.
+	AMR string
 }
 
-const sessionColumns = "id, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip"
+// Ways a session was signed in (OpenID Connect's amr values, space-separated).
+const (
+	AMRPassword = "pwd"
+	AMRTwoStep  = "pwd otp"
+)
+
+// SecondStep reports whether the session passed the second step of signing in.
+func (s Session) SecondStep() bool { return s.AMR == AMRTwoStep }
+
+const sessionColumns = "id, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip, amr"
 
 func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	var s Session
-	err := row.Scan(&s.ID, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.UserAgent, &s.ClientIP)
+	err := row.Scan(&s.ID, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.UserAgent, &s.ClientIP, &s.AMR)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNotFound
 	}
@@ -44,8 +55,11 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess Sessio
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, tokenHash, sess.UserID, sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt, sess.UserAgent, sess.ClientIP)
+		if sess.AMR == "" {
+			sess.AMR = AMRPassword
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip, amr)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, tokenHash, sess.UserID, sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt, sess.UserAgent, sess.ClientIP, sess.AMR)
 		if err != nil {
 			return fmt.Errorf("store: create session: %w", err)
 		}
@@ -53,9 +67,20 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess Sessio
 			return err
 		}
 		return s.appendAudit(ctx, tx, audit.Entry{ActorID: sess.UserID, Action: audit.SignIn, TargetType: "user", TargetID: sess.UserID,
-			Client: sess.ClientIP, After: audit.JSON(map[string]string{"user_agent": sess.UserAgent})})
+			Client: sess.ClientIP, After: audit.JSON(map[string]string{"user_agent": sess.UserAgent, "amr": sess.AMR})})
 	})
 	return sess, err
+}
+
+// MarkSecondStep records that session id passed the second step (two-step sign-in was set
+// up in it): it moves the sessions counter, so every cache of it reloads.
+func (s *Store) MarkSecondStep(ctx context.Context, id int64) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET amr = ? WHERE id = ?", AMRTwoStep, id); err != nil {
+			return fmt.Errorf("store: mark second step: %w", err)
+		}
+		return bump(ctx, tx, countSessions)
+	})
 }
 
 // SessionByTokenHash finds the session with that token hash.

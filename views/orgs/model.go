@@ -79,6 +79,7 @@ type OrgView struct {
 	// Settings: "many" or "one", "yes" or "no".
 	RoleMode        string
 	LimitVisibility string
+	TwoStep         string // optional, admins or everyone
 	Groups          []DefaultGroup
 	Problems        map[string]string
 }
