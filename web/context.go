@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -126,6 +127,7 @@ func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			case err == nil:
 				c.Set(liveKey, live)
 				actor.UserID = live.User.ID
+				actor.StepUpDue = live.Session.SecondStep() && time.Since(time.Unix(live.Session.SecondStepAt, 0)) > audit.StepUpAge
 			case !errors.Is(err, auth.ErrNoSession):
 				return err
 			}

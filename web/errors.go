@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -11,6 +12,7 @@ import (
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/valid"
 	errviews "github.com/rolegate/rolegate/views/errors"
 )
 
@@ -29,6 +31,11 @@ func (a *app) handleError(err error, c echo.Context) {
 	}
 	v := errviews.View{Status: http.StatusInternalServerError, Heading: "Something went wrong",
 		Message: "The request could not be completed. Nothing was changed. Try again in a moment; if it keeps happening, tell your administrator the time it happened."}
+	if errors.Is(err, audit.ErrStepUp) {
+		// Nothing was changed; the code is asked, then the page the action came from.
+		_ = redirect(c, "/step-up?next="+url.QueryEscape(a.cameFrom(c)))
+		return
+	}
 	var fe *rbac.ForbiddenError
 	var he *echo.HTTPError
 	var le *rbac.LockoutError
@@ -164,4 +171,21 @@ func (a *app) auditDenied(c echo.Context, fe *rbac.ForbiddenError) {
 		TargetName: path, After: audit.JSON(after)}); err != nil {
 		a.Logger.Error("audit a denied request", "err", err)
 	}
+}
+
+// cameFrom is the local page a request came from: the page itself for a GET, the page whose
+// form or button sent it otherwise (its Referer, when it is this portal's), or the home page.
+func (a *app) cameFrom(c echo.Context) string {
+	r := c.Request()
+	if r.Method == http.MethodGet && !isHTMX(c) {
+		return valid.LocalPath(r.URL.RequestURI())
+	}
+	from := r.Header.Get("HX-Current-URL")
+	if from == "" {
+		from = r.Referer()
+	}
+	if u, err := url.Parse(from); err == nil && (u.Host == "" || u.Host == r.Host) {
+		return valid.LocalPath(u.RequestURI())
+	}
+	return "/"
 }

@@ -97,6 +97,8 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/account/name", SignedIn, a.changeName},
 		{http.MethodPost, "/account/sessions/:id/end", SignedIn, a.endSession},
 		{http.MethodPost, "/account/sessions/end-all", SignedIn, a.endAllSessions},
+		{http.MethodGet, "/step-up", SignedIn, a.stepUpForm},
+		{http.MethodPost, "/step-up", SignedIn, a.stepUpSubmit},
 		{http.MethodGet, "/account/two-step/required", Enrolling, a.twoStepRequired},
 		{http.MethodPost, "/account/two-step", Enrolling, a.twoStepStart},
 		{http.MethodGet, "/account/two-step", Enrolling, a.twoStepEnrolPage},

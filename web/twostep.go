@@ -289,3 +289,37 @@ func groupsOf4(s string) string {
 	}
 	return b.String()
 }
+
+// stepUpForm asks for a code again before a dangerous action (the last second step was more
+// than ten minutes ago).
+func (a *app) stepUpForm(c echo.Context) error {
+	return a.renderStatus(c, http.StatusOK, authviews.StepUp(authviews.TwoStepView{Page: a.page(c, "Confirm it is you"),
+		Next: valid.LocalPath(c.QueryParam("next"))}))
+}
+
+// stepUpSubmit checks the code and marks the session's second step fresh.
+func (a *app) stepUpSubmit(c echo.Context) error {
+	u, _ := currentUser(c)
+	sess, _ := currentSession(c)
+	ctx := c.Request().Context()
+	v := authviews.TwoStepView{Page: a.page(c, "Confirm it is you"), Next: valid.LocalPath(c.FormValue("next"))}
+	_, err := a.TwoStep.Check(ctx, u, c.FormValue("code"), c.RealIP())
+	var te *auth.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		v.WaitSec = int(math.Ceil(te.Wait.Seconds()))
+		v.Problem = "Too many wrong codes. Wait a little before trying again."
+		c.Response().Header().Set("Retry-After", strconv.Itoa(v.WaitSec))
+		return a.renderStatus(c, http.StatusTooManyRequests, authviews.StepUp(v))
+	case errors.Is(err, auth.ErrBadCode):
+		v.Problem = "That code is not right. Codes change every 30 seconds and each works once."
+		return a.renderStatus(c, http.StatusUnauthorized, authviews.StepUp(v))
+	case err != nil:
+		return err
+	}
+	if err := a.Store.MarkSecondStep(ctx, sess.ID); err != nil {
+		return err
+	}
+	a.flash(c, "Thank you. For the next ten minutes Rolegate will not ask again.")
+	return redirect(c, v.Next)
+}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -294,5 +295,73 @@ func TestTwoStepPolicyFromTheOrgPage(t *testing.T) {
 	}
 	if r := c.get("/orgs/1"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account/two-step/required" {
 		t.Fatalf("the admin's next request: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+// ageSecondStep makes every session's last second step older than the step-up age, as if
+// the person had been working for a while, and tells the running portal.
+func ageSecondStep(t *testing.T, p *portal) {
+	t.Helper()
+	db := p.rawDBWrite()
+	defer db.Close()
+	old := time.Now().Add(-audit.StepUpAge - time.Minute).Unix()
+	if _, err := db.Exec("UPDATE sessions SET second_step_at = ? WHERE second_step_at > 0", old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("UPDATE versions SET sessions = sessions + 1"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Step-up: with a second step older than ten minutes, making a token, giving or taking
+// Administration and changing the policy ask for a code again (nothing changed until then,
+// the same action then goes through); ordinary changes do not ask.
+func TestStepUpBeforeDangerousActions(t *testing.T) {
+	p := newPortal(t, true)
+	c := p.client()
+	c.login(adminEmail, adminPassword)
+	c.get("/account")
+	_, recovery, _ := enrolTwoStep(t, c, adminPassword)
+	_, ben := p.person("ben@example.org", p.roleID("STAFF"))
+	ageSecondStep(t, p)
+
+	c.get("/integrations")
+	tokens := p.count("api_tokens")
+	r := c.postForm("/integrations/tokens", url.Values{"name": {"EHR bridge"}, "org": {"1"}, "scopes": {"check"}}, "Referer", p.srv.URL+"/integrations")
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/step-up?next=%2Fintegrations" || p.count("api_tokens") != tokens {
+		t.Fatalf("token with a stale second step: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	person := fmt.Sprintf("/staff/%d", ben)
+	held := p.accessState()
+	r = c.postForm(person+"/roles", url.Values{"org": {"1"}, "role": {fmt.Sprint(p.roleID("ADMIN"))}})
+	if !strings.HasPrefix(r.Header.Get("Location"), "/step-up") || p.accessState() != held {
+		t.Fatalf("giving Administrator with a stale second step: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	c.get("/orgs/1")
+	r = c.postForm("/orgs/1/settings", url.Values{"role_mode": {"many"}, "limit_visibility": {"yes"}, "two_step": {"admins"}})
+	if !strings.HasPrefix(r.Header.Get("Location"), "/step-up") {
+		t.Fatalf("changing the policy with a stale second step: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	// An ordinary change does not ask.
+	if r := c.postForm(person+"/roles", url.Values{"org": {"1"}, "role": {fmt.Sprint(p.roleID("NURSE"))}}); r.StatusCode != http.StatusSeeOther || strings.HasPrefix(r.Header.Get("Location"), "/step-up") {
+		t.Fatalf("giving Nurse: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+
+	page := c.get("/step-up?next=%2Fintegrations")
+	if page.StatusCode != http.StatusOK || byTestid(t, page.body, "step-up-why") == "" {
+		t.Fatalf("step-up page: %d", page.StatusCode)
+	}
+	if r := c.postForm("/step-up", url.Values{"code": {"111111"}, "next": {"/integrations"}}); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a wrong code: %d", r.StatusCode)
+	}
+	if r := c.postForm("/step-up", url.Values{"code": {recovery[0]}, "next": {"/integrations"}}); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/integrations" {
+		t.Fatalf("step-up: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	c.get("/integrations")
+	if r := c.postForm("/integrations/tokens", url.Values{"name": {"EHR bridge"}, "org": {"1"}, "scopes": {"check"}}); r.StatusCode != http.StatusOK || p.count("api_tokens") != tokens+1 {
+		t.Fatalf("token after step-up: %d", r.StatusCode)
+	}
+	if r := c.postForm(person+"/roles", url.Values{"org": {"1"}, "role": {fmt.Sprint(p.roleID("ADMIN"))}}); strings.HasPrefix(r.Header.Get("Location"), "/step-up") {
+		t.Fatalf("giving Administrator after step-up: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 }

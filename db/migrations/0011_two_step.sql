@@ -26,6 +26,9 @@ CREATE INDEX recovery_codes_user ON recovery_codes (user_id);
 -- How each session was signed in (OpenID's amr values): "pwd", or "pwd otp" once the second
 -- step was passed. A policy that requires the second step refuses a "pwd" session.
 ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';
+-- When the session last passed the second step (0: never): dangerous actions ask for it again
+-- when that is more than ten minutes ago (step-up).
+ALTER TABLE sessions ADD COLUMN second_step_at INTEGER NOT NULL DEFAULT 0;
 
 -- Whom an organisation requires the second step of: nobody (optional), the people holding
 -- any Administration permission there, or everyone there. It covers the organisations below.

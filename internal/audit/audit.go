@@ -404,6 +404,23 @@ type Actor struct {
 	// Via names the API token the person acts through: the entry's actor then reads
 	// "Ana Ruiz via token HR sync".
 	Via string
+	// StepUpDue: the person acts in a session whose second step of signing in was passed
+	// more than StepUpAge ago; dangerous actions ask for it again (ErrStepUp).
+	StepUpDue bool
+}
+
+// StepUpAge is how long a second step of signing in counts as fresh for dangerous actions.
+const StepUpAge = 10 * time.Minute
+
+// ErrStepUp refuses a dangerous action until the person passes the second step again.
+var ErrStepUp = errors.New("a fresh second step of signing in is needed for this")
+
+// RequireFresh is ErrStepUp when the actor of ctx must pass the second step again first.
+func RequireFresh(ctx context.Context) error {
+	if ActorFrom(ctx).StepUpDue {
+		return ErrStepUp
+	}
+	return nil
 }
 
 type actorKey struct{}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/mail"
@@ -70,8 +71,17 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*st
 		st.Close()
 		return nil, nil, nil, err
 	}
-	st.GuardAccess(func(after rbac.Data) error {
-		return rbac.CheckLockout(cat, engine.Now().Data(), after)
+	st.GuardAccess(func(ctx context.Context, after rbac.Data) error {
+		before := engine.Now().Data()
+		if err := rbac.CheckLockout(cat, before, after); err != nil {
+			return err
+		}
+		// Giving or taking Administration asks for a fresh second step of whoever has one
+		// older than ten minutes; the comparison runs only then.
+		if audit.ActorFrom(ctx).StepUpDue && rbac.ChangesAdministration(cat, before, after) {
+			return audit.ErrStepUp
+		}
+		return nil
 	})
 	st.OnAccessChange(func(ctx context.Context) {
 		if err := engine.Reload(context.WithoutCancel(ctx)); err != nil {

@@ -62,3 +62,38 @@ func (s *Snapshot) holdsAdministration(userID, orgID int64) bool {
 	}
 	return false
 }
+
+// ChangesAdministration reports whether going from before to after gives anyone an
+// Administration permission (or integrations.manage) in some organisation, or takes one
+// from anyone (demoting or disabling an admin): the access changes that ask for a fresh
+// second step of signing in (step-up).
+func ChangesAdministration(c *Catalog, before, after Data) bool {
+	b, a := NewSnapshot(c, before), NewSnapshot(c, after)
+	ids := map[int64]bool{}
+	for _, u := range before.Users {
+		ids[u.ID] = true
+	}
+	for _, u := range after.Users {
+		ids[u.ID] = true
+	}
+	orgs := map[int64]bool{}
+	for _, o := range before.Orgs {
+		orgs[o.ID] = true
+	}
+	for _, o := range after.Orgs {
+		orgs[o.ID] = true
+	}
+	for id := range ids {
+		if b.IsGlobalAdmin(id) != a.IsGlobalAdmin(id) {
+			return true
+		}
+		for org := range orgs {
+			for _, p := range secondStepPermissions {
+				if b.Can(id, org, p) != a.Can(id, org, p) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

@@ -313,6 +313,11 @@ func (s *Store) SetOrgSettings(ctx context.Context, id int64, set OrgSettings) e
 		if set.TwoStep == "" {
 			set.TwoStep = cur.TwoStep
 		}
+		if set.TwoStep != cur.TwoStep {
+			if err := audit.RequireFresh(ctx); err != nil { // changing the policy is a step-up action
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, "UPDATE organisations SET role_mode = ?, limit_visibility = ?, two_step = ? WHERE id = ?",
 			mode[set.OneRole], set.LimitVisibility, set.TwoStep, id); err != nil {
 			return fmt.Errorf("store: organisation settings: %w", err)

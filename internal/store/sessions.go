@@ -21,6 +21,8 @@ type Session struct {
 	ClientIP   string
 	// AMR is how it was signed in: "pwd", or "pwd otp" after the second step.
 	AMR string
+	// SecondStepAt is when it last passed the second step (0: never).
+	SecondStepAt int64
 }
 
 // Ways a session was signed in (OpenID Connect's amr values, space-separated).
@@ -32,11 +34,11 @@ const (
 // SecondStep reports whether the session passed the second step of signing in.
 func (s Session) SecondStep() bool { return s.AMR == AMRTwoStep }
 
-const sessionColumns = "id, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip, amr"
+const sessionColumns = "id, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip, amr, second_step_at"
 
 func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	var s Session
-	err := row.Scan(&s.ID, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.UserAgent, &s.ClientIP, &s.AMR)
+	err := row.Scan(&s.ID, &s.UserID, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.UserAgent, &s.ClientIP, &s.AMR, &s.SecondStepAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNotFound
 	}
@@ -58,8 +60,12 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess Sessio
 		if sess.AMR == "" {
 			sess.AMR = AMRPassword
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip, amr)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, tokenHash, sess.UserID, sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt, sess.UserAgent, sess.ClientIP, sess.AMR)
+		if sess.AMR == AMRTwoStep {
+			sess.SecondStepAt = sess.CreatedAt
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip, amr, second_step_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, tokenHash, sess.UserID, sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt, sess.UserAgent, sess.ClientIP,
+			sess.AMR, sess.SecondStepAt)
 		if err != nil {
 			return fmt.Errorf("store: create session: %w", err)
 		}
@@ -72,11 +78,12 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess Sessio
 	return sess, err
 }
 
-// MarkSecondStep records that session id passed the second step (two-step sign-in was set
-// up in it): it moves the sessions counter, so every cache of it reloads.
+// MarkSecondStep records that session id passed the second step now (two-step sign-in was
+// set up in it, or a code was asked again before a dangerous action): it moves the sessions
+// counter, so every cache of it reloads.
 func (s *Store) MarkSecondStep(ctx context.Context, id int64) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET amr = ? WHERE id = ?", AMRTwoStep, id); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET amr = ?, second_step_at = ? WHERE id = ?", AMRTwoStep, s.now().Unix(), id); err != nil {
 			return fmt.Errorf("store: mark second step: %w", err)
 		}
 		return bump(ctx, tx, countSessions)

@@ -45,7 +45,7 @@ type Store struct {
 	accessChanged func(context.Context)
 	// accessGuard, when set, sees the access data a write would leave and may refuse it;
 	// it runs inside the transaction, so concurrent writes cannot slip past it together.
-	accessGuard func(after rbac.Data) error
+	accessGuard func(ctx context.Context, after rbac.Data) error
 
 	versions *versionsReader // reads the versions row each request checks
 
@@ -171,7 +171,7 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func (s *Store) OnAccessChange(fn func(context.Context)) { s.accessChanged = fn }
 
 // GuardAccess sets the check every access-changing write must pass before it commits.
-func (s *Store) GuardAccess(fn func(after rbac.Data) error) { s.accessGuard = fn }
+func (s *Store) GuardAccess(fn func(ctx context.Context, after rbac.Data) error) { s.accessGuard = fn }
 
 // withAccessTx is withTx for writes that change access: the guard checks the result before
 // the commit, and after the commit the permission engine is told, so the change is visible
@@ -191,7 +191,7 @@ func (s *Store) withAccessTx(ctx context.Context, fn func(tx *sql.Tx) error) err
 		if err != nil {
 			return err
 		}
-		return s.accessGuard(after)
+		return s.accessGuard(ctx, after)
 	})
 	if err != nil {
 		return err

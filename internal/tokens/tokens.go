@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
@@ -112,6 +113,10 @@ type Created struct {
 // Create validates f and makes a token for actor, who needs integrations.manage in f.OrgID.
 // Problems are keyed by the form fields name, org, scopes and expires.
 func (s *Service) Create(ctx context.Context, actorID int64, f Form) (Created, valid.Problems, error) {
+	// A token reaches as far as its creator: making one asks for a fresh second step.
+	if err := audit.RequireFresh(ctx); err != nil {
+		return Created{}, nil, err
+	}
 	p := valid.Problems{}
 	var msg string
 	f.Name, msg = valid.Text(f.Name, true, MaxNameLen)
