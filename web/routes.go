@@ -142,6 +142,7 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/staff/:id/enable", Perm(rbac.PermStaffManage), a.personEnable},
 		{http.MethodPost, "/staff/:id/remove", Perm(rbac.PermStaffManage), a.personRemove},
 		{http.MethodPost, "/staff/:id/sessions/end", Perm(rbac.PermStaffManage), a.personEndSessions},
+		{http.MethodPost, "/staff/:id/two-step/reset", Perm(rbac.PermStaffManage), a.personResetTwoStep},
 
 		{http.MethodGet, "/orgs", Perm(rbac.PermOrgsManage), a.orgsTree},
 		{http.MethodPost, "/orgs", Perm(rbac.PermOrgsManage), a.orgCreate},

@@ -135,6 +135,13 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 	v.HoldsRoleHere = len(snap.RolesIn(p.User.ID, v.OrgID)) > 0
 	v.CanManage = snap.Can(u.ID, v.OrgID, rbac.PermStaffManage)
 	v.CanAccount = snap.CheckAccountChange(u.ID, p.User.ID) == nil
+	if v.CanAccount {
+		ts, err := a.Store.TwoStepOf(c.Request().Context(), p.User.ID)
+		if err != nil {
+			return v, err
+		}
+		v.TwoStepOn = ts.TOTP
+	}
 	// The controls offered are those the domain would accept; it decides again on submit.
 	canChange := func(org int64) bool { return snap.CheckPersonChange(u.ID, p.User.ID, org) == nil }
 	if err := snap.CheckActOn(u.ID, p.User.ID, v.OrgID); v.CanManage && err != nil {
@@ -366,6 +373,13 @@ func (a *app) personRemove(c echo.Context) error {
 	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
 		return a.staffService().RemoveFromOrganisation(c.Request().Context(), u.ID, p.User.ID, org)
 	}, "Removed from the organisation.")
+}
+
+// personResetTwoStep turns off the person's second step of signing in.
+func (a *app) personResetTwoStep(c echo.Context) error {
+	return a.personChange(c, func(u store.User, p store.Person, _ int64) (valid.Problems, error) {
+		return a.staffService().ResetTwoStep(c.Request().Context(), u.ID, p.User.ID)
+	}, "Two-step sign-in was reset: they were signed out, and set it up again after their next sign-in.")
 }
 
 // personEndSessions signs the person out everywhere.

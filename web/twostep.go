@@ -201,7 +201,7 @@ func (a *app) twoStepRenew(c echo.Context) error {
 // twoStepOff turns two-step sign-in off, with a code to show it is you.
 func (a *app) twoStepOff(c echo.Context) error {
 	u, _ := currentUser(c)
-	err := a.TwoStep.Remove(c.Request().Context(), u, c.FormValue("code"), c.RealIP())
+	err := a.TwoStep.Remove(c.Request().Context(), u, c.FormValue("code"), c.RealIP(), a.Access.Now().MemberOrgs(u.ID))
 	if handled, err := a.codeRefused(c, "off", err); handled {
 		return err
 	}

@@ -365,3 +365,51 @@ func TestStepUpBeforeDangerousActions(t *testing.T) {
 		t.Fatalf("giving Administrator after step-up: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 }
+
+// An admin resets the second step of someone who lost their phone: only within the account
+// rules (staff.manage over all their organisations, never over more access than one's own),
+// audited, and their sessions end; they then sign in with the password alone.
+func TestAdminResetsTwoStep(t *testing.T) {
+	p := newPortal(t, true)
+	ben, benID := p.personIn("Ben Okafor", 1, p.roleID("NURSE"))
+	ben.get("/account")
+	enrolTwoStep(t, ben, "a staff member password")
+	desk := p.customRole("Front Desk", "staff.view")
+	clerk, _ := p.personIn("Clerk Jo", 1, desk)
+	reset := fmt.Sprintf("/staff/%d/two-step/reset", benID)
+	if r := clerk.postForm(reset, url.Values{"org": {"1"}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("without staff.manage: %d", r.StatusCode)
+	}
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+	page := admin.get(fmt.Sprintf("/staff/%d", benID))
+	if byTestid(t, page.body, "person-two-step") == "" || !strings.Contains(page.body, `data-testid="reset-two-step"`) {
+		t.Fatal("the person page does not offer the reset")
+	}
+	if r := admin.postRaw(reset, url.Values{"org": {"1"}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("without the CSRF token: %d", r.StatusCode)
+	}
+	if r := admin.postForm(reset, url.Values{"org": {"1"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reset: %d %s", r.StatusCode, r.body)
+	}
+	if r := ben.get("/account"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Ben's session after the reset: %d", r.StatusCode)
+	}
+	if r := p.client().login("ben.okafor@example.org", "a staff member password"); r.Header.Get("Location") != "/" {
+		t.Fatalf("Ben's next sign-in: %s", r.Header.Get("Location"))
+	}
+	if n := p.count(fmt.Sprintf("audit_log WHERE action = 'auth.two_step_removed' AND actor_id = 1 AND target_id = %d", benID)); n != 1 {
+		t.Fatalf("%d reset entries", n)
+	}
+	// Nobody resets the second step of someone whose access exceeds theirs.
+	acRole := p.customRole("Staff desk", "staff.manage", "staff.view")
+	ac, _ := p.personIn("Desk Dana", 1, acRole)
+	admin.get("/account")
+	enrolTwoStep(t, admin, adminPassword)
+	if r := ac.postForm("/staff/1/two-step/reset", url.Values{"org": {"1"}}); r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("resetting a global admin's: %d", r.StatusCode)
+	}
+	if on, _ := p.store.TwoStepOf(context.Background(), 1); !on.TOTP {
+		t.Fatal("the global admin's second step was reset by a desk manager")
+	}
+}

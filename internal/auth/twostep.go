@@ -221,11 +221,12 @@ func (t *TwoStep) Renew(ctx context.Context, u store.User, code, addr string) ([
 }
 
 // Remove turns u's second step off; code (from the app, or a recovery code) shows it is them.
-func (t *TwoStep) Remove(ctx context.Context, u store.User, code, addr string) error {
+// orgIDs are u's organisations, under which it is audited.
+func (t *TwoStep) Remove(ctx context.Context, u store.User, code, addr string, orgIDs []int64) error {
 	if _, err := t.Check(ctx, u, code, addr); err != nil {
 		return err
 	}
-	return t.Store.RemoveTwoStep(ctx, u.ID)
+	return t.Store.RemoveTwoStep(ctx, u.ID, orgIDs)
 }
 
 // matchStep finds the time step, within one of now's, whose code is code; the codes are made

@@ -155,7 +155,7 @@ func TestTwoStepRecoveryCodes(t *testing.T) {
 	if on, _ := st.TwoStepOf(ctx, u.ID); on.RecoveryLeft != RecoveryCodes {
 		t.Fatalf("after renewing: %+v", on)
 	}
-	if err := ts.Remove(ctx, u, fresh[0], "10.0.0.1"); err != nil {
+	if err := ts.Remove(ctx, u, fresh[0], "10.0.0.1", nil); err != nil {
 		t.Fatal(err)
 	}
 	if on, _ := st.TwoStepOf(ctx, u.ID); on.TOTP || on.RecoveryLeft != 0 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
@@ -158,6 +159,30 @@ func (s *Service) SetDisabled(ctx context.Context, actorID, userID int64, disabl
 		return p, err
 	}
 	return nil, s.Store.SetDisabled(ctx, userID, snap.MemberOrgs(userID), disabled, actorID)
+}
+
+// ResetTwoStep turns off user's second step of signing in (a lost phone and no recovery
+// code left): the same rule as disabling applies, it asks for the actor's own fresh second
+// step, and their sessions end, so the next sign-in is theirs to set up again.
+func (s *Service) ResetTwoStep(ctx context.Context, actorID, userID int64) (valid.Problems, error) {
+	snap := s.Access.Now()
+	if _, ok := snap.User(userID); !ok {
+		return nil, store.ErrNotFound
+	}
+	if actorID == userID {
+		return valid.Problems{"two_step": "Turn your own off on your Account page, with a code."}, nil
+	}
+	if p, err := refused(snap, "two_step", userID, 0, snap.CheckAccountChange(actorID, userID)); p != nil || err != nil {
+		return p, err
+	}
+	if err := audit.RequireFresh(ctx); err != nil {
+		return nil, err
+	}
+	orgs := snap.MemberOrgs(userID)
+	if err := s.Store.RemoveTwoStep(ctx, userID, orgs); err != nil {
+		return nil, err
+	}
+	return nil, s.Store.DeleteUserSessions(ctx, userID, orgs, actorID)
 }
 
 // EndSessions signs user out everywhere; the same rule as disabling applies.

@@ -139,8 +139,10 @@ func (s *Store) RenewRecoveryCodes(ctx context.Context, userID int64, hashes [][
 }
 
 // RemoveTwoStep turns off userID's second step (the authenticator and the recovery codes),
-// audited; nothing set up is nothing to do.
-func (s *Store) RemoveTwoStep(ctx context.Context, userID int64) error {
+// audited under each of orgIDs (the person's organisations, whose auditors should know);
+// nothing set up is nothing to do. Whoever acts is the context's actor: the person, or an
+// admin resetting it.
+func (s *Store) RemoveTwoStep(ctx context.Context, userID int64, orgIDs []int64) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NOT NULL", userID)
 		if err != nil {
@@ -152,7 +154,10 @@ func (s *Store) RemoveTwoStep(ctx context.Context, userID int64) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM recovery_codes WHERE user_id = ?", userID); err != nil {
 			return fmt.Errorf("store: remove recovery codes: %w", err)
 		}
-		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.TwoStepRemoved, TargetType: "user", TargetID: userID})
+		if err := bump(ctx, tx, countSessions); err != nil { // their sessions' caches reload
+			return err
+		}
+		return s.appendAuditIn(ctx, tx, orgIDs, audit.Entry{Action: audit.TwoStepRemoved, TargetType: "user", TargetID: userID})
 	})
 }
 

@@ -152,6 +152,8 @@ type PersonView struct {
 	CanManage   bool // in the organisation shown
 	// CanAccount: the viewer may disable, enable or sign out this person (rbac.CheckAccountChange).
 	CanAccount bool
+	// TwoStepOn: the person set up two-step sign-in (an admin with CanAccount may reset it).
+	TwoStepOn bool
 	// Limit says why the viewer may give this person roles here but not change their access.
 	Limit    string
 	OrgID    int64
