@@ -49,16 +49,26 @@ func (a *app) forwardAuth(c echo.Context, nginx bool, parse func() (apps.Request
 		return forwardProblem(c, http.StatusBadRequest, "The proxy did not send the original request's address in the headers this endpoint reads.")
 	}
 	var user *store.User
-	if u, ok := currentUser(c); ok {
-		user = &u
+	amr := noAMR
+	live, ok := currentLive(c)
+	if ok {
+		user, amr = &live.User, amrHeader[live.Session.SecondStep()]
 	}
-	d, err := a.apps.Decide(c.Request().Context(), req, user)
+	d, err := a.apps.Decide(c.Request().Context(), req, user, ok && live.Session.SecondStep())
 	if err != nil {
 		return err
 	}
 	switch d.Outcome {
+	case apps.SecondStepNeeded:
+		// To the portal, to pass the second step (or set it up), then back.
+		c.Response().Header().Set(echo.HeaderLocation, a.linkBase(c)+"/step-up?rd="+url.QueryEscape(req.URL))
+		if !nginx && wantsHTML(c) {
+			return c.NoContent(http.StatusFound)
+		}
+		return c.NoContent(http.StatusUnauthorized)
 	case apps.Allowed:
 		setIdentity(c.Response().Header(), d.Identity)
+		c.Response().Header()[amrName] = amr
 		a.Logger.LogAttrs(c.Request().Context(), slog.LevelDebug, "forward-auth allowed", slog.Int64("app", d.App.ID),
 			slog.Int64("user", d.Identity.UserID), slog.Bool("public", d.Public), slog.String("host", req.Host))
 		return c.NoContent(http.StatusOK)
@@ -125,6 +135,15 @@ func forwardProblem(c echo.Context, status int, detail string) error {
 	setHeaders(c.Response().Header(), problemHeaders)
 	return c.Blob(status, "application/problem+json", b)
 }
+
+// Remote-AMR says how the person signed in (OpenID's amr values, comma-separated): set on
+// every 200, empty on a public path without a session, so a copied header is overwritten.
+const amrName = "Remote-Amr"
+
+var (
+	noAMR     = []string{""}
+	amrHeader = map[bool][]string{false: {"pwd"}, true: {"pwd,otp"}}
+)
 
 // setIdentity writes the five identity headers; every one is set, empty when nothing.
 func setIdentity(h http.Header, id *apps.Identity) {

@@ -119,7 +119,7 @@ func (a *app) tokenRevoke(c echo.Context) error {
 func (a *app) appForm(c echo.Context, f apps.Form, problems map[string]string) iv.AppForm {
 	u, _ := currentUser(c)
 	snap := a.Access.Now()
-	out := iv.AppForm{Name: f.Name, Host: f.Host, Path: f.PathPrefix, Public: f.PublicPaths, Problems: problems}
+	out := iv.AppForm{Name: f.Name, Host: f.Host, Path: f.PathPrefix, Public: f.PublicPaths, RequireTwoStep: f.RequireTwoStep, Problems: problems}
 	for _, id := range snap.OrgsWhere(u.ID, rbac.PermIntegrations) {
 		o, _ := snap.Org(id)
 		out.Orgs = append(out.Orgs, iv.Option{ID: id, Name: o.Name, Selected: id == f.OrgID})
@@ -150,7 +150,7 @@ func (a *app) appsInto(c echo.Context, v *iv.View, f apps.Form, problems map[str
 func appFormValues(c echo.Context) apps.Form {
 	org, _ := strconv.ParseInt(c.FormValue("org"), 10, 64)
 	return apps.Form{Name: c.FormValue("name"), Host: c.FormValue("host"), PathPrefix: c.FormValue("path"), OrgID: org,
-		Permission: c.FormValue("permission"), PublicPaths: c.FormValue("public")}
+		Permission: c.FormValue("permission"), PublicPaths: c.FormValue("public"), RequireTwoStep: c.FormValue("two_step") == "on"}
 }
 
 // appCreate adds a protected application.

@@ -292,9 +292,17 @@ func groupsOf4(s string) string {
 
 // stepUpForm asks for a code again before a dangerous action (the last second step was more
 // than ten minutes ago).
+// An application that requires the second step sends people here with rd, its address.
 func (a *app) stepUpForm(c echo.Context) error {
-	return a.renderStatus(c, http.StatusOK, authviews.StepUp(authviews.TwoStepView{Page: a.page(c, "Confirm it is you"),
-		Next: valid.LocalPath(c.QueryParam("next"))}))
+	u, _ := currentUser(c)
+	ts, err := a.Store.TwoStepOf(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	v := authviews.TwoStepView{Page: a.page(c, "Confirm it is you"), Next: valid.LocalPath(c.QueryParam("next")),
+		Return: a.returnURL(c, c.QueryParam("rd")), NoApp: !ts.TOTP}
+	allowReturn(c, v.Return)
+	return a.renderStatus(c, http.StatusOK, authviews.StepUp(v))
 }
 
 // stepUpSubmit checks the code and marks the session's second step fresh.
@@ -302,7 +310,9 @@ func (a *app) stepUpSubmit(c echo.Context) error {
 	u, _ := currentUser(c)
 	sess, _ := currentSession(c)
 	ctx := c.Request().Context()
-	v := authviews.TwoStepView{Page: a.page(c, "Confirm it is you"), Next: valid.LocalPath(c.FormValue("next"))}
+	v := authviews.TwoStepView{Page: a.page(c, "Confirm it is you"), Next: valid.LocalPath(c.FormValue("next")),
+		Return: a.returnURL(c, c.FormValue("rd"))}
+	allowReturn(c, v.Return)
 	_, err := a.TwoStep.Check(ctx, u, c.FormValue("code"), c.RealIP())
 	var te *auth.ThrottledError
 	switch {
@@ -319,6 +329,9 @@ func (a *app) stepUpSubmit(c echo.Context) error {
 	}
 	if err := a.Store.MarkSecondStep(ctx, sess.ID); err != nil {
 		return err
+	}
+	if v.Return != "" {
+		return c.Redirect(http.StatusSeeOther, v.Return)
 	}
 	a.flash(c, "Thank you. For the next ten minutes Rolegate will not ask again.")
 	return redirect(c, v.Next)

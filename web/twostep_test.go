@@ -413,3 +413,51 @@ func TestAdminResetsTwoStep(t *testing.T) {
 		t.Fatal("the global admin's second step was reset by a desk manager")
 	}
 }
+
+// An application that requires two-step sign-in: a password-only session is sent to pass
+// the second step (or told to set it up), then back; Remote-AMR says how the person signed in.
+func TestAppRequiresTwoStep(t *testing.T) {
+	p := newPortal(t, true, trusted)
+	id, err := p.store.CreateApp(context.Background(), store.NewApp{Name: "EHR", Host: "ehr.clinic.example", PathPrefix: "/", OrgID: 1,
+		Permission: "patients.identifiers", RequireTwoStep: true, CreatedBy: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addApp("Wiki", "wiki.clinic.example", "/", "patients.view")
+	ben, _ := p.personIn("Ben Okafor", 1, p.roleID("STAFF"))
+	if r := ben.askNginx("https://wiki.clinic.example/"); r.StatusCode != http.StatusOK || r.Header.Get("Remote-Amr") != "pwd" {
+		t.Fatalf("an app without the requirement: %d %q", r.StatusCode, r.Header.Get("Remote-Amr"))
+	}
+	r := ben.askNginx("https://ehr.clinic.example/chart/7")
+	loc := r.Header.Get("Location")
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(loc, "/step-up?rd=https%3A%2F%2Fehr.clinic.example%2Fchart%2F7") || r.Header.Get("Remote-User") != "" {
+		t.Fatalf("password only: %d %s", r.StatusCode, loc)
+	}
+	if page := ben.get("/step-up?rd=https%3A%2F%2Fehr.clinic.example%2Fchart%2F7"); byTestid(t, page.body, "step-up-set-up") == "" {
+		t.Fatal("someone without an app is not told to set one up")
+	}
+	// Set up in another browser: this session is still password-only, and passes the step.
+	other := p.client()
+	other.login("ben.okafor@example.org", "a staff member password")
+	other.get("/account")
+	secret, _, _ := enrolTwoStep(t, other, "a staff member password")
+	if r := ben.askNginx("https://ehr.clinic.example/chart/7"); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("still password only: %d", r.StatusCode)
+	}
+	ben.get("/step-up?rd=https%3A%2F%2Fehr.clinic.example%2Fchart%2F7")
+	r = ben.postForm("/step-up", url.Values{"code": {totpCode(t, secret, time.Now().Add(30*time.Second))}, "rd": {"https://ehr.clinic.example/chart/7"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "https://ehr.clinic.example/chart/7" {
+		t.Fatalf("step-up back to the app: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := ben.askNginx("https://ehr.clinic.example/chart/7"); r.StatusCode != http.StatusOK || r.Header.Get("Remote-Amr") != "pwd,otp" {
+		t.Fatalf("after the second step: %d %q", r.StatusCode, r.Header.Get("Remote-Amr"))
+	}
+	// Someone who lacks the permission is refused, not asked for a code that would not help.
+	clerk, _ := p.personIn("Clerk Jo", 1, p.customRole("Desk", "staff.view"))
+	if r := clerk.askNginx("https://ehr.clinic.example/"); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("without the permission: %d", r.StatusCode)
+	}
+	if a, _ := p.store.AppByID(context.Background(), id); !a.RequireTwoStep {
+		t.Fatal("the requirement was not stored")
+	}
+}

@@ -40,6 +40,7 @@ func appCmd(ctx context.Context, args []string, env func(string) string, stdout,
 		fs.Int64Var(&f.OrgID, "org", 0, "organisation id in which the permission is looked up")
 		fs.StringVar(&f.Permission, "permission", "", "catalog key people need, e.g. billing.view")
 		fs.StringVar(&f.PublicPaths, "public", "", "comma-separated path prefixes anyone may open without signing in")
+		fs.BoolVar(&f.RequireTwoStep, "two-step", false, "only people who passed two-step sign-in get in")
 	}
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
@@ -85,6 +86,9 @@ func appCmd(ctx context.Context, args []string, env func(string) string, stdout,
 		}
 		if !given["org"] {
 			f.OrgID = keep.OrgID
+		}
+		if !given["two-step"] {
+			f.RequireTwoStep = keep.RequireTwoStep
 		}
 		problems, err := svc.UpdateFromCommandLine(ctx, n, f)
 		if err != nil {

@@ -60,7 +60,7 @@ Commands:
   token list     the tokens: id, name, prefix, organisation, scopes, creator, last use, expiry
   token revoke ID
                  end a token at once
-  app add --name NAME --host HOST[:PORT] [--path PREFIX] --org ID --permission KEY [--public P1,P2]
+  app add --name NAME --host HOST[:PORT] [--path PREFIX] --org ID --permission KEY [--public P1,P2] [--two-step]
                  protect another tool: forward-auth lets in who holds KEY in the organisation
   app list       the protected applications: id, name, address, organisation, permission, state
   app edit ID [--name …] [--host …] [--path …] [--org …] [--permission …] [--public …]

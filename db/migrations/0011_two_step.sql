@@ -33,3 +33,7 @@ ALTER TABLE sessions ADD COLUMN second_step_at INTEGER NOT NULL DEFAULT 0;
 -- Whom an organisation requires the second step of: nobody (optional), the people holding
 -- any Administration permission there, or everyone there. It covers the organisations below.
 ALTER TABLE organisations ADD COLUMN two_step TEXT NOT NULL DEFAULT 'optional' CHECK (two_step IN ('optional', 'admins', 'everyone'));
+
+-- A protected application may require the second step: a person signed in with a password
+-- alone is sent to pass it, then back (forward-auth).
+ALTER TABLE protected_apps ADD COLUMN require_two_step INTEGER NOT NULL DEFAULT 0 CHECK (require_two_step IN (0, 1));

@@ -32,6 +32,8 @@ type Form struct {
 	Permission string
 	// PublicPaths: prefixes anyone may reach (one per line or comma-separated).
 	PublicPaths string
+	// RequireTwoStep: only sessions that passed the second step of signing in get in.
+	RequireTwoStep bool
 }
 
 // Validate checks f against the catalog and the organisations of snap and gives what to
@@ -54,6 +56,7 @@ func Validate(snap *rbac.Snapshot, f Form) (store.NewApp, valid.Problems) {
 		p.Add("permission", "Choose a permission from the catalog.")
 	}
 	out.Permission = f.Permission
+	out.RequireTwoStep = f.RequireTwoStep
 	for item := range strings.FieldsFuncSeq(f.PublicPaths, func(r rune) bool { return r == '\n' || r == ',' || r == '\r' }) {
 		if item = strings.TrimSpace(item); item == "" {
 			continue
@@ -221,7 +224,7 @@ func (s *Service) update(ctx context.Context, actorID, id int64, in store.NewApp
 // FormOf is the form that edits a: what it holds now.
 func FormOf(a store.App) Form {
 	return Form{Name: a.Name, Host: a.Host, PathPrefix: a.PathPrefix, OrgID: a.OrgID, Permission: a.Permission,
-		PublicPaths: strings.Join(a.PublicPaths, "\n")}
+		PublicPaths: strings.Join(a.PublicPaths, "\n"), RequireTwoStep: a.RequireTwoStep}
 }
 
 // Get returns application id if actor may manage it (store.ErrNotFound otherwise).
@@ -292,6 +295,9 @@ const (
 	UnknownHost                 // 403: no application names the host and path (deny by default)
 	Disabled                    // 403: the application is disabled
 	PathRefused                 // 403: a path Rolegate will not match (ErrBadPath)
+	// SecondStepNeeded: 401, or a redirect, to pass the second step of signing in, which
+	// the application requires and the session has not passed.
+	SecondStepNeeded
 )
 
 // Decision is the answer to one forward-auth question.
@@ -304,9 +310,10 @@ type Decision struct {
 	Identity *Identity
 }
 
-// Decide answers req for the signed-in user (nil: no session). It reads the current
-// snapshot and the cached rules and writes nothing.
-func (s *Service) Decide(ctx context.Context, req Request, user *store.User) (Decision, error) {
+// Decide answers req for the signed-in user (nil: no session), whose session passed the
+// second step of signing in when secondStep. It reads the current snapshot and the cached
+// rules and writes nothing.
+func (s *Service) Decide(ctx context.Context, req Request, user *store.User, secondStep bool) (Decision, error) {
 	if req.PathErr != nil {
 		return Decision{Outcome: PathRefused}, nil
 	}
@@ -328,10 +335,14 @@ func (s *Service) Decide(ctx context.Context, req Request, user *store.User) (De
 		d.Outcome, d.Identity = Allowed, &nobody
 	case user == nil:
 		d.Outcome = SignInNeeded
-	case m.Public || snap.Can(user.ID, m.App.OrgID, m.App.Permission):
+	case m.Public:
 		d.Outcome, d.Identity = Allowed, s.identity(snap, user, m.App)
+	case !snap.Can(user.ID, m.App.OrgID, m.App.Permission):
+		d.Outcome = Refused // a second step would not give it
+	case m.App.RequireTwoStep && !secondStep:
+		d.Outcome = SecondStepNeeded
 	default:
-		d.Outcome = Refused
+		d.Outcome, d.Identity = Allowed, s.identity(snap, user, m.App)
 	}
 	return d, nil
 }

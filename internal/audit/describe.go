@@ -269,7 +269,7 @@ func (d Describer) describe(e Entry) Summary {
 		verb := map[string]string{AppCreated: "added", AppUpdated: "changed", AppRemoved: "removed"}[e.Action]
 		s.Sentence = fmt.Sprintf("%s %s the protected application %s%s.", who, verb, orElse(clean(e.TargetName), "#"+strconv.FormatInt(e.TargetID, 10)), in(e, ""))
 		for _, f := range []struct{ key, label string }{{"name", "Name"}, {"rule", "Rule"}, {"organisation", "Organisation"}, {"permission", "Permission"},
-			{"public", "Public paths"}, {"status", "Status"}} {
+			{"public", "Public paths"}, {"two_step", "Two-step sign-in"}, {"status", "Status"}} {
 			b, a := before.str(f.key), after.str(f.key)
 			if f.key == "permission" {
 				if b != "" {
@@ -288,6 +288,8 @@ func (d Describer) describe(e Entry) Summary {
 				add(Change{Kind: Detail, Label: f.label, To: b})
 			case b != "" && a == "" && f.key == "public":
 				add(Change{Kind: Changed, Label: f.label, From: b, To: "none"})
+			case b != "" && a == "" && f.key == "two_step":
+				add(Change{Kind: Changed, Label: f.label, From: b, To: "not required"})
 			}
 		}
 	case UserRenamed:

@@ -22,8 +22,10 @@ type App struct {
 	Permission  string
 	PublicPaths []string
 	Enabled     bool
-	CreatedAt   int64
-	UpdatedAt   int64
+	// RequireTwoStep: only sessions that passed the second step of signing in get in.
+	RequireTwoStep bool
+	CreatedAt      int64
+	UpdatedAt      int64
 }
 
 // Rule is how the audit log and lists name where an application is: host and path prefix.
@@ -31,19 +33,20 @@ func (a App) Rule() string { return a.Host + a.PathPrefix }
 
 // NewApp is what adding a protected application writes; the caller has validated it.
 type NewApp struct {
-	Name        string
-	Host        string
-	PathPrefix  string
-	OrgID       int64
-	Permission  string
-	PublicPaths []string
-	CreatedBy   int64 // 0: the command line
+	Name           string
+	Host           string
+	PathPrefix     string
+	OrgID          int64
+	Permission     string
+	PublicPaths    []string
+	RequireTwoStep bool
+	CreatedBy      int64 // 0: the command line
 }
 
 // ErrAppExists refuses a second application with the same host and path prefix.
 var ErrAppExists = errors.New("store: an application already has that host and path prefix")
 
-const appSelect = `SELECT a.id, a.name, a.host, a.path_prefix, a.org_id, o.name, a.permission, a.enabled, a.created_at, a.updated_at,
+const appSelect = `SELECT a.id, a.name, a.host, a.path_prefix, a.org_id, o.name, a.permission, a.enabled, a.require_two_step, a.created_at, a.updated_at,
 	coalesce((SELECT group_concat(p.path_prefix, char(10)) FROM (SELECT path_prefix FROM protected_app_public_paths
 		WHERE app_id = a.id ORDER BY path_prefix) p), '')
 	FROM protected_apps a JOIN organisations o ON o.id = a.org_id`
@@ -51,7 +54,7 @@ const appSelect = `SELECT a.id, a.name, a.host, a.path_prefix, a.org_id, o.name,
 func scanApp(row interface{ Scan(...any) error }) (App, error) {
 	var a App
 	var public string
-	err := row.Scan(&a.ID, &a.Name, &a.Host, &a.PathPrefix, &a.OrgID, &a.OrgName, &a.Permission, &a.Enabled, &a.CreatedAt, &a.UpdatedAt, &public)
+	err := row.Scan(&a.ID, &a.Name, &a.Host, &a.PathPrefix, &a.OrgID, &a.OrgName, &a.Permission, &a.Enabled, &a.RequireTwoStep, &a.CreatedAt, &a.UpdatedAt, &public)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNotFound
 	}
@@ -65,6 +68,9 @@ func appAudit(a App) map[string]string {
 	m := map[string]string{"rule": a.Rule(), "permission": a.Permission, "status": "disabled"}
 	if a.OrgName != "" {
 		m["organisation"] = a.OrgName
+	}
+	if a.RequireTwoStep {
+		m["two_step"] = "required"
 	}
 	if a.Enabled {
 		m["status"] = "enabled"
@@ -83,8 +89,8 @@ func (s *Store) CreateApp(ctx context.Context, in NewApp) (int64, error) {
 	var id int64
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
-		res, err := tx.ExecContext(ctx, `INSERT INTO protected_apps (name, host, path_prefix, org_id, permission, enabled, created_by, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)`, in.Name, in.Host, in.PathPrefix, in.OrgID, in.Permission, nullID(in.CreatedBy), now, now)
+		res, err := tx.ExecContext(ctx, `INSERT INTO protected_apps (name, host, path_prefix, org_id, permission, enabled, require_two_step, created_by, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`, in.Name, in.Host, in.PathPrefix, in.OrgID, in.Permission, in.RequireTwoStep, nullID(in.CreatedBy), now, now)
 		if isConstraint(err) {
 			return ErrAppExists
 		}
@@ -102,7 +108,7 @@ func (s *Store) CreateApp(ctx context.Context, in NewApp) (int64, error) {
 		if err := bumpAppsVersion(ctx, tx); err != nil {
 			return err
 		}
-		a := App{Host: in.Host, PathPrefix: in.PathPrefix, Permission: in.Permission, PublicPaths: in.PublicPaths, Enabled: true}
+		a := App{Host: in.Host, PathPrefix: in.PathPrefix, Permission: in.Permission, PublicPaths: in.PublicPaths, Enabled: true, RequireTwoStep: in.RequireTwoStep}
 		return s.appendAudit(ctx, tx, audit.Entry{ActorID: in.CreatedBy, OrgID: in.OrgID, Action: audit.AppCreated,
 			TargetType: "app", TargetID: id, TargetName: in.Name, After: audit.JSON(appAudit(a))})
 	})
@@ -190,6 +196,7 @@ func (s *Store) UpdateApp(ctx context.Context, id int64, in NewApp, actorID int6
 		}
 		is := was
 		is.Name, is.Host, is.PathPrefix, is.OrgID, is.Permission, is.PublicPaths = in.Name, in.Host, in.PathPrefix, in.OrgID, in.Permission, in.PublicPaths
+		is.RequireTwoStep = in.RequireTwoStep
 		if err := tx.QueryRowContext(ctx, "SELECT name FROM organisations WHERE id = ?", in.OrgID).Scan(&is.OrgName); err != nil {
 			return fmt.Errorf("store: app organisation: %w", err)
 		}
@@ -198,8 +205,8 @@ func (s *Store) UpdateApp(ctx context.Context, id int64, in NewApp, actorID int6
 		if maps.Equal(before, after) {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE protected_apps SET name = ?, host = ?, path_prefix = ?, org_id = ?, permission = ?, updated_at = ?
-			WHERE id = ?`, in.Name, in.Host, in.PathPrefix, in.OrgID, in.Permission, s.now().Unix(), id)
+		_, err = tx.ExecContext(ctx, `UPDATE protected_apps SET name = ?, host = ?, path_prefix = ?, org_id = ?, permission = ?, require_two_step = ?,
+			updated_at = ? WHERE id = ?`, in.Name, in.Host, in.PathPrefix, in.OrgID, in.Permission, in.RequireTwoStep, s.now().Unix(), id)
 		if isConstraint(err) {
 			return ErrAppExists
 		}

@@ -169,14 +169,15 @@ func TestForwardAuthThroughRealProxies(t *testing.T) {
 				t.Fatalf("after sign-in the portal sends Nora to %q, not back to the page", back)
 			}
 			// Signed in: the tool sees who it is; what the client claimed never arrives.
-			r = anon.get(tool+"/handbook?page=2", "Remote-User", "1", "Remote-Permissions", "billing.manage")
+			r = anon.get(tool+"/handbook?page=2", "Remote-User", "1", "Remote-Permissions", "billing.manage", "Remote-AMR", "pwd,otp")
 			path, h := seen(t, r)
 			if r.status != http.StatusOK || path != "/handbook?page=2" {
 				t.Fatalf("signed in: %d %s", r.status, path)
 			}
 			if h.Get("Remote-User") != fmt.Sprint(who["nora"]) || h.Get("Remote-Email") != "nora@northside.example" ||
 				h.Get("Remote-Name") != "Nora%20N%C3%AD%20Bhriain" || !strings.Contains(h.Get("Remote-Groups"), "NURSE") ||
-				strings.Contains(h.Get("Remote-Permissions"), "billing.manage") || !strings.Contains(h.Get("Remote-Permissions"), "scheduling.access") {
+				strings.Contains(h.Get("Remote-Permissions"), "billing.manage") || !strings.Contains(h.Get("Remote-Permissions"), "scheduling.access") ||
+				h.Get("Remote-Amr") != "pwd" {
 				t.Fatalf("identity headers the tool saw: %v", h)
 			}
 			// A path rule needing another permission: the refusal page, saying why and whom to ask.
