@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/store"
 )
 
 // authenticatorCode is what an authenticator app shows for the key the page gave, at.
@@ -79,5 +83,52 @@ func TestTwoStepSetUpAndSignIn(t *testing.T) {
 	b.waitNewPage()
 	if got := b.text(".flash, [role=status]"); !strings.Contains(got, "9 left") {
 		t.Fatalf("after a recovery code: %q", got)
+	}
+}
+
+// An administrator requires two-step sign-in for everyone at Northside; a nurse who signs
+// in with her password is led to set it up and reaches nothing else until she has (issue 13
+// item 4).
+func TestTwoStepRequiredByPolicy(t *testing.T) {
+	p := startPortal(t)
+	b := newBrowser(t)
+	b.setUp(p)
+	hash, err := auth.HashPassword(context.Background(), "a nurse's long password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.App.Store.AddStaff(context.Background(), []store.NewStaff{{Email: "zoe@northside.example", Name: "Zoë Παπαδοπούλου", PasswordHash: hash, OrgID: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	b.visit(p.URL, "/orgs/1")
+	b.do("require it for everyone", chromedp.Click(chromedp.CSS(testid("two-step-everyone"))), b.markPage(),
+		chromedp.Click(chromedp.CSS(testid("settings-submit"))))
+	b.waitNewPage()
+
+	n := b.freshContext()
+	n.visit(p.URL, "/login")
+	n.signIn("zoe@northside.example", "a nurse's long password")
+	if n.location() != "/account/two-step/required" {
+		t.Fatalf("after the password, at %s", n.location())
+	}
+	n.checkA11y("two-step required")
+	n.screenshot("two-step-required")
+	n.visit(p.URL, "/staff")
+	if n.location() != "/account/two-step/required" {
+		t.Fatalf("the staff list under the policy, at %s", n.location())
+	}
+	n.do("set up", n.typeInto("#start-password", "a nurse's long password"), n.markPage(), chromedp.Click(chromedp.CSS(testid("two-step-start"))))
+	n.waitNewPage()
+	key := n.text(testid("two-step-secret"))
+	n.do("the app's code", n.typeInto("#f-code", authenticatorCode(t, key, time.Now())), n.markPage(), chromedp.Click(chromedp.CSS(testid("enrol-confirm"))))
+	n.waitNewPage()
+	n.do("saved", n.markPage(), chromedp.Click(chromedp.CSS(testid("codes-done"))))
+	n.waitNewPage()
+	if n.location() != "/account" {
+		t.Fatalf("after setting up, at %s", n.location())
+	}
+	n.visit(p.URL, "/")
+	if n.location() != "/" {
+		t.Fatalf("the home page after setting up, at %s", n.location())
 	}
 }
