@@ -25,7 +25,27 @@ func (a *app) loginForm(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, orElse(back, next))
 	}
 	allowReturn(c, back)
-	return a.renderStatus(c, http.StatusOK, authviews.Login(authviews.LoginView{Page: a.page(c, "Sign in"), Next: next, Return: back}))
+	return a.renderStatus(c, http.StatusOK, authviews.Login(a.loginView(c, authviews.LoginView{Next: next, Return: back})))
+}
+
+// loginView fills in the sign-in page around v: the page, and the single sign-on button.
+func (a *app) loginView(c echo.Context, v authviews.LoginView) authviews.LoginView {
+	v.Page = a.page(c, "Sign in")
+	if a.SSO != nil {
+		v.SSOName = a.SSO.Name
+		q := url.Values{}
+		if v.Next != "" && v.Next != "/" {
+			q.Set("next", v.Next)
+		}
+		if v.Return != "" {
+			q.Set("rd", v.Return)
+		}
+		v.SSOURL = "/login/sso"
+		if len(q) > 0 {
+			v.SSOURL += "?" + q.Encode()
+		}
+	}
+	return v
 }
 
 // returnURL is rd (where forward-auth sent the person from) when it is an http(s) address on
@@ -89,7 +109,7 @@ func orElse(s, def string) string {
 func (a *app) loginSubmit(c echo.Context) error {
 	email, password := c.FormValue("email"), c.FormValue("password")
 	next := valid.LocalPath(c.FormValue("next"))
-	v := authviews.LoginView{Page: a.page(c, "Sign in"), Email: email, Next: next, Return: a.returnURL(c, c.FormValue("rd"))}
+	v := a.loginView(c, authviews.LoginView{Email: email, Next: next, Return: a.returnURL(c, c.FormValue("rd"))})
 	allowReturn(c, v.Return)
 	if len(v.Email) > valid.MaxEmail {
 		v.Email = ""
@@ -113,7 +133,7 @@ func (a *app) loginSubmit(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	return a.afterPassword(c, u, next)
+	return a.afterPassword(c, u, store.AMRPassword, next, a.returnURL(c, c.FormValue("rd")))
 }
 
 // credentials are the sign-in attempt of this request for email: with the client address and

@@ -82,6 +82,8 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/setup", Public, a.setupSubmit},
 		{http.MethodGet, "/login", Public, a.loginForm},
 		{http.MethodPost, "/login", Public, a.loginSubmit},
+		{http.MethodGet, "/login/sso", Public, a.ssoStart},
+		{http.MethodGet, "/login/sso/callback", Public, a.ssoCallback},
 		{http.MethodGet, "/login/two-step", Public, a.twoStepForm},
 		{http.MethodPost, "/login/two-step", Public, a.twoStepSubmit},
 		{http.MethodPost, "/logout", Public, a.logout},

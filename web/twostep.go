@@ -20,26 +20,30 @@ import (
 // afterPassword is the step after a right password: a session at once, or, for someone who
 // set up two-step sign-in, no session until the code (the browser only remembers, for a
 // few minutes, who typed the right password).
-func (a *app) afterPassword(c echo.Context, u store.User, next string) error {
+//
+// amr says how the first step was made (a password, or the identity provider, which may have
+// asked for more itself); rd is already checked (returnURL).
+func (a *app) afterPassword(c echo.Context, u store.User, amr, next, rd string) error {
 	ts, err := a.Store.TwoStepOf(c.Request().Context(), u.ID)
 	if err != nil {
 		return err
 	}
-	if !ts.TOTP {
-		if err := a.signIn(c, u, store.AMRPassword); err != nil {
+	first := store.Session{AMR: amr}
+	if !ts.TOTP || first.SecondStep() {
+		if err := a.signIn(c, u, amr); err != nil {
 			return err
 		}
-		if a.Access.Now().TwoStepRequired(u.ID) {
+		if !first.SecondStep() && a.Access.Now().TwoStepRequired(u.ID) {
 			// Nowhere else is open to this session: not even the tool that sent them here.
 			return c.Redirect(http.StatusSeeOther, "/account/two-step/required")
 		}
-		return c.Redirect(http.StatusSeeOther, orElse(a.returnURL(c, c.FormValue("rd")), next))
+		return c.Redirect(http.StatusSeeOther, orElse(rd, next))
 	}
 	if err := a.Sessions.StartPending(c.Response(), u.ID); err != nil {
 		return err
 	}
 	q := "?next=" + url.QueryEscape(next)
-	if rd := a.returnURL(c, c.FormValue("rd")); rd != "" {
+	if rd != "" {
 		q += "&rd=" + url.QueryEscape(rd)
 	}
 	return c.Redirect(http.StatusSeeOther, "/login/two-step"+q)

@@ -43,6 +43,9 @@ const (
 	RecoveryCodesRenewed = "auth.recovery_codes_renewed"
 	// TwoStepFailed is a wrong code typed at the second step, after a right password.
 	TwoStepFailed = "auth.two_step_failed"
+	// SSOFailed is a sign-in through the identity provider that signed nobody in (why is in
+	// the entry: a state or nonce that did not match, no account with that email…).
+	SSOFailed = "auth.sso_failed"
 	// UserRenamed is a person changing their own name on the Account page.
 	UserRenamed = "user.rename"
 	// TokenCreated and TokenRevoked are API tokens made and ended (PRODUCT.md §2.9).
@@ -83,7 +86,7 @@ const (
 
 // Actions lists every action, for the filter of the audit page.
 var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, PasswordChanged, PasswordCheckFailed,
-	TwoStepEnrolled, TwoStepRemoved, RecoveryCodeUsed, RecoveryCodesRenewed, TwoStepFailed, UserRenamed, TokenCreated, TokenRevoked,
+	TwoStepEnrolled, TwoStepRemoved, RecoveryCodeUsed, RecoveryCodesRenewed, TwoStepFailed, SSOFailed, UserRenamed, TokenCreated, TokenRevoked,
 	AppCreated, AppUpdated, AppRemoved, Denied,
 	RoleCreated, RoleUpdated, RoleDeleted, AssignmentAdded, AssignmentRemoved, OverrideSet,
 	StaffAdded, StaffDisabled, StaffEnabled, StaffRemoved,

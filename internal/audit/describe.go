@@ -95,6 +95,7 @@ var actionLabels = map[string]string{
 	RecoveryCodeUsed:     "Recovery code used",
 	RecoveryCodesRenewed: "New recovery codes",
 	TwoStepFailed:        "Wrong sign-in code",
+	SSOFailed:            "Single sign-on failed",
 	Denied:               "Request refused",
 	RoleCreated:          "Role created",
 	RoleUpdated:          "Role changed",
@@ -253,6 +254,15 @@ func (d Describer) describe(e Entry) Summary {
 		}
 	case RecoveryCodesRenewed:
 		s.Sentence = fmt.Sprintf("%s made a new set of recovery codes (the old ones no longer work).", orElse(clean(e.TargetName), who))
+	case SSOFailed:
+		if e.TargetName != "" {
+			s.Sentence = fmt.Sprintf("A single sign-on as %s failed.", clean(e.TargetName))
+		} else {
+			s.Sentence = "A single sign-on failed."
+		}
+		if v := after.str("reason"); v != "" {
+			add(Change{Kind: Detail, Label: "Reason", To: v})
+		}
 	case TwoStepFailed:
 		s.Sentence = fmt.Sprintf("A wrong sign-in code was typed for %s, after the right password.", orElse(clean(e.TargetName), "someone"))
 	case TokenCreated:

@@ -127,6 +127,11 @@ func TestDescribeEveryAction(t *testing.T) {
 			[]string{"Recovery codes left: 9"}},
 		{"recovery codes renewed", self5(entry(audit.RecoveryCodesRenewed, "user", "", "")),
 			"María López made a new set of recovery codes (the old ones no longer work).", nil},
+		{"sso failed", func() audit.Entry {
+			e := entry(audit.SSOFailed, "user", "", `{"reason":"no active account has the email zoe@northside.example"}`)
+			e.ActorID, e.ActorName, e.TargetID, e.TargetName = 0, "", 0, "zoe@northside.example"
+			return e
+		}(), "A single sign-on as zoe@northside.example failed.", []string{"Reason: no active account has the email zoe@northside.example"}},
 		{"wrong code", entry(audit.TwoStepFailed, "user", "", ""), "A wrong sign-in code was typed for María López, after the right password.", nil},
 		{"password changed", password, "María López changed their password.", nil},
 		{"password check failed", checkFailed, "A wrong current password was typed to change María López's password.", nil},

@@ -436,6 +436,35 @@ func (m *Sessions) Pending(r *http.Request) (int64, bool) {
 	return id, true
 }
 
+// StartSSO keeps f in this browser while it signs in at the identity provider: sealed, for
+// PendingAge, and SameSite=Lax so the provider's redirect back (a top-level GET) brings it.
+func (m *Sessions) StartSSO(w http.ResponseWriter, f SSOFlow) error {
+	name := m.prefixed("rolegate_sso")
+	val, err := m.pending.Encode(name, f)
+	if err != nil {
+		return fmt.Errorf("auth: sso cookie: %w", err)
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: val, Path: "/", MaxAge: int(PendingAge / time.Second), HttpOnly: true,
+		Secure: m.cookies.Options.Secure, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+// TakeSSO returns the flow this browser started, and ends it: each is used once.
+func (m *Sessions) TakeSSO(w http.ResponseWriter, r *http.Request) (SSOFlow, bool) {
+	name := m.prefixed("rolegate_sso")
+	c, err := r.Cookie(name)
+	if err != nil {
+		return SSOFlow{}, false
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: m.cookies.Options.Secure,
+		SameSite: http.SameSiteLaxMode})
+	var f SSOFlow
+	if m.pending.Decode(name, c.Value, &f) != nil || f.State == "" {
+		return SSOFlow{}, false
+	}
+	return f, true
+}
+
 // ClearPending ends the wait for a second step (passed, or given up).
 func (m *Sessions) ClearPending(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: m.prefixed("rolegate_pending"), Value: "", Path: "/", MaxAge: -1, HttpOnly: true,

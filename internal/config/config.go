@@ -34,7 +34,19 @@ type Config struct {
 	smtpPortS        string
 	smtpTLSS         string
 	smtpPasswordFile string
+
+	OIDC           OIDC // single sign-on; off unless OIDC.Issuer is set
+	oidcSecretFile string
 }
+
+// OIDC is the practice's OpenID Connect provider, for "Sign in with …".
+type OIDC struct {
+	Issuer, ClientID, ClientSecret string
+	Name                           string // the button's label, e.g. Microsoft
+}
+
+// Enabled reports whether single sign-on is configured.
+func (o OIDC) Enabled() bool { return o.Issuer != "" }
 
 // Secure reports whether people reach the portal over HTTPS (directly or through a proxy
 // named by the base URL), which decides the Secure flag and __Host- prefix of cookies.
@@ -60,6 +72,9 @@ func (c Config) TrustsPeer(remoteAddr string) bool {
 	}
 	return false
 }
+
+// SetOIDCSecretFile sets --oidc-client-secret-file as a command line would (Check reads it).
+func (c *Config) SetOIDCSecretFile(path string) { c.oidcSecretFile = path }
 
 // TrustedProxySetting sets --trusted-proxy as a command line would (Check parses it); tests
 // and code that build a Config without flags use it.
@@ -88,6 +103,10 @@ func (c *Config) Register(fs *flag.FlagSet, env func(string) string) {
 	str(&c.SMTP.Username, "smtp-username", "ROLEGATE_SMTP_USERNAME", "", "SMTP user name; empty: no authentication")
 	str(&c.smtpPasswordFile, "smtp-password-file", "ROLEGATE_SMTP_PASSWORD_FILE", "", "file holding the SMTP password (a trailing newline is ignored)")
 	str(&c.SMTP.From, "smtp-from", "ROLEGATE_SMTP_FROM", "", `sender of outgoing mail, e.g. "Rolegate <access@clinic.example>"`)
+	str(&c.OIDC.Issuer, "oidc-issuer", "ROLEGATE_OIDC_ISSUER", "", "OpenID Connect issuer URL for single sign-on, e.g. https://login.microsoftonline.com/TENANT/v2.0; empty: none")
+	str(&c.OIDC.ClientID, "oidc-client-id", "ROLEGATE_OIDC_CLIENT_ID", "", "the client id Rolegate has at the provider")
+	str(&c.oidcSecretFile, "oidc-client-secret-file", "ROLEGATE_OIDC_CLIENT_SECRET_FILE", "", "file holding the client secret (a trailing newline is ignored)")
+	str(&c.OIDC.Name, "oidc-name", "ROLEGATE_OIDC_NAME", "", `the provider's name on the sign-in button ("Sign in with …"), e.g. Microsoft`)
 	str(&c.smtpTLSS, "smtp-tls", "ROLEGATE_SMTP_TLS", string(SMTPStartTLS), "SMTP encryption: starttls, tls (implicit TLS) or none (plain; only for a relay on this machine)")
 }
 
@@ -152,11 +171,50 @@ func (c *Config) Check() error {
 	if err := c.checkSMTP(); err != nil {
 		return err
 	}
+	if err := c.checkOIDC(); err != nil {
+		return err
+	}
 	if c.SMTP.Enabled() && c.BaseURL == "" {
 		// Without it a mailed link would name whatever Host the inviting request carried.
 		return errors.New("--smtp-host needs --base-url: mailed invitation links must name the portal's public address")
 	}
 	return nil
+}
+
+// checkOIDC reads the client secret and checks that single sign-on is configured whole.
+func (c *Config) checkOIDC() error {
+	o := &c.OIDC
+	if c.oidcSecretFile != "" {
+		b, err := os.ReadFile(c.oidcSecretFile)
+		if err != nil {
+			return fmt.Errorf("--oidc-client-secret-file: %w", err)
+		}
+		if o.ClientSecret = strings.TrimRight(string(b), "\r\n"); o.ClientSecret == "" {
+			return fmt.Errorf("--oidc-client-secret-file %q is empty", c.oidcSecretFile)
+		}
+	}
+	if !o.Enabled() {
+		if o.ClientID != "" || o.ClientSecret != "" {
+			return errors.New("--oidc-client-id and --oidc-client-secret-file need --oidc-issuer")
+		}
+		return nil
+	}
+	u, err := url.Parse(o.Issuer)
+	if err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) || u.Host == "" {
+		return fmt.Errorf("--oidc-issuer %q: want an https URL (http only on this machine, for tests)", o.Issuer)
+	}
+	if o.ClientID == "" || o.ClientSecret == "" {
+		return errors.New("--oidc-issuer needs --oidc-client-id and --oidc-client-secret-file")
+	}
+	if o.Name = strings.TrimSpace(o.Name); o.Name == "" {
+		o.Name = "your organisation's account"
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // checkSMTP turns the SMTP flags into c.SMTP: it parses the port, reads the password file and

@@ -29,10 +29,13 @@ type Session struct {
 const (
 	AMRPassword = "pwd"
 	AMRTwoStep  = "pwd otp"
+	AMRSSO      = "sso"     // the practice's identity provider, which asked for a password
+	AMRSSOMFA   = "sso mfa" // … and said it asked for more
 )
 
-// SecondStep reports whether the session passed the second step of signing in.
-func (s Session) SecondStep() bool { return s.AMR == AMRTwoStep }
+// SecondStep reports whether the session passed the second step of signing in: ours, or the
+// identity provider's.
+func (s Session) SecondStep() bool { return s.AMR == AMRTwoStep || s.AMR == AMRSSOMFA }
 
 const sessionColumns = "id, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip, amr, second_step_at"
 
@@ -60,7 +63,7 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess Sessio
 		if sess.AMR == "" {
 			sess.AMR = AMRPassword
 		}
-		if sess.AMR == AMRTwoStep {
+		if sess.SecondStep() {
 			sess.SecondStepAt = sess.CreatedAt
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip, amr, second_step_at)
