@@ -244,8 +244,12 @@ func (a *app) unusable(c echo.Context, err error) error {
 
 func (a *app) acceptView(c echo.Context, o staff.Opened) iv.AcceptView {
 	inv := o.Invitation
-	return iv.AcceptView{Page: a.page(c, "Join "+inv.OrgName), Action: c.Request().URL.Path, Org: inv.OrgName, Role: inv.RoleName,
+	v := iv.AcceptView{Page: a.page(c, "Join "+inv.OrgName), Action: c.Request().URL.Path, Org: inv.OrgName, Role: inv.RoleName,
 		InvitedBy: inv.InvitedByName, Email: inv.Email, Name: inv.Name, Existing: o.Existing}
+	if a.SSO != nil {
+		v.SSOName, v.SSOURL = a.SSO.Name, "/login/sso?invite="+url.QueryEscape(c.Param("token"))
+	}
+	return v
 }
 
 // acceptForm is the page of an invitation link.
@@ -299,9 +303,7 @@ func (a *app) acceptSubmit(c echo.Context) error {
 		}
 		user = store.User{ID: id, Email: o.Invitation.Email}
 	}
-	if err := a.signIn(c, user, store.AMRPassword); err != nil {
-		return err
-	}
 	a.flash(c, fmt.Sprintf("Welcome to %s. You are signed in as %s.", o.Invitation.OrgName, strings.TrimSpace(o.Invitation.RoleName)))
-	return c.Redirect(http.StatusSeeOther, "/")
+	// An existing account's second step still applies, and so does a policy requiring one.
+	return a.afterPassword(c, user, store.AMRPassword, "/", "")
 }

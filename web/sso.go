@@ -28,6 +28,9 @@ func (a *app) ssoStart(c echo.Context) error {
 		return a.renderStatus(c, http.StatusBadGateway, authviews.Login(v))
 	}
 	f.Next, f.Return = valid.LocalPath(c.QueryParam("next")), a.returnURL(c, c.QueryParam("rd"))
+	if inv := c.QueryParam("invite"); inv != "" && len(inv) <= 100 {
+		f.Invite = inv // checked when it comes back: the provider must vouch for its email
+	}
 	if err := a.Sessions.StartSSO(c.Response(), f); err != nil {
 		return err
 	}
@@ -49,6 +52,9 @@ func (a *app) ssoCallback(c echo.Context) error {
 	if c.QueryParam("error") != "" {
 		return refuse(http.StatusUnauthorized, a.SSO.Name+" did not sign you in. Try again, or sign in with your password.")
 	}
+	if f.Invite != "" {
+		return a.ssoAccept(c, f)
+	}
 	u, amr, err := a.SSO.Finish(c.Request().Context(), f, c.QueryParam("state"), c.QueryParam("code"), a.ssoRedirectURL(c), c.RealIP())
 	var se *auth.SSOError
 	switch {
@@ -60,4 +66,29 @@ func (a *app) ssoCallback(c echo.Context) error {
 		return err
 	}
 	return a.afterPassword(c, u, amr, orElse(f.Next, "/"), a.returnURL(c, f.Return))
+}
+
+// ssoAccept accepts the invitation the flow carries for the identity the provider vouched
+// for, then signs that person in.
+func (a *app) ssoAccept(c echo.Context, f auth.SSOFlow) error {
+	ctx := c.Request().Context()
+	id, err := a.SSO.Identify(ctx, f, c.QueryParam("state"), c.QueryParam("code"), a.ssoRedirectURL(c), c.RealIP())
+	var se *auth.SSOError
+	if errors.As(err, &se) {
+		return a.renderStatus(c, http.StatusUnauthorized, authviews.Login(a.loginView(c, authviews.LoginView{
+			Problem: "Signing in with " + a.SSO.Name + " did not work, so the invitation is still open. Try its link again."})))
+	}
+	if err != nil {
+		return err
+	}
+	userID, err := a.staffService().AcceptWithIdentity(ctx, f.Invite, id.Email, id.Name)
+	if err != nil {
+		return a.unusable(c, err)
+	}
+	u, err := a.Store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	a.flash(c, "Welcome. You are signed in with "+a.SSO.Name+".")
+	return a.afterPassword(c, u, id.AMR, "/", "")
 }

@@ -115,3 +115,36 @@ func TestSingleSignOn(t *testing.T) {
 		t.Fatalf("a callback without a flow: %d", r.StatusCode)
 	}
 }
+
+// Accepting an invitation with the identity provider: the provider must vouch for the
+// invitation's own email; the account is made (or the existing one joins) and signed in.
+func TestSingleSignOnAcceptsInvitation(t *testing.T) {
+	p, m := ssoPortal(t)
+	inv := p.invite("zoe@example.org", p.roleID("NURSE"))
+	c := p.client()
+	if page := c.get("/invite/" + inv.Token); byTestid(t, page.body, "sso-accept") != "Accept with Northside Microsoft 365" {
+		t.Fatal("the invitation page does not offer the provider")
+	}
+	// Someone else's identity cannot take it.
+	m.QueueUser(&mockoidc.MockUser{Subject: "mallory", Email: "mallory@example.org", EmailVerified: true})
+	if r := ssoSignIn(t, c, "/login/sso?invite="+inv.Token, nil); r.StatusCode == http.StatusSeeOther || c.cookie("rolegate_session") != nil {
+		t.Fatalf("another email accepted the invitation: %d", r.StatusCode)
+	}
+	users := p.count("users")
+	m.QueueUser(&mockoidc.MockUser{Subject: "zoe", Email: "zoe@example.org", EmailVerified: true})
+	r := ssoSignIn(t, c, "/login/sso?invite="+inv.Token, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
+		t.Fatalf("accept with the provider: %d %s %s", r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+	if p.count("users") != users+1 || p.count("invitations WHERE accepted_at IS NOT NULL") != 1 {
+		t.Fatal("the invitation did not make the account")
+	}
+	if home := c.get("/"); home.StatusCode != http.StatusOK {
+		t.Fatalf("signed in after accepting: %d", home.StatusCode)
+	}
+	// The link is spent.
+	m.QueueUser(&mockoidc.MockUser{Subject: "zoe", Email: "zoe@example.org", EmailVerified: true})
+	if r := ssoSignIn(t, p.client(), "/login/sso?invite="+inv.Token, nil); r.StatusCode == http.StatusSeeOther {
+		t.Fatal("a used invitation accepted again")
+	}
+}

@@ -40,6 +40,13 @@ func NewSSO(issuer, clientID, clientSecret, name string, st *store.Store) *SSO {
 type SSOFlow struct {
 	State, Nonce, Verifier string
 	Next, Return           string
+	Invite                 string // the invitation link's token, when accepting one this way
+}
+
+// SSOIdentity is who the provider vouched for: a verified email, a name, and how they
+// signed in there (store.AMRSSO or store.AMRSSOMFA).
+type SSOIdentity struct {
+	Email, Name, AMR string
 }
 
 // SSOError is a single sign-on that did not sign anyone in; Reason is for the audit log, and
@@ -84,68 +91,81 @@ func (s *SSO) Begin(ctx context.Context, redirectURL string) (string, SSOFlow, e
 // mfaMethods are amr values that say the provider asked for more than a password.
 var mfaMethods = []string{"mfa", "otp", "hwk", "swk", "sc", "fpt", "face", "pin"}
 
-// Finish completes the sign-in the provider sent back (state, code) for flow f: the person,
-// and how they signed in (store.AMRSSO, or store.AMRSSOMFA when the provider says it asked for
-// more than a password). A failure is an *SSOError, audited.
+// Finish completes the sign-in the provider sent back (state, code) for flow f: the person
+// with the identity's email, and how they signed in. A failure is an *SSOError, audited.
 func (s *SSO) Finish(ctx context.Context, f SSOFlow, state, code, redirectURL, addr string) (store.User, string, error) {
-	u, amr, err := s.finish(ctx, f, state, code, redirectURL)
-	var se *SSOError
-	if errors.As(err, &se) {
-		if aerr := s.store.Audit(ctx, audit.Entry{Action: audit.SSOFailed, TargetType: "user", TargetID: u.ID, TargetName: u.Email,
-			Client: addr, After: audit.JSON(map[string]string{"reason": se.Reason})}); aerr != nil {
-			return store.User{}, "", aerr
-		}
-	}
-	return u, amr, err
-}
-
-func (s *SSO) finish(ctx context.Context, f SSOFlow, state, code, redirectURL string) (store.User, string, error) {
-	if f.State == "" || subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) != 1 {
-		return store.User{}, "", &SSOError{Reason: "the state did not match this browser's sign-in"}
-	}
-	p, err := s.discover(ctx)
+	id, err := s.Identify(ctx, f, state, code, redirectURL, addr)
 	if err != nil {
 		return store.User{}, "", err
 	}
+	u, err := s.store.UserByEmail(ctx, id.Email)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return store.User{Email: id.Email}, "", s.failed(ctx, addr, id.Email, &SSOError{Reason: "no active account has the email " + id.Email, NoAccount: true})
+	}
+	return u, id.AMR, err
+}
+
+// Identify completes the code flow and verifies the ID token, for whoever it names (an
+// invitation being accepted needs no account yet). A failure is an *SSOError, audited.
+func (s *SSO) Identify(ctx context.Context, f SSOFlow, state, code, redirectURL, addr string) (SSOIdentity, error) {
+	id, err := s.finish(ctx, f, state, code, redirectURL)
+	var se *SSOError
+	if errors.As(err, &se) {
+		return id, s.failed(ctx, addr, id.Email, se)
+	}
+	return id, err
+}
+
+// failed audits a single sign-on that signed nobody in, and returns se.
+func (s *SSO) failed(ctx context.Context, addr, email string, se *SSOError) error {
+	if err := s.store.Audit(ctx, audit.Entry{Action: audit.SSOFailed, TargetType: "user", TargetName: email,
+		Client: addr, After: audit.JSON(map[string]string{"reason": se.Reason})}); err != nil {
+		return err
+	}
+	return se
+}
+
+func (s *SSO) finish(ctx context.Context, f SSOFlow, state, code, redirectURL string) (SSOIdentity, error) {
+	if f.State == "" || subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) != 1 {
+		return SSOIdentity{}, &SSOError{Reason: "the state did not match this browser's sign-in"}
+	}
+	p, err := s.discover(ctx)
+	if err != nil {
+		return SSOIdentity{}, err
+	}
 	tok, err := s.config(p, redirectURL).Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
-		return store.User{}, "", &SSOError{Reason: "the provider refused the code: " + err.Error()}
+		return SSOIdentity{}, &SSOError{Reason: "the provider refused the code: " + err.Error()}
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return store.User{}, "", &SSOError{Reason: "the provider sent no ID token"}
+		return SSOIdentity{}, &SSOError{Reason: "the provider sent no ID token"}
 	}
 	idt, err := p.Verifier(&oidc.Config{ClientID: s.clientID}).Verify(ctx, raw)
 	if err != nil {
-		return store.User{}, "", &SSOError{Reason: "the ID token did not verify: " + err.Error()}
+		return SSOIdentity{}, &SSOError{Reason: "the ID token did not verify: " + err.Error()}
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
-		return store.User{}, "", &SSOError{Reason: "the ID token's nonce did not match"}
+		return SSOIdentity{}, &SSOError{Reason: "the ID token's nonce did not match"}
 	}
 	var claims struct {
 		Email         string   `json:"email"`
 		EmailVerified *bool    `json:"email_verified"`
+		Name          string   `json:"name"`
 		AMR           []string `json:"amr"`
 	}
 	if err := idt.Claims(&claims); err != nil {
-		return store.User{}, "", &SSOError{Reason: "the ID token's claims did not read: " + err.Error()}
+		return SSOIdentity{}, &SSOError{Reason: "the ID token's claims did not read: " + err.Error()}
 	}
 	email, msg := valid.Email(claims.Email)
 	if msg != "" || claims.EmailVerified == nil || !*claims.EmailVerified {
-		return store.User{}, "", &SSOError{Reason: "the provider did not vouch for an email address (email_verified)"}
+		return SSOIdentity{}, &SSOError{Reason: "the provider did not vouch for an email address (email_verified)"}
 	}
-	u, err := s.store.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		return store.User{Email: email}, "", &SSOError{Reason: "no active account has the email " + email, NoAccount: true}
-	}
-	if err != nil {
-		return store.User{}, "", err
-	}
-	amr := store.AMRSSO
+	id := SSOIdentity{Email: email, Name: claims.Name, AMR: store.AMRSSO}
 	for _, m := range claims.AMR {
 		if slices.Contains(mfaMethods, m) {
-			amr = store.AMRSSOMFA
+			id.AMR = store.AMRSSOMFA
 		}
 	}
-	return u, amr, nil
+	return id, nil
 }

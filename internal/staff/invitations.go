@@ -305,6 +305,41 @@ func (s *Service) AcceptExisting(ctx context.Context, tok string, user store.Use
 	return s.acceptError(err)
 }
 
+// AcceptWithIdentity accepts an invitation for whom the practice's identity provider vouched
+// (a verified email, which must be the invitation's): the existing account of that email, or
+// a new one named name (the invitation's name when the provider gave none), whose password
+// nobody knows: it signs in through the provider. It returns the account's id.
+func (s *Service) AcceptWithIdentity(ctx context.Context, tok, email, name string) (int64, error) {
+	opened, err := s.Open(ctx, tok)
+	if err != nil {
+		return 0, err
+	}
+	inv := opened.Invitation
+	if !strings.EqualFold(inv.Email, email) {
+		return 0, &UnusableError{State: store.InvitationPending, Reason: "It was sent to " + inv.Email + ", not to " + email + "."}
+	}
+	if opened.Existing {
+		u, err := s.Store.UserByEmail(ctx, inv.Email)
+		if err != nil {
+			return 0, err
+		}
+		return u.ID, s.AcceptExisting(ctx, tok, u)
+	}
+	name, msg := valid.Text(name, true, auth.MaxNameLen)
+	if msg != "" {
+		name = inv.Name
+	}
+	if name == "" {
+		name = inv.Email
+	}
+	hash, err := auth.HashPassword(ctx, rand.Text()+rand.Text())
+	if err != nil {
+		return 0, err
+	}
+	id, err := s.Store.AcceptInvitation(ctx, TokenHash(tok), store.Acceptance{Name: name, PasswordHash: hash})
+	return id, s.acceptError(err)
+}
+
 // acceptError turns a store refusal in the accepting transaction (another tab, a revoke or
 // a role change in between) into an UnusableError.
 func (s *Service) acceptError(err error) error {
