@@ -130,11 +130,15 @@ type orgForm struct {
 	RoleMode string
 	Limit    string
 	TwoStep  string
+	SSO      string // yes or no
 	Defaults map[string]string // submitted defaults, by key
 }
 
 func formOf(o store.OrgRow) orgForm {
-	f := orgForm{Name: o.Name, Parent: o.ParentID, RoleMode: "many", Limit: "no", TwoStep: o.TwoStep}
+	f := orgForm{Name: o.Name, Parent: o.ParentID, RoleMode: "many", Limit: "no", TwoStep: o.TwoStep, SSO: "no"}
+	if o.SSORequired {
+		f.SSO = "yes"
+	}
 	if o.OneRole {
 		f.RoleMode = "one"
 	}
@@ -164,8 +168,12 @@ func (a *app) orgView(c echo.Context, o store.OrgRow, f orgForm, problems valid.
 	if err != nil {
 		return ov.OrgView{}, err
 	}
-	v := ov.OrgView{Page: a.page(c, o.Name), ID: o.ID, Name: o.Name, Staff: snap.StaffCounts()[o.ID], Roles: o.Roles, NameValue: f.Name,
-		RoleMode: f.RoleMode, LimitVisibility: f.Limit, TwoStep: f.TwoStep, Problems: problems,
+	ssoName := ""
+	if a.SSO != nil {
+		ssoName = a.SSO.Name
+	}
+	v := ov.OrgView{Page: a.page(c, o.Name), SSOName: ssoName, ID: o.ID, Name: o.Name, Staff: snap.StaffCounts()[o.ID], Roles: o.Roles, NameValue: f.Name,
+		RoleMode: f.RoleMode, LimitVisibility: f.Limit, TwoStep: f.TwoStep, SSO: f.SSO, Problems: problems,
 		CanViewRoles: snap.Can(u.ID, o.ID, rbac.PermRolesManage) || snap.Can(u.ID, o.ID, rbac.PermStaffView)}
 	chain := snap.Ancestry(o.ID)
 	for i := len(chain) - 1; i > 0; i-- {
@@ -283,9 +291,13 @@ func (a *app) orgSettings(c echo.Context) error {
 	}
 	f := formOf(o)
 	f.RoleMode, f.Limit, f.TwoStep = c.FormValue("role_mode"), c.FormValue("limit_visibility"), c.FormValue("two_step")
+	sso := c.FormValue("sso_required")
+	if sso != "" {
+		f.SSO = sso
+	}
 	u, _ := currentUser(c)
 	problems, err := a.orgService().SaveSettings(c.Request().Context(), u.ID, o.ID, orgs.Settings{RoleMode: f.RoleMode, LimitVisibility: f.Limit,
-		TwoStep: f.TwoStep})
+		TwoStep: f.TwoStep, SSORequired: sso})
 	return a.orgAnswer(c, o, f, problems, err, "Settings saved.")
 }
 

@@ -148,3 +148,37 @@ func TestSingleSignOnAcceptsInvitation(t *testing.T) {
 		t.Fatal("a used invitation accepted again")
 	}
 }
+
+// An organisation that requires single sign-on: its staff's right password signs nobody in
+// (told to use the provider), the provider does; global admins keep their password.
+func TestOrganisationRequiresSingleSignOn(t *testing.T) {
+	p, m := ssoPortal(t)
+	ben, _ := p.personIn("Ben Okafor", 1, p.roleID("STAFF"))
+	_ = ben
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+	admin.get("/orgs/1")
+	form := url.Values{"role_mode": {"many"}, "limit_visibility": {"yes"}, "two_step": {"optional"}, "sso_required": {"maybe"}}
+	if r := admin.postForm("/orgs/1/settings", form); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a bad value: %d", r.StatusCode)
+	}
+	form.Set("sso_required", "yes")
+	if r := admin.postForm("/orgs/1/settings", form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.StatusCode, r.body)
+	}
+	c := p.client()
+	r := c.login("ben.okafor@example.org", "a staff member password")
+	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "signs in with Northside Microsoft 365") || c.cookie("rolegate_session") != nil {
+		t.Fatalf("password under the requirement: %d", r.StatusCode)
+	}
+	m.QueueUser(&mockoidc.MockUser{Subject: "ben", Email: "ben.okafor@example.org", EmailVerified: true})
+	if r := ssoSignIn(t, c, "/login/sso", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("through the provider: %d %s", r.StatusCode, r.body)
+	}
+	if r := p.client().login(adminEmail, adminPassword); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a global admin's password: %d", r.StatusCode)
+	}
+	if n := p.count("audit_log WHERE action = 'settings.change' AND after_json LIKE '%sso_required%'"); n != 1 {
+		t.Fatalf("%d changes audited", n)
+	}
+}

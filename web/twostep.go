@@ -24,6 +24,14 @@ import (
 // amr says how the first step was made (a password, or the identity provider, which may have
 // asked for more itself); rd is already checked (returnURL).
 func (a *app) afterPassword(c echo.Context, u store.User, amr, next, rd string) error {
+	if amr == store.AMRPassword && a.SSO != nil && a.Access.Now().SSORequired(u.ID) {
+		// The right password, refused all the same: the organisation signs in through its
+		// identity provider (where leaving the practice disables the account).
+		v := a.loginView(c, authviews.LoginView{Email: u.Email, Next: next, Return: rd,
+			Problem: "Your organisation signs in with " + a.SSO.Name + ": use the button below."})
+		allowReturn(c, v.Return)
+		return a.renderStatus(c, http.StatusForbidden, authviews.Login(v))
+	}
 	ts, err := a.Store.TwoStepOf(c.Request().Context(), u.ID)
 	if err != nil {
 		return err

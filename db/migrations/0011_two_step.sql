@@ -37,3 +37,7 @@ ALTER TABLE organisations ADD COLUMN two_step TEXT NOT NULL DEFAULT 'optional' C
 -- A protected application may require the second step: a person signed in with a password
 -- alone is sent to pass it, then back (forward-auth).
 ALTER TABLE protected_apps ADD COLUMN require_two_step INTEGER NOT NULL DEFAULT 0 CHECK (require_two_step IN (0, 1));
+
+-- An organisation may require its staff (and those of the organisations below) to sign in
+-- through the practice's identity provider: their password no longer signs them in.
+ALTER TABLE organisations ADD COLUMN sso_required INTEGER NOT NULL DEFAULT 0 CHECK (sso_required IN (0, 1));

@@ -736,6 +736,7 @@ var settingLabels = map[string]string{
 	"role_mode":              "Role mode",
 	"limit_visibility":       "Limit organisation members visibility",
 	"two_step":               "Two-step sign-in",
+	"sso_required":           "Sign in with the identity provider only",
 	"session_idle_minutes":   "Idle timeout (minutes)",
 	"session_absolute_hours": "Session length (hours)",
 	"invitation_ttl_hours":   "Invitation link lifetime (hours)",
@@ -768,6 +769,13 @@ func settingValue(key string, f fields, before bool) string {
 			return "One role per person"
 		}
 	case "limit_visibility":
+		switch s {
+		case "true":
+			return "Yes"
+		case "false":
+			return "No"
+		}
+	case "sso_required":
 		switch s {
 		case "true":
 			return "Yes"

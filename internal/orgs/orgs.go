@@ -167,6 +167,7 @@ type Settings struct {
 	RoleMode        string
 	LimitVisibility string
 	TwoStep         string // whom two-step sign-in is required of: rbac.TwoStep…; "" keeps it
+	SSORequired     string // "yes" or "no": staff sign in through the identity provider; "" keeps it
 }
 
 // SaveSettings saves org's role mode and member visibility. Switching to one role per person
@@ -183,6 +184,15 @@ func (s *Service) SaveSettings(ctx context.Context, actorID, orgID int64, f Sett
 	if f.LimitVisibility != "yes" && f.LimitVisibility != "no" {
 		p.Add("limit_visibility", "Choose Yes or No.")
 	}
+	var sso *bool
+	switch f.SSORequired {
+	case "":
+	case "yes", "no":
+		v := f.SSORequired == "yes"
+		sso = &v
+	default:
+		p.Add("sso_required", "Choose Yes or No.")
+	}
 	if f.TwoStep != "" && !rbac.ValidTwoStep(f.TwoStep) { // "" keeps it as it is
 		p.Add("two_step", "Choose optional, required for admins or required for everyone.")
 	}
@@ -190,7 +200,7 @@ func (s *Service) SaveSettings(ctx context.Context, actorID, orgID int64, f Sett
 		return p, nil
 	}
 	err := s.Store.SetOrgSettings(ctx, orgID, store.OrgSettings{OneRole: f.RoleMode == "one", LimitVisibility: f.LimitVisibility == "yes",
-		TwoStep: f.TwoStep})
+		TwoStep: f.TwoStep, SSORequired: sso})
 	var se *store.SeveralRolesError
 	if errors.As(err, &se) {
 		people := make([]string, len(se.People))

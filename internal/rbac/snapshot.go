@@ -53,6 +53,8 @@ type (
 		LimitVisibility bool
 		// TwoStep is whom it requires the second step of signing in of (TwoStep… values).
 		TwoStep string
+		// SSORequired: its staff sign in through the identity provider, not with a password.
+		SSORequired bool
 	}
 	// User is a person, as far as access is concerned.
 	User struct {

@@ -97,3 +97,20 @@ func ChangesAdministration(c *Catalog, before, after Data) bool {
 	}
 	return false
 }
+
+// SSORequired reports whether an organisation userID is staff of, or one above it, requires
+// signing in through the identity provider. Global admins are never covered: the portal
+// stays reachable when the provider is not.
+func (s *Snapshot) SSORequired(userID int64) bool {
+	if s.IsGlobalAdmin(userID) {
+		return false
+	}
+	for _, member := range s.MemberOrgs(userID) {
+		for _, id := range s.Ancestry(member) {
+			if s.orgs[id].SSORequired {
+				return true
+			}
+		}
+	}
+	return false
+}

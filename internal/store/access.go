@@ -43,9 +43,9 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 	if err := tx.QueryRowContext(ctx, "SELECT access FROM versions WHERE id = 1").Scan(&d.Version); err != nil {
 		return d, err
 	}
-	err = each("SELECT id, coalesce(parent_id, 0), name, role_mode = 'one', limit_visibility, two_step FROM organisations", func(r *sql.Rows) error {
+	err = each("SELECT id, coalesce(parent_id, 0), name, role_mode = 'one', limit_visibility, two_step, sso_required FROM organisations", func(r *sql.Rows) error {
 		var o rbac.Org
-		err := r.Scan(&o.ID, &o.ParentID, &o.Name, &o.OneRole, &o.LimitVisibility, &o.TwoStep)
+		err := r.Scan(&o.ID, &o.ParentID, &o.Name, &o.OneRole, &o.LimitVisibility, &o.TwoStep, &o.SSORequired)
 		d.Orgs = append(d.Orgs, o)
 		return err
 	})

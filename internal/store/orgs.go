@@ -57,16 +57,17 @@ type OrgRow struct {
 	OneRole         bool   // role mode "one role per person"
 	LimitVisibility bool   // "Limit organisation members visibility"
 	TwoStep         string // whom it requires two-step sign-in of (rbac.TwoStep…)
+	SSORequired     bool   // its staff sign in through the identity provider
 	Roles           int    // roles defined in it
 }
 
-const orgSelect = `SELECT o.id, coalesce(o.parent_id, 0), o.name, o.role_mode = 'one', o.limit_visibility, o.two_step,
+const orgSelect = `SELECT o.id, coalesce(o.parent_id, 0), o.name, o.role_mode = 'one', o.limit_visibility, o.two_step, o.sso_required,
 	(SELECT count(*) FROM roles WHERE org_id = o.id)
 	FROM organisations o`
 
 func scanOrg(row interface{ Scan(...any) error }) (OrgRow, error) {
 	var o OrgRow
-	err := row.Scan(&o.ID, &o.ParentID, &o.Name, &o.OneRole, &o.LimitVisibility, &o.TwoStep, &o.Roles)
+	err := row.Scan(&o.ID, &o.ParentID, &o.Name, &o.OneRole, &o.LimitVisibility, &o.TwoStep, &o.SSORequired, &o.Roles)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, ErrNotFound
 	}
@@ -283,6 +284,7 @@ type OrgSettings struct {
 	OneRole         bool
 	LimitVisibility bool
 	TwoStep         string // rbac.TwoStep…; "" keeps what it is
+	SSORequired     *bool  // nil keeps what it is
 }
 
 // SetOrgSettings saves an organisation's role mode and member visibility. Switching to one
@@ -292,8 +294,9 @@ func (s *Store) SetOrgSettings(ctx context.Context, id int64, set OrgSettings) e
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		var cur OrgSettings
 		var name string
-		err := tx.QueryRowContext(ctx, "SELECT name, role_mode = 'one', limit_visibility, two_step FROM organisations WHERE id = ?", id).
-			Scan(&name, &cur.OneRole, &cur.LimitVisibility, &cur.TwoStep)
+		var curSSO bool
+		err := tx.QueryRowContext(ctx, "SELECT name, role_mode = 'one', limit_visibility, two_step, sso_required FROM organisations WHERE id = ?", id).
+			Scan(&name, &cur.OneRole, &cur.LimitVisibility, &cur.TwoStep, &curSSO)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -313,13 +316,17 @@ func (s *Store) SetOrgSettings(ctx context.Context, id int64, set OrgSettings) e
 		if set.TwoStep == "" {
 			set.TwoStep = cur.TwoStep
 		}
-		if set.TwoStep != cur.TwoStep {
+		sso := curSSO
+		if set.SSORequired != nil {
+			sso = *set.SSORequired
+		}
+		if set.TwoStep != cur.TwoStep || sso != curSSO {
 			if err := audit.RequireFresh(ctx); err != nil { // changing the policy is a step-up action
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE organisations SET role_mode = ?, limit_visibility = ?, two_step = ? WHERE id = ?",
-			mode[set.OneRole], set.LimitVisibility, set.TwoStep, id); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE organisations SET role_mode = ?, limit_visibility = ?, two_step = ?, sso_required = ? WHERE id = ?",
+			mode[set.OneRole], set.LimitVisibility, set.TwoStep, sso, id); err != nil {
 			return fmt.Errorf("store: organisation settings: %w", err)
 		}
 		entry := func(key string, before, after any) error {
@@ -337,7 +344,12 @@ func (s *Store) SetOrgSettings(ctx context.Context, id int64, set OrgSettings) e
 			}
 		}
 		if set.TwoStep != cur.TwoStep {
-			return entry("two_step", cur.TwoStep, set.TwoStep)
+			if err := entry("two_step", cur.TwoStep, set.TwoStep); err != nil {
+				return err
+			}
+		}
+		if sso != curSSO {
+			return entry("sso_required", curSSO, sso)
 		}
 		return nil
 	})

@@ -80,6 +80,8 @@ type OrgView struct {
 	RoleMode        string
 	LimitVisibility string
 	TwoStep         string // optional, admins or everyone
+	SSO             string // yes or no: staff sign in through the identity provider
+	SSOName         string // the identity provider's name; "" when none is configured
 	Groups          []DefaultGroup
 	Problems        map[string]string
 }
