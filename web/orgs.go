@@ -130,7 +130,7 @@ type orgForm struct {
 	RoleMode string
 	Limit    string
 	TwoStep  string
-	SSO      string // yes or no
+	SSO      string            // yes or no
 	Defaults map[string]string // submitted defaults, by key
 }
 
