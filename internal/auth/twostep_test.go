@@ -194,3 +194,32 @@ func TestTwoStepThrottled(t *testing.T) {
 		t.Fatalf("after the wait, the right code: %v", err)
 	}
 }
+
+// Whatever is typed as a code: no panic, and only the six digits the app shows now (or a
+// step either side) are ever taken; recovery codes read the same in any case and with or
+// without spaces and dashes.
+func FuzzTwoStepCode(f *testing.F) {
+	secret := "JBSWY3DPEHPK3PXP"
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	right, _ := totp.GenerateCodeCustom(secret, now, totpOpts)
+	for _, seed := range []string{"", right, " " + right[:3] + " " + right[3:], "000000", "12345", "1234567", "ABCDE-FGHIJ", "abcde fghij", "٠١٢٣٤٥", "\x00\x00\x00\x00\x00\x00"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, code string) {
+		step, ok := matchStep(secret, code, now)
+		if ok {
+			digits := strings.Join(strings.Fields(code), "")
+			want, _ := totp.GenerateCodeCustom(secret, time.Unix(step*30, 0), totpOpts)
+			if digits != want || step < now.Unix()/30-1 || step > now.Unix()/30+1 {
+				t.Fatalf("%q taken for step %d", code, step)
+			}
+		}
+		h := recoveryHash(code)
+		if string(h) != string(recoveryHash(strings.ToLower(code))) && strings.ToUpper(strings.ToLower(code)) == strings.ToUpper(code) {
+			t.Fatalf("%q: case changes the recovery hash", code)
+		}
+		if string(h) != string(recoveryHash(strings.ReplaceAll(code, "-", ""))) {
+			t.Fatalf("%q: a dash changes the recovery hash", code)
+		}
+	})
+}
