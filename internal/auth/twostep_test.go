@@ -215,7 +215,8 @@ func FuzzTwoStepCode(f *testing.F) {
 			}
 		}
 		h := recoveryHash(code)
-		if string(h) != string(recoveryHash(strings.ToLower(code))) && strings.ToUpper(strings.ToLower(code)) == strings.ToUpper(code) {
+		ascii := !strings.ContainsFunc(code, func(r rune) bool { return r > 127 })
+		if ascii && string(h) != string(recoveryHash(strings.ToLower(code))) {
 			t.Fatalf("%q: case changes the recovery hash", code)
 		}
 		if string(h) != string(recoveryHash(strings.ReplaceAll(code, "-", ""))) {
