@@ -143,13 +143,16 @@ type userEntry struct {
 // Snapshot is an immutable view of who holds what. Every check is answered from one, so a
 // permission check never touches the database; each committed write builds a new one.
 type Snapshot struct {
-	cat     *Catalog
-	data    Data
-	orgs    map[int64]*orgEntry
-	roles   map[int64]*roleEntry
-	users   map[int64]*userEntry
-	inOrder []*userEntry // users by id, for the questions asked of everyone
-	byEmail map[string]int64
+	// twoStepPolicy: some organisation requires two-step sign-in of someone (most practices
+	// have none, and every request asks TwoStepRequired).
+	twoStepPolicy bool
+	cat           *Catalog
+	data          Data
+	orgs          map[int64]*orgEntry
+	roles         map[int64]*roleEntry
+	users         map[int64]*userEntry
+	inOrder       []*userEntry // users by id, for the questions asked of everyone
+	byEmail       map[string]int64
 	// Warnings lists problems found while building (unknown permission keys in stored roles).
 	Warnings []string
 }
@@ -161,6 +164,7 @@ func NewSnapshot(c *Catalog, d Data) *Snapshot {
 		roles: make(map[int64]*roleEntry, len(d.Roles)), users: make(map[int64]*userEntry, len(d.Users))}
 	for _, o := range d.Orgs {
 		s.orgs[o.ID] = &orgEntry{Org: o}
+		s.twoStepPolicy = s.twoStepPolicy || o.TwoStep == TwoStepAdmins || o.TwoStep == TwoStepEveryone
 	}
 	for _, o := range s.orgs {
 		seen := map[int64]bool{}

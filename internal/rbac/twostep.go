@@ -26,13 +26,11 @@ var secondStepPermissions = append(slices.Clone(AdminPermissions), PermIntegrati
 // or one requires it of admins and they hold an Administration permission there. A global
 // admin holds them all, everywhere: any policy other than optional covers them.
 func (s *Snapshot) TwoStepRequired(userID int64) bool {
-	if s.IsGlobalAdmin(userID) {
-		for _, o := range s.orgs {
-			if o.TwoStep == TwoStepAdmins || o.TwoStep == TwoStepEveryone {
-				return true
-			}
-		}
+	if !s.twoStepPolicy {
 		return false
+	}
+	if s.IsGlobalAdmin(userID) {
+		return true
 	}
 	for _, member := range s.MemberOrgs(userID) {
 		for _, id := range s.Ancestry(member) {
