@@ -23,9 +23,7 @@ func (a *app) ssoStart(c echo.Context) error {
 	}
 	to, f, err := a.SSO.Begin(c.Request().Context(), a.ssoRedirectURL(c))
 	if err != nil {
-		a.Logger.Error("single sign-on", "err", err)
-		v := a.loginView(c, authviews.LoginView{Problem: "Signing in with " + a.SSO.Name + " is not available right now. Sign in with your password, or try again later."})
-		return a.renderStatus(c, http.StatusBadGateway, authviews.Login(v))
+		return a.ssoUnavailable(c, err)
 	}
 	f.Next, f.Return = valid.LocalPath(c.QueryParam("next")), a.returnURL(c, c.QueryParam("rd"))
 	if inv := c.QueryParam("invite"); inv != "" && len(inv) <= 100 {
@@ -63,7 +61,7 @@ func (a *app) ssoCallback(c echo.Context) error {
 	case errors.As(err, &se):
 		return refuse(http.StatusUnauthorized, "Signing in with "+a.SSO.Name+" did not work. Try again, or sign in with your password.")
 	case err != nil:
-		return err
+		return a.ssoUnavailable(c, err)
 	}
 	return a.afterPassword(c, u, amr, orElse(f.Next, "/"), a.returnURL(c, f.Return))
 }
@@ -79,7 +77,7 @@ func (a *app) ssoAccept(c echo.Context, f auth.SSOFlow) error {
 			Problem: "Signing in with " + a.SSO.Name + " did not work, so the invitation is still open. Try its link again."})))
 	}
 	if err != nil {
-		return err
+		return a.ssoUnavailable(c, err)
 	}
 	userID, err := a.staffService().AcceptWithIdentity(ctx, f.Invite, id.Email, id.Name)
 	if err != nil {
@@ -91,4 +89,12 @@ func (a *app) ssoAccept(c echo.Context, f auth.SSOFlow) error {
 	}
 	a.flash(c, "Welcome. You are signed in with "+a.SSO.Name+".")
 	return a.afterPassword(c, u, id.AMR, "/", "")
+}
+
+// ssoUnavailable answers when the identity provider could not be reached (discovery, the
+// code exchange): the sign-in page saying so, not an error page.
+func (a *app) ssoUnavailable(c echo.Context, err error) error {
+	a.Logger.Error("single sign-on", "err", err)
+	v := a.loginView(c, authviews.LoginView{Problem: "Signing in with " + a.SSO.Name + " is not available right now. Sign in with your password, or try again later."})
+	return a.renderStatus(c, http.StatusBadGateway, authviews.Login(v))
 }

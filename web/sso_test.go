@@ -182,3 +182,13 @@ func TestOrganisationRequiresSingleSignOn(t *testing.T) {
 		t.Fatalf("%d changes audited", n)
 	}
 }
+
+// A provider that cannot be reached: the sign-in page says so (502), never an error page.
+func TestSingleSignOnProviderDown(t *testing.T) {
+	p, m := ssoPortal(t)
+	_ = m.Shutdown()
+	r := p.client().get("/login/sso")
+	if r.StatusCode != http.StatusBadGateway || !strings.Contains(r.body, "is not available right now") {
+		t.Fatalf("provider down: %d", r.StatusCode)
+	}
+}

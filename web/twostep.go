@@ -98,17 +98,9 @@ func (a *app) twoStepSubmit(c echo.Context) error {
 	v := authviews.TwoStepView{Page: a.page(c, "Two-step sign-in"), Next: next, Return: a.returnURL(c, c.FormValue("rd"))}
 	allowReturn(c, v.Return)
 	got, err := a.TwoStep.Check(c.Request().Context(), u, c.FormValue("code"), c.RealIP())
-	var te *auth.ThrottledError
-	switch {
-	case errors.As(err, &te):
-		v.WaitSec = int(math.Ceil(te.Wait.Seconds()))
-		v.Problem = "Too many wrong codes. Wait a little before trying again."
-		c.Response().Header().Set("Retry-After", strconv.Itoa(v.WaitSec))
-		return a.renderStatus(c, http.StatusTooManyRequests, authviews.TwoStep(v))
-	case errors.Is(err, auth.ErrBadCode):
-		v.Problem = "That code is not right. Codes change every 30 seconds and each works once."
-		return a.renderStatus(c, http.StatusUnauthorized, authviews.TwoStep(v))
-	case err != nil:
+	if status, refused := codeRefusal(c, &v, err); refused {
+		return a.renderStatus(c, status, authviews.TwoStep(v))
+	} else if err != nil {
 		return err
 	}
 	a.Sessions.ClearPending(c.Response())
@@ -326,17 +318,9 @@ func (a *app) stepUpSubmit(c echo.Context) error {
 		Return: a.returnURL(c, c.FormValue("rd"))}
 	allowReturn(c, v.Return)
 	_, err := a.TwoStep.Check(ctx, u, c.FormValue("code"), c.RealIP())
-	var te *auth.ThrottledError
-	switch {
-	case errors.As(err, &te):
-		v.WaitSec = int(math.Ceil(te.Wait.Seconds()))
-		v.Problem = "Too many wrong codes. Wait a little before trying again."
-		c.Response().Header().Set("Retry-After", strconv.Itoa(v.WaitSec))
-		return a.renderStatus(c, http.StatusTooManyRequests, authviews.StepUp(v))
-	case errors.Is(err, auth.ErrBadCode):
-		v.Problem = "That code is not right. Codes change every 30 seconds and each works once."
-		return a.renderStatus(c, http.StatusUnauthorized, authviews.StepUp(v))
-	case err != nil:
+	if status, refused := codeRefusal(c, &v, err); refused {
+		return a.renderStatus(c, status, authviews.StepUp(v))
+	} else if err != nil {
 		return err
 	}
 	if err := a.Store.MarkSecondStep(ctx, sess.ID); err != nil {
@@ -347,4 +331,21 @@ func (a *app) stepUpSubmit(c echo.Context) error {
 	}
 	a.flash(c, "Thank you. For the next ten minutes Rolegate will not ask again.")
 	return redirect(c, v.Next)
+}
+
+// codeRefusal words a code the second step refused (wrong, used, or too many wrong lately)
+// into v and gives the status to answer with; refused is false for any other err.
+func codeRefusal(c echo.Context, v *authviews.TwoStepView, err error) (status int, refused bool) {
+	var te *auth.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		v.WaitSec = int(math.Ceil(te.Wait.Seconds()))
+		v.Problem = "Too many wrong codes. Wait a little before trying again."
+		c.Response().Header().Set("Retry-After", strconv.Itoa(v.WaitSec))
+		return http.StatusTooManyRequests, true
+	case errors.Is(err, auth.ErrBadCode):
+		v.Problem = "That code is not right. Codes change every 30 seconds and each works once."
+		return http.StatusUnauthorized, true
+	}
+	return 0, false
 }
