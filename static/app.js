@@ -355,7 +355,89 @@
     });
   }
 
+  // ---- passkeys (WebAuthn): fetch the options, ask the authenticator, post the answer ----
+  // The server gives the options as JSON with binary members in base64url; the browser wants
+  // them as bytes, and its answer goes back the other way (the form field "credential").
+  function b64urlToBytes(s) {
+    var b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+    var out = new Uint8Array(b.length);
+    for (var i = 0; i < b.length; i++) out[i] = b.charCodeAt(i);
+    return out.buffer;
+  }
+  function bytesToB64url(buf) {
+    var bytes = new Uint8Array(buf), s = "";
+    for (var i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function decodeOptions(pk) {
+    pk.challenge = b64urlToBytes(pk.challenge);
+    if (pk.user) pk.user.id = b64urlToBytes(pk.user.id);
+    ["excludeCredentials", "allowCredentials"].forEach(function (k) {
+      (pk[k] || []).forEach(function (c) { c.id = b64urlToBytes(c.id); });
+    });
+    return pk;
+  }
+  function encodeCredential(c) {
+    var r = c.response, out = { id: c.id, rawId: bytesToB64url(c.rawId), type: c.type, response: {},
+      clientExtensionResults: c.getClientExtensionResults ? c.getClientExtensionResults() : {} };
+    if (c.authenticatorAttachment) out.authenticatorAttachment = c.authenticatorAttachment;
+    ["clientDataJSON", "attestationObject", "authenticatorData", "signature", "userHandle"].forEach(function (k) {
+      if (r[k]) out.response[k] = bytesToB64url(r[k]);
+    });
+    if (r.getTransports) out.response.transports = r.getTransports();
+    return JSON.stringify(out);
+  }
+  function passkeyProblem(form, msg) {
+    var p = form.querySelector("[data-passkey-problem]");
+    if (!p) return;
+    p.textContent = msg;
+    p.hidden = !msg;
+  }
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-passkey")) return;
+    if (form.elements.credential.value) return; // the answer, on its way
+    e.preventDefault();
+    var button = form.querySelector("[data-passkey-button]");
+    button.disabled = true;
+    passkeyProblem(form, "");
+    var csrf = form.elements._csrf ? form.elements._csrf.value : "";
+    fetch(form.getAttribute("data-passkey"), {
+      method: "POST", credentials: "same-origin", body: new URLSearchParams(new FormData(form)),
+      headers: { "X-CSRF-Token": csrf, "Accept": "application/json" }
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (body) {
+        if (!res.ok) {
+          if (body.location) { window.location.assign(body.location); }
+          throw new Error(body.problem || "Something went wrong. Try again.");
+        }
+        var pk = decodeOptions(body.publicKey);
+        return pk.user ? navigator.credentials.create({ publicKey: pk }) : navigator.credentials.get({ publicKey: pk });
+      });
+    }).then(function (cred) {
+      form.elements.credential.value = encodeCredential(cred);
+      form.submit();
+    }).catch(function (err) {
+      button.disabled = false;
+      if (err && (err.name === "NotAllowedError" || err.name === "AbortError")) {
+        passkeyProblem(form, "No passkey was used (it was cancelled, or timed out). Try again when you are ready.");
+      } else if (err && err.name === "InvalidStateError") {
+        passkeyProblem(form, "That passkey is registered already.");
+      } else {
+        passkeyProblem(form, (err && err.message) || "The passkey did not work. Try again.");
+      }
+    });
+  });
+  function initPasskeys(root) {
+    var ok = !!(window.PublicKeyCredential && navigator.credentials);
+    within(root, "form[data-passkey]").forEach(function (f) {
+      f.querySelector("[data-passkey-button]").hidden = !ok;
+      f.querySelector("[data-passkey-unsupported]").hidden = ok;
+    });
+  }
+
   function init(root) {
+    initPasskeys(root);
     initMatrices(root);
     initScrollBoxes(root);
     initCopy(root);

@@ -42,6 +42,17 @@ func (a *app) accountView(c echo.Context, problems map[string]string) (account.V
 		return v, err
 	}
 	v.TwoStepOn, v.RecoveryLeft = ts.TOTP, ts.RecoveryLeft
+	keys, err := a.Store.Passkeys(ctx, u.ID)
+	if err != nil {
+		return v, err
+	}
+	for _, k := range keys {
+		row := account.PasskeyRow{ID: k.ID, Name: k.Name, Added: formatTime(k.CreatedAt), LastUsed: "Never"}
+		if k.LastUsedAt > 0 {
+			row.LastUsed = formatTime(k.LastUsedAt)
+		}
+		v.Passkeys = append(v.Passkeys, row)
+	}
 	sessions, err := a.Store.UserSessions(ctx, u.ID)
 	if err != nil {
 		return v, err

@@ -86,6 +86,10 @@ func (a *app) Routes() []Route {
 		{http.MethodGet, "/login/sso/callback", Public, a.ssoCallback},
 		{http.MethodGet, "/login/two-step", Public, a.twoStepForm},
 		{http.MethodPost, "/login/two-step", Public, a.twoStepSubmit},
+		{http.MethodPost, "/login/two-step/passkey/options", Public, a.twoStepPasskeyOptions},
+		{http.MethodPost, "/login/two-step/passkey", Public, a.twoStepPasskey},
+		{http.MethodPost, "/login/passkey/options", Public, a.passkeySignInOptions},
+		{http.MethodPost, "/login/passkey", Public, a.passkeySignIn},
 		{http.MethodPost, "/logout", Public, a.logout},
 
 		// Forward-auth (web/forward.go): asked by reverse proxies; each answers for itself
@@ -101,6 +105,8 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/account/sessions/end-all", SignedIn, a.endAllSessions},
 		{http.MethodGet, "/step-up", SignedIn, a.stepUpForm},
 		{http.MethodPost, "/step-up", SignedIn, a.stepUpSubmit},
+		{http.MethodPost, "/step-up/passkey/options", SignedIn, a.stepUpPasskeyOptions},
+		{http.MethodPost, "/step-up/passkey", SignedIn, a.stepUpPasskey},
 		{http.MethodGet, "/account/two-step/required", Enrolling, a.twoStepRequired},
 		{http.MethodPost, "/account/two-step", Enrolling, a.twoStepStart},
 		{http.MethodGet, "/account/two-step", Enrolling, a.twoStepEnrolPage},
@@ -108,6 +114,9 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/account/two-step/confirm", Enrolling, a.twoStepConfirm},
 		{http.MethodPost, "/account/two-step/recovery", SignedIn, a.twoStepRenew},
 		{http.MethodPost, "/account/two-step/off", SignedIn, a.twoStepOff},
+		{http.MethodPost, "/account/passkeys/options", Enrolling, a.passkeyAddOptions},
+		{http.MethodPost, "/account/passkeys", Enrolling, a.passkeyAdd},
+		{http.MethodPost, "/account/passkeys/:id/remove", SignedIn, a.passkeyRemove},
 
 		{http.MethodGet, "/roles", Perm(viewRoles...), a.rolesList},
 		{http.MethodGet, "/roles/new", Perm(rbac.PermRolesManage), a.roleNew},

@@ -60,6 +60,7 @@ func TestRouteTableIsComplete(t *testing.T) {
 	// Only these may be public; everything else needs a session at least.
 	public := map[string]bool{"GET /healthz": true, "GET /static/*": true, "GET /favicon.ico": true, "GET /api/v1/openapi.json": true, "GET /auth/nginx": true, "GET /auth/forward": true, "GET /setup": true, "POST /setup": true,
 		"GET /login": true, "POST /login": true, "GET /login/two-step": true, "GET /login/sso": true, "GET /login/sso/callback": true, "POST /login/two-step": true, "POST /logout": true,
+		"POST /login/two-step/passkey/options": true, "POST /login/two-step/passkey": true, "POST /login/passkey/options": true, "POST /login/passkey": true,
 		"GET /invite/:token": true, "POST /invite/:token": true}
 	for k, acc := range table {
 		if acc.kind == accessPublic && !public[k] {

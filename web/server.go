@@ -29,6 +29,7 @@ type Deps struct {
 	Store    *store.Store
 	Auth     *auth.Service
 	TwoStep  *auth.TwoStep
+	Passkeys *auth.Passkeys
 	SSO      *auth.SSO // nil: no single sign-on
 	Sessions *auth.Sessions
 	Access   *rbac.Engine
@@ -41,7 +42,7 @@ type Deps struct {
 
 // DepsOf builds the web layer's dependencies from the parts boot opened.
 func DepsOf(p *boot.Parts, cfg config.Config, logger *slog.Logger, version string) Deps {
-	return Deps{Store: p.Store, Auth: p.Auth, TwoStep: p.TwoStep, SSO: p.SSO, Sessions: p.Sessions, Access: p.Access, Config: cfg, Logger: logger,
+	return Deps{Store: p.Store, Auth: p.Auth, TwoStep: p.TwoStep, Passkeys: p.Passkeys, SSO: p.SSO, Sessions: p.Sessions, Access: p.Access, Config: cfg, Logger: logger,
 		Version: version, Mail: p.Mail}
 }
 

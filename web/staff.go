@@ -140,7 +140,7 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		if err != nil {
 			return v, err
 		}
-		v.TwoStepOn = ts.TOTP
+		v.TwoStepOn = ts.On()
 	}
 	// The controls offered are those the domain would accept; it decides again on submit.
 	canChange := func(org int64) bool { return snap.CheckPersonChange(u.ID, p.User.ID, org) == nil }

@@ -24,11 +24,8 @@ import (
 // amr says how the first step was made (a password, or the identity provider, which may have
 // asked for more itself); rd is already checked (returnURL).
 func (a *app) afterPassword(c echo.Context, u store.User, amr, next, rd string) error {
-	if amr == store.AMRPassword && a.SSO != nil && a.Access.Now().SSORequired(u.ID) {
-		// The right password, refused all the same: the organisation signs in through its
-		// identity provider (where leaving the practice disables the account).
-		v := a.loginView(c, authviews.LoginView{Email: u.Email, Next: next, Return: rd,
-			Problem: "Your organisation signs in with " + a.SSO.Name + ": use the button below."})
+	if a.ssoOnly(u, amr) {
+		v := a.loginView(c, authviews.LoginView{Email: u.Email, Next: next, Return: rd, Problem: a.ssoOnlyWords()})
 		allowReturn(c, v.Return)
 		return a.renderStatus(c, http.StatusForbidden, authviews.Login(v))
 	}
@@ -37,7 +34,7 @@ func (a *app) afterPassword(c echo.Context, u store.User, amr, next, rd string) 
 		return err
 	}
 	first := store.Session{AMR: amr}
-	if !ts.TOTP || first.SecondStep() {
+	if !ts.On() || first.SecondStep() {
 		if err := a.signIn(c, u, amr); err != nil {
 			return err
 		}
@@ -57,6 +54,17 @@ func (a *app) afterPassword(c echo.Context, u store.User, amr, next, rd string) 
 	return c.Redirect(http.StatusSeeOther, "/login/two-step"+q)
 }
 
+// ssoOnly reports whether u, signing in by amr other than the identity provider, is refused
+// all the same: an organisation of theirs signs in through its identity provider (where
+// leaving the practice disables the account).
+func (a *app) ssoOnly(u store.User, amr string) bool {
+	return (amr == store.AMRPassword || amr == store.AMRPasskey) && a.SSO != nil && a.Access.Now().SSORequired(u.ID)
+}
+
+func (a *app) ssoOnlyWords() string {
+	return "Your organisation signs in with " + a.SSO.Name + ": use the button below."
+}
+
 // pendingUser is the person who typed the right password in this browser within the last
 // few minutes and is still active.
 func (a *app) pendingUser(c echo.Context) (store.User, bool, error) {
@@ -73,13 +81,17 @@ func (a *app) pendingUser(c echo.Context) (store.User, bool, error) {
 
 // twoStepForm asks for the code after the password.
 func (a *app) twoStepForm(c echo.Context) error {
-	if _, ok, err := a.pendingUser(c); err != nil || !ok {
+	u, ok, err := a.pendingUser(c)
+	if err != nil || !ok {
 		if err != nil {
 			return err
 		}
 		return redirect(c, "/login")
 	}
-	v := authviews.TwoStepView{Page: a.page(c, "Two-step sign-in"), Next: valid.LocalPath(c.QueryParam("next")), Return: a.returnURL(c, c.QueryParam("rd"))}
+	v, err := a.twoStepView(c, u, c.QueryParam("next"), c.QueryParam("rd"))
+	if err != nil {
+		return err
+	}
 	allowReturn(c, v.Return)
 	return a.renderStatus(c, http.StatusOK, authviews.TwoStep(v))
 }
@@ -94,8 +106,11 @@ func (a *app) twoStepSubmit(c echo.Context) error {
 		a.flash(c, "That took too long: sign in again.")
 		return redirect(c, "/login")
 	}
-	next := valid.LocalPath(c.FormValue("next"))
-	v := authviews.TwoStepView{Page: a.page(c, "Two-step sign-in"), Next: next, Return: a.returnURL(c, c.FormValue("rd"))}
+	v, err := a.twoStepView(c, u, c.FormValue("next"), c.FormValue("rd"))
+	if err != nil {
+		return err
+	}
+	next := v.Next
 	allowReturn(c, v.Return)
 	got, err := a.TwoStep.Check(c.Request().Context(), u, c.FormValue("code"), c.RealIP())
 	if status, refused := codeRefusal(c, &v, err); refused {
@@ -111,6 +126,14 @@ func (a *app) twoStepSubmit(c echo.Context) error {
 		a.flash(c, "You signed in with a recovery code: "+strconv.Itoa(got.Left)+" left. Make new ones on your Account page if you are running out.")
 	}
 	return c.Redirect(http.StatusSeeOther, orElse(v.Return, next))
+}
+
+// twoStepView is the second step's page for u, with what they can pass it by.
+func (a *app) twoStepView(c echo.Context, u store.User, next, rd string) (authviews.TwoStepView, error) {
+	v := authviews.TwoStepView{Page: a.page(c, "Two-step sign-in"), Next: valid.LocalPath(next), Return: a.returnURL(c, rd)}
+	ts, err := a.Store.TwoStepOf(c.Request().Context(), u.ID)
+	v.Passkeys, v.NoApp, v.None = ts.Passkeys > 0, !ts.TOTP, !ts.On()
+	return v, err
 }
 
 // twoStepStart begins setting up an authenticator app, after the current password.
@@ -184,7 +207,7 @@ func (a *app) twoStepConfirm(c echo.Context) error {
 		return err
 	}
 	// A code from the app was just typed in this session: it passed the second step.
-	if err := a.Store.MarkSecondStep(ctx, sess.ID); err != nil {
+	if err := a.Store.MarkSecondStep(ctx, sess.ID, store.MethodCode); err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
@@ -209,7 +232,13 @@ func (a *app) twoStepOff(c echo.Context) error {
 	if handled, err := a.codeRefused(c, "off", err); handled {
 		return err
 	}
-	a.flash(c, "Two-step sign-in is off: signing in asks for your password only.")
+	if ts, err := a.Store.TwoStepOf(c.Request().Context(), u.ID); err != nil {
+		return err
+	} else if ts.Passkeys > 0 {
+		a.flash(c, "The authenticator app is off. Your passkeys still sign you in.")
+	} else {
+		a.flash(c, "Two-step sign-in is off: signing in asks for your password only.")
+	}
 	return redirect(c, "/account")
 }
 
@@ -254,7 +283,7 @@ func (a *app) toSecondStep(c echo.Context, live *auth.Live) error {
 	if err != nil {
 		return err
 	}
-	if !ts.TOTP {
+	if !ts.On() {
 		return redirect(c, "/account/two-step/required")
 	}
 	if err := a.Store.DeleteSession(ctx, live.Session.ID); err != nil {
@@ -264,7 +293,7 @@ func (a *app) toSecondStep(c echo.Context, live *auth.Live) error {
 		return err
 	}
 	a.dropAnonymousCSRF(c)
-	a.flash(c, "Two-step sign-in is now required: sign in again, with a code from your app.")
+	a.flash(c, "Two-step sign-in is now required: sign in again, with your passkey or a code from your app.")
 	return toLogin(c)
 }
 
@@ -299,31 +328,41 @@ func groupsOf4(s string) string {
 // An application that requires the second step sends people here with rd, its address.
 func (a *app) stepUpForm(c echo.Context) error {
 	u, _ := currentUser(c)
-	ts, err := a.Store.TwoStepOf(c.Request().Context(), u.ID)
+	v, err := a.stepUpView(c, u, c.QueryParam("next"), c.QueryParam("rd"))
 	if err != nil {
 		return err
 	}
-	v := authviews.TwoStepView{Page: a.page(c, "Confirm it is you"), Next: valid.LocalPath(c.QueryParam("next")),
-		Return: a.returnURL(c, c.QueryParam("rd")), NoApp: !ts.TOTP}
 	allowReturn(c, v.Return)
 	return a.renderStatus(c, http.StatusOK, authviews.StepUp(v))
+}
+
+func (a *app) stepUpView(c echo.Context, u store.User, next, rd string) (authviews.TwoStepView, error) {
+	v, err := a.twoStepView(c, u, next, rd)
+	v.Page = a.page(c, "Confirm it is you")
+	return v, err
 }
 
 // stepUpSubmit checks the code and marks the session's second step fresh.
 func (a *app) stepUpSubmit(c echo.Context) error {
 	u, _ := currentUser(c)
-	sess, _ := currentSession(c)
-	ctx := c.Request().Context()
-	v := authviews.TwoStepView{Page: a.page(c, "Confirm it is you"), Next: valid.LocalPath(c.FormValue("next")),
-		Return: a.returnURL(c, c.FormValue("rd"))}
+	v, err := a.stepUpView(c, u, c.FormValue("next"), c.FormValue("rd"))
+	if err != nil {
+		return err
+	}
 	allowReturn(c, v.Return)
-	_, err := a.TwoStep.Check(ctx, u, c.FormValue("code"), c.RealIP())
+	_, err = a.TwoStep.Check(c.Request().Context(), u, c.FormValue("code"), c.RealIP())
 	if status, refused := codeRefusal(c, &v, err); refused {
 		return a.renderStatus(c, status, authviews.StepUp(v))
 	} else if err != nil {
 		return err
 	}
-	if err := a.Store.MarkSecondStep(ctx, sess.ID); err != nil {
+	return a.steppedUp(c, v, store.MethodCode)
+}
+
+// steppedUp marks the session's second step fresh (passed by method) and goes on.
+func (a *app) steppedUp(c echo.Context, v authviews.TwoStepView, method string) error {
+	sess, _ := currentSession(c)
+	if err := a.Store.MarkSecondStep(c.Request().Context(), sess.ID, method); err != nil {
 		return err
 	}
 	if v.Return != "" {
@@ -345,6 +384,9 @@ func codeRefusal(c echo.Context, v *authviews.TwoStepView, err error) (status in
 		return http.StatusTooManyRequests, true
 	case errors.Is(err, auth.ErrBadCode):
 		v.Problem = "That code is not right. Codes change every 30 seconds and each works once."
+		return http.StatusUnauthorized, true
+	case errors.Is(err, auth.ErrBadPasskey):
+		v.Problem = "That passkey did not work. Use one you added on your Account page, or type a code."
 		return http.StatusUnauthorized, true
 	}
 	return 0, false

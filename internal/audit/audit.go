@@ -41,6 +41,10 @@ const (
 	TwoStepRemoved       = "auth.two_step_removed"
 	RecoveryCodeUsed     = "auth.recovery_code_used"
 	RecoveryCodesRenewed = "auth.recovery_codes_renewed"
+	// PasskeyAdded and PasskeyRemoved are a passkey or security key registered for signing
+	// in, and one removed.
+	PasskeyAdded   = "auth.passkey_added"
+	PasskeyRemoved = "auth.passkey_removed"
 	// TwoStepFailed is a wrong code typed at the second step, after a right password.
 	TwoStepFailed = "auth.two_step_failed"
 	// SSOFailed is a sign-in through the identity provider that signed nobody in (why is in
@@ -86,7 +90,7 @@ const (
 
 // Actions lists every action, for the filter of the audit page.
 var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, PasswordChanged, PasswordCheckFailed,
-	TwoStepEnrolled, TwoStepRemoved, RecoveryCodeUsed, RecoveryCodesRenewed, TwoStepFailed, SSOFailed, UserRenamed, TokenCreated, TokenRevoked,
+	TwoStepEnrolled, TwoStepRemoved, PasskeyAdded, PasskeyRemoved, RecoveryCodeUsed, RecoveryCodesRenewed, TwoStepFailed, SSOFailed, UserRenamed, TokenCreated, TokenRevoked,
 	AppCreated, AppUpdated, AppRemoved, Denied,
 	RoleCreated, RoleUpdated, RoleDeleted, AssignmentAdded, AssignmentRemoved, OverrideSet,
 	StaffAdded, StaffDisabled, StaffEnabled, StaffRemoved,

@@ -92,6 +92,8 @@ var actionLabels = map[string]string{
 	PasswordCheckFailed:  "Wrong current password",
 	TwoStepEnrolled:      "Two-step sign-in set up",
 	TwoStepRemoved:       "Two-step sign-in turned off",
+	PasskeyAdded:         "Passkey added",
+	PasskeyRemoved:       "Passkey removed",
 	RecoveryCodeUsed:     "Recovery code used",
 	RecoveryCodesRenewed: "New recovery codes",
 	TwoStepFailed:        "Wrong sign-in code",
@@ -242,10 +244,27 @@ func (d Describer) describe(e Entry) Summary {
 	case TwoStepEnrolled:
 		s.Sentence = fmt.Sprintf("%s set up two-step sign-in with an authenticator app.", orElse(clean(e.TargetName), who))
 	case TwoStepRemoved:
+		if n, ok := after.int("passkeys_removed"); ok {
+			add(Change{Kind: Detail, Label: "Passkeys removed", To: strconv.FormatInt(n, 10)})
+		}
 		if self(e) {
-			s.Sentence = fmt.Sprintf("%s turned off two-step sign-in.", who)
+			s.Sentence = fmt.Sprintf("%s turned off two-step sign-in with an authenticator app.", who)
 		} else {
 			s.Sentence = fmt.Sprintf("%s turned off %s two-step sign-in.", who, possessiveOf(target(e)))
+		}
+	case PasskeyAdded:
+		s.Sentence = fmt.Sprintf("%s added a passkey for signing in.", orElse(clean(e.TargetName), who))
+		if n := after.str("name"); n != "" {
+			add(Change{Kind: Detail, Label: "Passkey", To: n})
+		}
+	case PasskeyRemoved:
+		if self(e) {
+			s.Sentence = fmt.Sprintf("%s removed a passkey.", who)
+		} else {
+			s.Sentence = fmt.Sprintf("%s removed %s passkey.", who, possessiveOf(target(e)))
+		}
+		if n := before.str("name"); n != "" {
+			add(Change{Kind: Detail, Label: "Passkey", To: n})
 		}
 	case RecoveryCodeUsed:
 		s.Sentence = fmt.Sprintf("%s signed in with a recovery code.", orElse(clean(e.TargetName), who))

@@ -465,6 +465,36 @@ func (m *Sessions) TakeSSO(w http.ResponseWriter, r *http.Request) (SSOFlow, boo
 	return f, true
 }
 
+// StartCeremony keeps a passkey ceremony in this browser until its answer comes back: sealed,
+// for PendingAge. One at a time: a new one replaces the last.
+func (m *Sessions) StartCeremony(w http.ResponseWriter, c Ceremony) error {
+	name := m.prefixed("rolegate_passkey")
+	val, err := m.pending.Encode(name, c)
+	if err != nil {
+		return fmt.Errorf("auth: passkey cookie: %w", err)
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: val, Path: "/", MaxAge: int(PendingAge / time.Second), HttpOnly: true,
+		Secure: m.cookies.Options.Secure, SameSite: http.SameSiteStrictMode})
+	return nil
+}
+
+// TakeCeremony returns the passkey ceremony this browser started, and ends it: each answer
+// is checked once.
+func (m *Sessions) TakeCeremony(w http.ResponseWriter, r *http.Request) (Ceremony, bool) {
+	name := m.prefixed("rolegate_passkey")
+	c, err := r.Cookie(name)
+	if err != nil {
+		return Ceremony{}, false
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: m.cookies.Options.Secure,
+		SameSite: http.SameSiteStrictMode})
+	var cer Ceremony
+	if m.pending.Decode(name, c.Value, &cer) != nil || cer.Kind == "" {
+		return Ceremony{}, false
+	}
+	return cer, true
+}
+
 // ClearPending ends the wait for a second step (passed, or given up).
 func (m *Sessions) ClearPending(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: m.prefixed("rolegate_pending"), Value: "", Path: "/", MaxAge: -1, HttpOnly: true,

@@ -177,13 +177,11 @@ func (t *TwoStep) Check(ctx context.Context, u store.User, code, addr string) (C
 
 func (t *TwoStep) check(ctx context.Context, u store.User, code string) (Checked, error) {
 	secret, err := t.Store.TOTPSecret(ctx, u.ID, true)
-	if errors.Is(err, store.ErrNotFound) {
-		return Checked{}, ErrBadCode
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Checked{}, err
 	}
-	if digits := strings.Join(strings.Fields(code), ""); len(digits) == 6 {
+	// Without an app (passkeys only), a code can still be a recovery code.
+	if digits := strings.Join(strings.Fields(code), ""); len(digits) == 6 && secret != "" {
 		step, ok := matchStep(secret, digits, t.now())
 		if !ok {
 			return Checked{}, ErrBadCode
@@ -226,7 +224,7 @@ func (t *TwoStep) Remove(ctx context.Context, u store.User, code, addr string, o
 	if _, err := t.Check(ctx, u, code, addr); err != nil {
 		return err
 	}
-	return t.Store.RemoveTwoStep(ctx, u.ID, orgIDs)
+	return t.Store.RemoveTwoStep(ctx, u.ID, orgIDs, false)
 }
 
 // matchStep finds the time step, within one of now's, whose code is code; the codes are made

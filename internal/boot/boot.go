@@ -100,6 +100,8 @@ type Parts struct {
 	Auth     *auth.Service
 	// TwoStep is the second step of signing in (authenticator codes, recovery codes).
 	TwoStep *auth.TwoStep
+	// Passkeys are passkeys and security keys, as the second step or alone.
+	Passkeys *auth.Passkeys
 	// SSO is single sign-on through the practice's identity provider; nil when not configured.
 	SSO *auth.SSO
 	// Mail sends invitation links; nil when SMTP is not configured.
@@ -120,6 +122,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Parts, 
 	p := &Parts{Store: st, Catalog: cat, Access: engine, Sessions: sessions,
 		Auth:    &auth.Service{Store: st, Throttle: auth.NewThrottle(nil), SystemRoles: rbac.SystemRoles(cat)},
 		TwoStep: &auth.TwoStep{Store: st, Throttle: auth.NewThrottle(nil), Issuer: "Rolegate"}}
+	// A wrong passkey and a wrong code count together: both are the second step.
+	p.Passkeys = &auth.Passkeys{Store: st, Throttle: p.TwoStep.Throttle, Name: "Rolegate"}
 	if o := cfg.OIDC; o.Enabled() {
 		p.SSO = auth.NewSSO(o.Issuer, o.ClientID, o.ClientSecret, o.Name, st)
 	}

@@ -179,7 +179,7 @@ func (s *Service) ResetTwoStep(ctx context.Context, actorID, userID int64) (vali
 		return nil, err
 	}
 	orgs := snap.MemberOrgs(userID)
-	if err := s.Store.RemoveTwoStep(ctx, userID, orgs); err != nil {
+	if err := s.Store.RemoveTwoStep(ctx, userID, orgs, true); err != nil {
 		return nil, err
 	}
 	return nil, s.Store.DeleteUserSessions(ctx, userID, orgs, actorID)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/rolegate/rolegate/internal/audit"
 )
@@ -31,11 +32,29 @@ const (
 	AMRTwoStep  = "pwd otp"
 	AMRSSO      = "sso"     // the practice's identity provider, which asked for a password
 	AMRSSOMFA   = "sso mfa" // … and said it asked for more
+	// AMRPasswordPasskey is a password, then a passkey as the second step.
+	AMRPasswordPasskey = "pwd hwk"
+	// AMRPasskey is a passkey alone, which verified the person itself (their fingerprint,
+	// face or PIN on the device): two factors in one gesture.
+	AMRPasskey = "hwk mfa"
+)
+
+// The second steps a session can pass, as amr values.
+const (
+	MethodCode    = "otp" // an authenticator app's code, or a recovery code
+	MethodPasskey = "hwk" // a passkey or security key
 )
 
 // SecondStep reports whether the session passed the second step of signing in: ours, or the
 // identity provider's.
-func (s Session) SecondStep() bool { return s.AMR == AMRTwoStep || s.AMR == AMRSSOMFA }
+func (s Session) SecondStep() bool {
+	for _, m := range strings.Fields(s.AMR) {
+		if m == MethodCode || m == MethodPasskey || m == "mfa" {
+			return true
+		}
+	}
+	return false
+}
 
 const sessionColumns = "id, user_id, created_at, last_seen_at, expires_at, user_agent, client_ip, amr, second_step_at"
 
@@ -81,12 +100,15 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash []byte, sess Sessio
 	return sess, err
 }
 
-// MarkSecondStep records that session id passed the second step now (two-step sign-in was
-// set up in it, or a code was asked again before a dangerous action): it moves the sessions
-// counter, so every cache of it reloads.
-func (s *Store) MarkSecondStep(ctx context.Context, id int64) error {
+// MarkSecondStep records that session id passed the second step now by method (MethodCode,
+// MethodPasskey): two-step sign-in was set up in it, or it was asked again before a
+// dangerous action. A session that had not passed one yet says so in its amr from now on.
+// It moves the sessions counter, so every cache of it reloads.
+func (s *Store) MarkSecondStep(ctx context.Context, id int64, method string) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET amr = ?, second_step_at = ? WHERE id = ?", AMRTwoStep, s.now().Unix(), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET second_step_at = ?,
+			amr = CASE WHEN amr IN (?, ?) THEN amr || ' ' || ? ELSE amr END WHERE id = ?`,
+			s.now().Unix(), AMRPassword, AMRSSO, method, id); err != nil {
 			return fmt.Errorf("store: mark second step: %w", err)
 		}
 		return bump(ctx, tx, countSessions)

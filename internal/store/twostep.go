@@ -12,8 +12,12 @@ import (
 // TwoStep is what a person has set up as the second step of signing in.
 type TwoStep struct {
 	TOTP         bool // an authenticator app, confirmed
+	Passkeys     int  // passkeys and security keys registered
 	RecoveryLeft int  // recovery codes not yet used
 }
+
+// On reports whether the person has any second step to pass.
+func (t TwoStep) On() bool { return t.TOTP || t.Passkeys > 0 }
 
 // ErrTwoStepOn refuses to start a new authenticator enrolment while one is confirmed: it is
 // turned off first, with a code from it.
@@ -24,7 +28,8 @@ func (s *Store) TwoStepOf(ctx context.Context, userID int64) (TwoStep, error) {
 	var t TwoStep
 	err := s.r.QueryRowContext(ctx, `SELECT
 		EXISTS (SELECT 1 FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NOT NULL),
-		(SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL)`, userID, userID).Scan(&t.TOTP, &t.RecoveryLeft)
+		(SELECT count(*) FROM passkeys WHERE user_id = ?),
+		(SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL)`, userID, userID, userID).Scan(&t.TOTP, &t.Passkeys, &t.RecoveryLeft)
 	if err != nil {
 		return t, fmt.Errorf("store: two-step of %d: %w", userID, err)
 	}
@@ -138,26 +143,44 @@ func (s *Store) RenewRecoveryCodes(ctx context.Context, userID int64, hashes [][
 	})
 }
 
-// RemoveTwoStep turns off userID's second step (the authenticator and the recovery codes),
-// audited under each of orgIDs (the person's organisations, whose auditors should know);
-// nothing set up is nothing to do. Whoever acts is the context's actor: the person, or an
-// admin resetting it.
-func (s *Store) RemoveTwoStep(ctx context.Context, userID int64, orgIDs []int64) error {
+// RemoveTwoStep turns off userID's authenticator app, audited under each of orgIDs (the
+// person's organisations, whose auditors should know). With passkeys (an admin resetting a
+// lost second step) their passkeys go too. The recovery codes go once nothing is left that
+// they stand in for. Nothing set up is nothing to do. Whoever acts is the context's actor:
+// the person, or an admin resetting it.
+func (s *Store) RemoveTwoStep(ctx context.Context, userID int64, orgIDs []int64, passkeys bool) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NOT NULL", userID)
 		if err != nil {
 			return fmt.Errorf("store: remove totp: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		n, _ := res.RowsAffected()
+		after := map[string]int{}
+		if passkeys {
+			res, err := tx.ExecContext(ctx, "DELETE FROM passkeys WHERE user_id = ?", userID)
+			if err != nil {
+				return fmt.Errorf("store: remove passkeys: %w", err)
+			}
+			k, _ := res.RowsAffected()
+			if k > 0 {
+				after["passkeys_removed"] = int(k)
+			}
+			n += k
+		}
+		if n == 0 {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM recovery_codes WHERE user_id = ?", userID); err != nil {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM recovery_codes WHERE user_id = ? AND NOT EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?)", userID, userID); err != nil {
 			return fmt.Errorf("store: remove recovery codes: %w", err)
 		}
 		if err := bump(ctx, tx, countSessions); err != nil { // their sessions' caches reload
 			return err
 		}
-		return s.appendAuditIn(ctx, tx, orgIDs, audit.Entry{Action: audit.TwoStepRemoved, TargetType: "user", TargetID: userID})
+		e := audit.Entry{Action: audit.TwoStepRemoved, TargetType: "user", TargetID: userID}
+		if len(after) > 0 {
+			e.After = audit.JSON(after)
+		}
+		return s.appendAuditIn(ctx, tx, orgIDs, e)
 	})
 }
 
