@@ -41,7 +41,7 @@ func (a *app) accountView(c echo.Context, problems map[string]string) (account.V
 	if err != nil {
 		return v, err
 	}
-	v.TwoStepOn, v.RecoveryLeft = ts.TOTP, ts.RecoveryLeft
+	v.TwoStepOn, v.RecoveryLeft, v.PasskeysHere = ts.TOTP, ts.RecoveryLeft, a.passkeysHere(c)
 	keys, err := a.Store.Passkeys(ctx, u.ID)
 	if err != nil {
 		return v, err

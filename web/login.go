@@ -31,6 +31,7 @@ func (a *app) loginForm(c echo.Context) error {
 // loginView fills in the sign-in page around v: the page, and the single sign-on button.
 func (a *app) loginView(c echo.Context, v authviews.LoginView) authviews.LoginView {
 	v.Page = a.page(c, "Sign in")
+	v.Passkeys = a.passkeysHere(c)
 	if a.SSO != nil {
 		v.SSOName = a.SSO.Name
 		q := url.Values{}

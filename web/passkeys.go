@@ -32,6 +32,15 @@ func (a *app) passkeyOrigin(c echo.Context) string {
 	return c.Scheme() + "://" + c.Request().Host
 }
 
+// passkeysHere reports whether browsers make passkeys for the portal as this request
+// reached it (https, or localhost; never an IP address).
+func (a *app) passkeysHere(c echo.Context) bool { return auth.PasskeysWork(a.passkeyOrigin(c)) }
+
+// noPasskeysHere answers an options route where browsers would refuse the ceremony.
+func noPasskeysHere(c echo.Context) error {
+	return passkeyRefusal(c, http.StatusConflict, "Passkeys work only when the portal is reached over https by its name (or on localhost).", "")
+}
+
 // passkeyProblem is the options routes' refusal: words for the form, and where to go
 // instead when there is somewhere.
 type passkeyProblem struct {
@@ -61,6 +70,9 @@ func secondStepFresh(sess store.Session) bool {
 // again first (a stolen session alone cannot add its own way in); someone without one types
 // their current password, as for an authenticator app.
 func (a *app) passkeyAddOptions(c echo.Context) error {
+	if !a.passkeysHere(c) {
+		return noPasskeysHere(c)
+	}
 	u, sess, _ := enrollingUser(c)
 	ctx := c.Request().Context()
 	ts, err := a.Store.TwoStepOf(ctx, u.ID)
@@ -143,6 +155,9 @@ func (a *app) passkeyRemove(c echo.Context) error {
 
 // twoStepPasskeyOptions asks the passkeys of the person who just typed the right password.
 func (a *app) twoStepPasskeyOptions(c echo.Context) error {
+	if !a.passkeysHere(c) {
+		return noPasskeysHere(c)
+	}
 	u, ok, err := a.pendingUser(c)
 	if err != nil {
 		return err
@@ -205,6 +220,9 @@ func (a *app) passkeyCheck(c echo.Context, userID int64, v *authviews.TwoStepVie
 
 // passkeySignInOptions asks for any passkey of this portal: a sign-in without a password.
 func (a *app) passkeySignInOptions(c echo.Context) error {
+	if !a.passkeysHere(c) {
+		return noPasskeysHere(c)
+	}
 	opts, cer, err := a.Passkeys.BeginSignIn(a.passkeyOrigin(c))
 	if err != nil {
 		return err
@@ -247,6 +265,9 @@ func (a *app) passkeySignIn(c echo.Context) error {
 
 // stepUpPasskeyOptions asks your passkeys before a dangerous action.
 func (a *app) stepUpPasskeyOptions(c echo.Context) error {
+	if !a.passkeysHere(c) {
+		return noPasskeysHere(c)
+	}
 	u, _ := currentUser(c)
 	opts, cer, err := a.Passkeys.BeginSecondStep(c.Request().Context(), u, a.passkeyOrigin(c))
 	if errors.Is(err, auth.ErrBadPasskey) {

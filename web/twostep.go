@@ -132,7 +132,7 @@ func (a *app) twoStepSubmit(c echo.Context) error {
 func (a *app) twoStepView(c echo.Context, u store.User, next, rd string) (authviews.TwoStepView, error) {
 	v := authviews.TwoStepView{Page: a.page(c, "Two-step sign-in"), Next: valid.LocalPath(next), Return: a.returnURL(c, rd)}
 	ts, err := a.Store.TwoStepOf(c.Request().Context(), u.ID)
-	v.Passkeys, v.NoApp, v.None = ts.Passkeys > 0, !ts.TOTP, !ts.On()
+	v.Passkeys, v.NoApp, v.None = ts.Passkeys > 0 && a.passkeysHere(c), !ts.TOTP, !ts.On()
 	return v, err
 }
 

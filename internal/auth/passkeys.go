@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -67,14 +68,35 @@ const ceremonyAge = PendingAge
 // --base-url, or the request): the relying party id is its host, so a passkey made here
 // works for this portal only.
 func (p *Passkeys) relyingParty(origin string) (*webauthn.WebAuthn, error) {
+	if !PasskeysWork(origin) {
+		return nil, ErrNoPasskeysHere
+	}
 	u, err := url.Parse(origin)
-	if err != nil || u.Hostname() == "" {
-		return nil, fmt.Errorf("auth: passkeys need the portal's address, not %q", origin)
+	if err != nil {
+		return nil, err
 	}
 	t := webauthn.TimeoutConfig{Enforce: true, Timeout: ceremonyAge, TimeoutUVD: ceremonyAge}
 	return webauthn.New(&webauthn.Config{RPID: u.Hostname(), RPDisplayName: orIssuer(p.Name), RPOrigins: []string{u.Scheme + "://" + u.Host},
 		Timeouts: webauthn.TimeoutsConfig{Login: t, Registration: t}})
 }
+
+// PasskeysWork reports whether browsers will make passkeys for a portal at origin: only in a
+// secure context (https, or http on localhost) on a host name, never on an IP address.
+func PasskeysWork(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "" || net.ParseIP(host) != nil {
+		return false
+	}
+	local := host == "localhost" || strings.HasSuffix(host, ".localhost")
+	return u.Scheme == "https" || (u.Scheme == "http" && local)
+}
+
+// ErrNoPasskeysHere is a portal reached where browsers make no passkeys (see PasskeysWork).
+var ErrNoPasskeysHere = errors.New("auth: passkeys need the portal on https with a host name")
 
 // passkeyUser is a person as the library sees them.
 type passkeyUser struct {

@@ -15,7 +15,7 @@ import (
 )
 
 // twoStepWorld is a store with one person and a TwoStep on a clock the test moves.
-func twoStepWorld(t *testing.T) (*TwoStep, *store.Store, store.User, *time.Time) {
+func twoStepWorld(t testing.TB) (*TwoStep, *store.Store, store.User, *time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
