@@ -52,7 +52,7 @@ func (a *app) forwardAuth(c echo.Context, nginx bool, parse func() (apps.Request
 	amr := noAMR
 	live, ok := currentLive(c)
 	if ok {
-		user, amr = &live.User, amrHeader[live.Session.SecondStep()]
+		user, amr = &live.User, amrHeader(live.Session.AMR)
 	}
 	d, err := a.apps.Decide(c.Request().Context(), req, user, ok && live.Session.SecondStep())
 	if err != nil {
@@ -141,9 +141,26 @@ func forwardProblem(c echo.Context, status int, detail string) error {
 const amrName = "Remote-Amr"
 
 var (
-	noAMR     = []string{""}
-	amrHeader = map[bool][]string{false: {"pwd"}, true: {"pwd,otp"}}
+	noAMR = []string{""}
+	// amrHeaders are the header values of the ways a session is signed in, made once: the
+	// decision allocates nothing for them.
+	amrHeaders = func() map[string][]string {
+		m := map[string][]string{}
+		for _, a := range []string{store.AMRPassword, store.AMRTwoStep, store.AMRPasswordPasskey, store.AMRPasskey, store.AMRSSO, store.AMRSSOMFA,
+			store.AMRSSO + " " + store.MethodCode, store.AMRSSO + " " + store.MethodPasskey} {
+			m[a] = []string{strings.ReplaceAll(a, " ", ",")}
+		}
+		return m
+	}()
 )
+
+// amrHeader is the Remote-AMR value of a session signed in by amr.
+func amrHeader(amr string) []string {
+	if h, ok := amrHeaders[amr]; ok {
+		return h
+	}
+	return []string{strings.ReplaceAll(amr, " ", ",")}
+}
 
 // setIdentity writes the five identity headers; every one is set, empty when nothing.
 func setIdentity(h http.Header, id *apps.Identity) {

@@ -308,7 +308,7 @@ func (a *app) twoStepRequired(c echo.Context) error {
 
 func (a *app) requiredView(c echo.Context) account.View {
 	u, _, _ := enrollingUser(c)
-	return account.View{Page: a.page(c, "Two-step sign-in required"), Name: u.Name, Email: u.Email}
+	return account.View{Page: a.page(c, "Two-step sign-in required"), Name: u.Name, Email: u.Email, PasskeysHere: a.passkeysHere(c)}
 }
 
 // groupsOf4 spaces a key for typing: ABCD EFGH ….
