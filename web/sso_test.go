@@ -10,6 +10,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/rolegate/rolegate/internal/auth/authtest"
 	"github.com/rolegate/rolegate/internal/config"
 )
 
@@ -153,8 +154,18 @@ func TestSingleSignOnAcceptsInvitation(t *testing.T) {
 // (told to use the provider), the provider does; global admins keep their password.
 func TestOrganisationRequiresSingleSignOn(t *testing.T) {
 	p, m := ssoPortal(t)
+	p.srv.URL = strings.Replace(p.srv.URL, "127.0.0.1", "localhost", 1) // where browsers make passkeys
 	ben, _ := p.personIn("Ben Okafor", 1, p.roleID("STAFF"))
 	_ = ben
+	// Before the requirement, Ben added a passkey.
+	bc := p.client()
+	bc.login("ben.okafor@example.org", "a staff member password")
+	bc.get("/account")
+	key := authtest.NewPasskey(t, p.srv.URL)
+	opts := bc.passkeyOptions(t, "/account/passkeys/options", url.Values{"passkey_name": {"Phone"}, "current_password": {"a staff member password"}})
+	if r := bc.postForm("/account/passkeys", url.Values{"credential": {string(key.Create(opts))}}); r.StatusCode != http.StatusOK {
+		t.Fatalf("Ben's passkey: %d", r.StatusCode)
+	}
 	admin := p.client()
 	admin.login(adminEmail, adminPassword)
 	admin.get("/orgs/1")
@@ -170,6 +181,12 @@ func TestOrganisationRequiresSingleSignOn(t *testing.T) {
 	r := c.login("ben.okafor@example.org", "a staff member password")
 	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "signs in with Northside Microsoft 365") || c.cookie("rolegate_session") != nil {
 		t.Fatalf("password under the requirement: %d", r.StatusCode)
+	}
+	// Nor does his passkey sign him in: leaving the practice at the provider must close the portal.
+	c.get("/login")
+	opts = c.passkeyOptions(t, "/login/passkey/options", url.Values{})
+	if r := c.postForm("/login/passkey", url.Values{"credential": {string(key.Get(opts))}}); r.StatusCode != http.StatusForbidden || c.cookie("rolegate_session") != nil {
+		t.Fatalf("a passkey under the requirement: %d", r.StatusCode)
 	}
 	m.QueueUser(&mockoidc.MockUser{Subject: "ben", Email: "ben.okafor@example.org", EmailVerified: true})
 	if r := ssoSignIn(t, c, "/login/sso", nil); r.StatusCode != http.StatusSeeOther {
