@@ -255,7 +255,7 @@ func Login(v LoginView) templ.Component {
 			}
 			if v.Passkeys {
 				templ_7745c5c3_Err = layout.PasskeyForm(layout.Passkey{Action: "/login/passkey", Options: "/login/passkey/options", CSRF: v.Page.CSRF, Next: v.Next, Return: v.Return,
-					Label: "Sign in with a passkey", TestID: "passkey-sign-in"}).Render(ctx, templ_7745c5c3_Buffer)
+					Label: "Sign in with a passkey", TestID: "passkey-sign-in", Block: true}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -401,7 +401,7 @@ func TwoStep(v TwoStepView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				templ_7745c5c3_Err = layout.PasskeyForm(layout.Passkey{Action: "/login/two-step/passkey", Options: "/login/two-step/passkey/options", CSRF: v.Page.CSRF,
-					Next: v.Next, Return: v.Return, Label: "Use a passkey", TestID: "two-step-passkey", Primary: true}).Render(ctx, templ_7745c5c3_Buffer)
+					Next: v.Next, Return: v.Return, Label: "Use a passkey", TestID: "two-step-passkey", Primary: true, Block: true}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -661,7 +661,7 @@ func StepUp(v TwoStepView) templ.Component {
 			if !v.None {
 				if v.Passkeys {
 					templ_7745c5c3_Err = layout.PasskeyForm(layout.Passkey{Action: "/step-up/passkey", Options: "/step-up/passkey/options", CSRF: v.Page.CSRF,
-						Next: v.Next, Return: v.Return, Label: "Use a passkey", TestID: "step-up-passkey", Primary: true}).Render(ctx, templ_7745c5c3_Buffer)
+						Next: v.Next, Return: v.Return, Label: "Use a passkey", TestID: "step-up-passkey", Primary: true, Block: true}).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
