@@ -3,15 +3,18 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/config"
 )
 
@@ -80,6 +83,24 @@ func (b *browser) behindHTTPS(p *portal) {
 		b.t.Fatalf("intercept requests: %v", err)
 	}
 	p.URL = "https://" + passkeyHost
+}
+
+// ageSecondStep makes every session's last second step older than the step-up age, and
+// tells the running portal so (the sessions counter), as ten minutes passing would.
+func ageSecondStep(t *testing.T, p *portal) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", p.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	old := time.Now().Add(-audit.StepUpAge - time.Minute).Unix()
+	if _, err := db.Exec("UPDATE sessions SET second_step_at = ? WHERE second_step_at > 0", old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("UPDATE versions SET sessions = sessions + 1"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // addAuthenticator gives the browser a virtual platform authenticator (a laptop's
@@ -167,6 +188,29 @@ func TestPasskeys(t *testing.T) {
 	if got := b.text(testid("passkey-last-used")); got == "Never" || got == "" {
 		t.Fatalf("last used: %q", got)
 	}
+
+	// Ten minutes on, making an API token asks for the second step again: the passkey.
+	ageSecondStep(t, p)
+	b.visit(p.URL, "/integrations")
+	b.do("a token", b.fill("#f-name", "EHR bridge"), b.markPage(), chromedp.Click(chromedp.CSS(testid("create-token"))))
+	b.waitNewPage()
+	if !strings.HasPrefix(b.location(), "/step-up") {
+		t.Fatalf("a token with a stale second step: at %s", b.location())
+	}
+	b.waitJS(`!document.querySelector("[data-testid=step-up-passkey-submit]").hidden`)
+	b.checkA11y("step-up")
+	b.screenshot("passkey-step-up")
+	b.do("confirm with the passkey", b.markPage(), chromedp.Click(chromedp.CSS(testid("step-up-passkey-submit"))))
+	b.waitNewPage()
+	if b.location() != "/integrations" {
+		t.Fatalf("after the step-up, at %s", b.location())
+	}
+	b.do("the token again", b.fill("#f-name", "EHR bridge"), b.markPage(), chromedp.Click(chromedp.CSS(testid("create-token"))))
+	b.waitNewPage()
+	if secret := b.eval(`document.querySelector("[data-testid=token-value]").value`); !strings.HasPrefix(secret, "rgt_") {
+		t.Fatalf("no token after the step-up: %q at %s", secret, b.location())
+	}
+	b.visit(p.URL, "/account")
 
 	// Signed in with the passkey a moment ago: removing it asks nothing more, and with it
 	// gone (and no app) the recovery codes go too.
