@@ -408,6 +408,7 @@ func demoCmd(ctx context.Context, args []string, env func(string) string, stdout
 	cfg.Register(fs, env)
 	fs.StringVar(&pwFile, "password-file", "", "file holding the demo admin's password (default: a random one, printed)")
 	force := fs.Bool("force", false, "replace an existing demo practice (only a database that holds the demo, never another) with a new one")
+	staff := fs.Int("staff", demo.DefaultStaff, "how many staff (a large demo spreads them over more clinics, about 500 each)")
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
@@ -428,11 +429,14 @@ func demoCmd(ctx context.Context, args []string, env func(string) string, stdout
 		return err
 	}
 	defer st.Close()
-	pw, err = demo.Seed(ctx, st, cat, pw)
+	if *staff < 1 || *staff > demo.MaxStaff {
+		return fmt.Errorf("demo: --staff %d: give between 1 and %d", *staff, demo.MaxStaff)
+	}
+	pw, err = demo.Seed(ctx, st, cat, pw, *staff)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Demo practice written to %s.\nSign in as %s with the password:\n\n    %s\n\n", cfg.DB, demo.AdminEmail, pw)
+	fmt.Fprintf(stdout, "Demo practice of %d staff written to %s.\nSign in as %s with the password:\n\n    %s\n\n", *staff, cfg.DB, demo.AdminEmail, pw)
 	return nil
 }
 

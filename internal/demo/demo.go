@@ -1,13 +1,18 @@
 // Package demo fills a fresh database with a sample group practice, so a newcomer can try
-// every page at once: a parent practice with two locations, about forty staff with realistic
-// names, and several custom roles held by them.
+// every page at once: a parent practice with two locations, forty staff with realistic
+// names, several custom roles held by them and a few overrides. Asked for more staff (demo
+// --staff N), it spreads them over more locations, about five hundred a clinic, so that
+// anyone can try the portal, and the benchmarks can measure it, at the scale of a large
+// group of practices.
 package demo
 
 import (
 	"context"
 	crand "crypto/rand"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/rolegate/rolegate/internal/auth"
@@ -41,9 +46,35 @@ var customRoles = []customRole{
 	{"Summer Intern", "Read-only shadowing for the summer programme.", []string{"scheduling.access"}, false},
 }
 
-// Seed fills st (which must be fresh) and returns the admin's password: password if given,
-// else a random one.
-func Seed(ctx context.Context, st *store.Store, cat *rbac.Catalog, password string) (string, error) {
+// DefaultStaff is how many staff the demo has unless asked for more.
+const DefaultStaff = 40
+
+// MaxStaff bounds --staff: a million people is no longer a demo.
+const MaxStaff = 1_000_000
+
+// perClinic is about how many staff each clinic of a large demo has.
+const perClinic = 500
+
+var clinicNames = []string{"Northside Clinic", "Southside Clinic", "Eastside Clinic", "Westside Clinic", "Harbour Clinic", "Riverside Clinic",
+	"Hillcrest Clinic", "Old Town Clinic", "Parkview Clinic", "Lakeside Clinic"}
+
+// clinicName is the n-th clinic's name (from 0): the ten above, then numbered.
+func clinicName(n int) string {
+	if n < len(clinicNames) {
+		return clinicNames[n]
+	}
+	return fmt.Sprintf("%s %d", clinicNames[n%len(clinicNames)], n/len(clinicNames)+1)
+}
+
+// Seed fills st (which must be fresh) with staff people (DefaultStaff when 0) and returns
+// the admin's password: password if given, else a random one.
+func Seed(ctx context.Context, st *store.Store, cat *rbac.Catalog, password string, staff int) (string, error) {
+	if staff == 0 {
+		staff = DefaultStaff
+	}
+	if staff < 1 || staff > MaxStaff {
+		return "", fmt.Errorf("demo: --staff %d: give between 1 and %d", staff, MaxStaff)
+	}
 	need, err := st.NeedsSetup(ctx)
 	if err != nil {
 		return "", err
@@ -66,13 +97,11 @@ func Seed(ctx context.Context, st *store.Store, cat *rbac.Catalog, password stri
 	if err != nil {
 		return "", err
 	}
-	north, err := st.CreateOrganisation(ctx, "Northside Clinic", group.ID)
-	if err != nil {
-		return "", err
-	}
-	south, err := st.CreateOrganisation(ctx, "Southside Clinic", group.ID)
-	if err != nil {
-		return "", err
+	clinics := make([]int64, max(2, (staff+perClinic-1)/perClinic))
+	for i := range clinics {
+		if clinics[i], err = st.CreateOrganisation(ctx, clinicName(i), group.ID); err != nil {
+			return "", err
+		}
 	}
 	roleIDs := map[string]int64{}
 	for _, r := range customRoles {
@@ -103,10 +132,15 @@ func Seed(ctx context.Context, st *store.Store, cat *rbac.Catalog, password stri
 		return "", err
 	}
 	rng := rand.New(rand.NewPCG(7, 11)) // the same people every time
-	var people []store.NewStaff
-	for i := range 40 {
-		first, last := firstNames[i], lastNames[rng.IntN(len(lastNames))]
-		org := []int64{group.ID, north, north, south, south}[i%5]
+	people := make([]store.NewStaff, 0, staff)
+	for i := range staff {
+		first, last := firstNames[i%len(firstNames)], lastNames[rng.IntN(len(lastNames))]
+		// A fifth work for the group; the others at a clinic, two by two as the demo of
+		// forty always was (group, north, north, south, south).
+		org := group.ID
+		if i%5 != 0 {
+			org = clinics[(i/5*2+(i%5-1)/2)%len(clinics)]
+		}
 		email := strings.ToLower(asciiFold(first) + "." + asciiFold(last) + fmt.Sprintf("%d", i) + "@harbour-health.example")
 		people = append(people, store.NewStaff{Email: email, Name: first + " " + last, PasswordHash: locked, OrgID: org})
 	}
@@ -124,8 +158,20 @@ func Seed(ctx context.Context, st *store.Store, cat *rbac.Catalog, password stri
 			byRole["MEMBER"] = append(byRole["MEMBER"], id)
 		}
 	}
-	for name, holders := range byRole {
-		if err := st.SetRoleHolders(ctx, roleIDs[name], group.ID, holders, nil, admin.ID); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(byRole)) {
+		if err := st.SetRoleHolders(ctx, roleIDs[name], group.ID, byRole[name], nil, admin.ID); err != nil {
+			return "", err
+		}
+	}
+	// A few exceptions, whatever the size: someone who may not export, someone lent billing.
+	for i, o := range []struct {
+		perm, effect string
+	}{{"patients.export", "deny"}, {"billing.view", "allow"}, {"scheduling.all_providers", "allow"}, {"patients.contact", "deny"}} {
+		if !cat.Has(o.perm) {
+			continue
+		}
+		who := ids[(i*7+3)%len(ids)]
+		if err := st.SetOverride(ctx, who, group.ID, o.perm, o.effect, admin.ID); err != nil {
 			return "", err
 		}
 	}

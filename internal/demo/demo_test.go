@@ -17,7 +17,7 @@ func TestSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	pw, err := Seed(ctx, st, rbac.DefaultCatalog(), "")
+	pw, err := Seed(ctx, st, rbac.DefaultCatalog(), "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,8 +32,8 @@ func TestSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Orgs) != 3 || len(d.Users) != 41 || len(d.Roles) != 8+len(customRoles) {
-		t.Fatalf("demo has %d orgs, %d users, %d roles", len(d.Orgs), len(d.Users), len(d.Roles))
+	if len(d.Orgs) != 3 || len(d.Users) != 41 || len(d.Roles) != 8+len(customRoles) || len(d.UserOverrides) == 0 {
+		t.Fatalf("demo has %d orgs, %d users, %d roles, %d overrides", len(d.Orgs), len(d.Users), len(d.Roles), len(d.UserOverrides))
 	}
 	snap := rbac.NewSnapshot(rbac.DefaultCatalog(), d)
 	if len(snap.Warnings) > 0 {
@@ -48,7 +48,40 @@ func TestSeed(t *testing.T) {
 	if holders < 10 {
 		t.Fatalf("only %d staff hold more than the mandatory permission in Northside", holders)
 	}
-	if _, err := Seed(ctx, st, rbac.DefaultCatalog(), ""); err == nil {
+	if _, err := Seed(ctx, st, rbac.DefaultCatalog(), "", 0); err == nil {
 		t.Fatal("demo seeded a database that was not empty")
+	}
+}
+
+// A large demo spreads its staff over clinics of about five hundred, each clinic with
+// people, and every person staff somewhere with a role.
+func TestSeedLarge(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "demo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := Seed(ctx, st, rbac.DefaultCatalog(), "", 2600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := st.LoadAccess(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Users) != 2601 || len(d.Orgs) != 1+6 {
+		t.Fatalf("%d users, %d organisations", len(d.Users), len(d.Orgs))
+	}
+	perOrg := map[int64]int{}
+	for _, s := range d.Members {
+		perOrg[s.OrgID]++
+	}
+	for _, o := range d.Orgs {
+		if perOrg[o.ID] == 0 {
+			t.Errorf("%s has no staff", o.Name)
+		}
+	}
+	if _, err := Seed(ctx, st, rbac.DefaultCatalog(), "", MaxStaff+1); err == nil {
+		t.Error("more than MaxStaff was accepted")
 	}
 }

@@ -170,7 +170,7 @@ func TestClinicWithRealData(t *testing.T) {
 func TestDemoPracticeOnAPhone(t *testing.T) {
 	p := startPortal(t)
 	const pw = "a demo passphrase for phones"
-	if _, err := demo.Seed(context.Background(), p.App.Store, p.App.Access.Catalog(), pw); err != nil {
+	if _, err := demo.Seed(context.Background(), p.App.Store, p.App.Access.Catalog(), pw, 0); err != nil {
 		t.Fatal(err)
 	}
 	phone := newBrowser(t)
