@@ -162,3 +162,22 @@ func BenchmarkAuditPage1M(b *testing.B) {
 		})
 	}
 }
+
+// The staff list over 50,000 people: the first page, a page deep in, and a search (target
+// ≥ 20 % of a bare handler serving the same bytes: issue 14).
+func BenchmarkStaffPage50k(b *testing.B) {
+	_, c := benchPortal(b, 0, 50_000)
+	for _, tc := range []struct{ name, path string }{
+		{"first", "/staff"}, {"page40", "/staff?page=40"}, {"search", "/staff?q=okafor&page=3"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				resp, err := c.http.Get(c.p.srv.URL + tc.path)
+				if err != nil || resp.StatusCode != 200 {
+					b.Fatal(err, resp.StatusCode)
+				}
+				resp.Body.Close()
+			}
+		})
+	}
+}

@@ -54,7 +54,7 @@ func (a *app) staffList(c echo.Context) error {
 	}
 	snap := a.Access.Now()
 	now := a.Store.Now().Unix()
-	t := sv.TableView{Total: total, Filtered: q != "" || status != "", CSRF: csrfToken(c)}
+	t := sv.TableView{Total: min(total, store.StaffCountCap), More: total > store.StaffCountCap, Filtered: q != "" || status != "", CSRF: csrfToken(c)}
 	for _, r := range rows {
 		row := sv.Row{ID: r.UserID, InvitationID: r.InvitationID, Name: r.Name, Email: r.Email, Status: r.Status}
 		for _, h := range r.Roles {
@@ -69,6 +69,9 @@ func (a *app) staffList(c echo.Context) error {
 		t.Rows = append(t.Rows, row)
 	}
 	pg := paginate(page, staffPerPage, len(rows), total, func(p int) string { return staffURL(q, status, p) })
+	if t.More && len(rows) == staffPerPage {
+		pg.NextURL = staffURL(q, status, page+1) // past the count, a full page may have a next
+	}
 	t.From, t.To, t.PrevURL, t.NextURL = pg.From, pg.To, pg.PrevURL, pg.NextURL
 	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "staff-table" {
 		return a.renderStatus(c, http.StatusOK, sv.Table(t))

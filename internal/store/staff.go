@@ -42,67 +42,85 @@ type StaffQuery struct {
 	Offset   int
 }
 
+// StaffCountCap is as far as the staff list counts its matches: past it, it says "more
+// than" (CountCap+1), so a page at 50,000 people never counts them all.
+const StaffCountCap = 1000
+
 // ListStaff returns one page of people and pending invitations, by name, and how many match
-// in all.
+// in all, up to StaffCountCap (StaffCountCap+1: more than that). Each part reads its rows in
+// name order from an index and stops at the page's end; nothing sorts or counts every row.
 func (s *Store) ListStaff(ctx context.Context, q StaffQuery) ([]StaffRow, int, error) {
 	if len(q.OrgIDs) == 0 && !q.Everyone {
 		return nil, 0, nil
 	}
 	in := placeholders(max(len(q.OrgIDs), 1))
-	var parts []string
-	var args []any
-	orgArgs := func() {
+	type part struct {
+		sql  string
+		args []any
+	}
+	var parts []part
+	orgArgs := func(args []any) []any {
 		if len(q.OrgIDs) == 0 {
 			args = append(args, -1) // IN (?) with no organisation matches nothing
 		}
 		for _, id := range q.OrgIDs {
 			args = append(args, id)
 		}
+		return args
 	}
 	if q.Status != "invited" {
-		part := `SELECT 0 AS kind, u.id, u.name, u.email, u.status, 0 AS expires_at FROM users u WHERE 1`
+		p := part{sql: `SELECT 0 AS kind, u.id, u.name, u.email, u.status, 0 AS expires_at FROM users u WHERE 1`}
 		if q.Q != "" {
-			part += ` AND (u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
-			args = append(args, likePattern(q.Q), likePattern(q.Q))
+			p.sql += ` AND (u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
+			p.args = append(p.args, likePattern(q.Q), likePattern(q.Q))
 		}
 		if q.Status == "active" || q.Status == "disabled" {
-			part += " AND u.status = ?"
-			args = append(args, q.Status)
+			p.sql += " AND u.status = ?"
+			p.args = append(p.args, q.Status)
 		}
 		if !q.Everyone {
-			part += ` AND (EXISTS (SELECT 1 FROM staff st WHERE st.user_id = u.id AND st.org_id IN (` + in + `))
+			p.sql += ` AND (EXISTS (SELECT 1 FROM staff st WHERE st.user_id = u.id AND st.org_id IN (` + in + `))
 			OR EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.org_id IN (` + in + `)))`
-			orgArgs()
-			orgArgs()
+			p.args = orgArgs(orgArgs(p.args))
 		}
-		parts = append(parts, part)
+		p.sql += " ORDER BY u.name COLLATE NOCASE, u.id"
+		parts = append(parts, p)
 	}
 	if q.Status == "" || q.Status == "invited" {
-		part := `SELECT 1 AS kind, i.id, i.name, i.email, 'invited' AS status, i.expires_at FROM invitations i
-			WHERE i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.org_id IN (` + in + `)`
-		orgArgs()
+		p := part{sql: `SELECT 1 AS kind, i.id, i.name, i.email, 'invited' AS status, i.expires_at FROM invitations i
+			WHERE i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.org_id IN (` + in + `)`}
+		p.args = orgArgs(p.args)
 		if q.Q != "" {
-			part += ` AND (i.name LIKE ? ESCAPE '\' OR i.email LIKE ? ESCAPE '\')`
-			args = append(args, likePattern(q.Q), likePattern(q.Q))
+			p.sql += ` AND (i.name LIKE ? ESCAPE '\' OR i.email LIKE ? ESCAPE '\')`
+			p.args = append(p.args, likePattern(q.Q), likePattern(q.Q))
 		}
-		parts = append(parts, part)
+		p.sql += " ORDER BY i.name COLLATE NOCASE, i.id"
+		parts = append(parts, p)
 	}
 	if q.Limit <= 0 {
 		q.Limit = 25
 	}
-	union := strings.Join(parts, " UNION ALL ")
-	rows, err := s.r.QueryContext(ctx, `SELECT kind, id, name, email, status, expires_at, count(*) OVER () FROM (`+union+`)
-		ORDER BY name COLLATE NOCASE, kind, id LIMIT ? OFFSET ?`, append(args, q.Limit, q.Offset)...)
+	// Each part gives at most the rows up to the page's end, in order; the page is merged
+	// from those, and each part is counted up to the cap.
+	var page, count []string
+	var pageArgs, countArgs []any
+	for _, p := range parts {
+		page = append(page, "SELECT * FROM ("+p.sql+" LIMIT ?)")
+		pageArgs = append(append(pageArgs, p.args...), q.Offset+q.Limit)
+		count = append(count, "(SELECT count(*) FROM ("+p.sql+" LIMIT ?))")
+		countArgs = append(append(countArgs, p.args...), StaffCountCap+1)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, id, name, email, status, expires_at FROM (`+strings.Join(page, " UNION ALL ")+`)
+		ORDER BY name COLLATE NOCASE, kind, id LIMIT ? OFFSET ?`, append(pageArgs, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list staff: %w", err)
 	}
 	defer rows.Close()
 	var out []StaffRow
-	total := 0
 	for rows.Next() {
 		var r StaffRow
 		var kind, id int64
-		if err := rows.Scan(&kind, &id, &r.Name, &r.Email, &r.Status, &r.ExpiresAt, &total); err != nil {
+		if err := rows.Scan(&kind, &id, &r.Name, &r.Email, &r.Status, &r.ExpiresAt); err != nil {
 			return nil, 0, err
 		}
 		if kind == 0 {
@@ -115,11 +133,11 @@ func (s *Store) ListStaff(ctx context.Context, q StaffQuery) ([]StaffRow, int, e
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	if len(out) == 0 && q.Offset > 0 {
-		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM ("+union+")", args...).Scan(&total); err != nil {
-			return nil, 0, fmt.Errorf("store: count staff: %w", err)
-		}
+	total := 0
+	if err := s.r.QueryRowContext(ctx, "SELECT "+strings.Join(count, " + "), countArgs...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count staff: %w", err)
 	}
+	total = min(total, StaffCountCap+1)
 	if err := s.fillStaffRoles(ctx, out); err != nil {
 		return nil, 0, err
 	}

@@ -388,6 +388,20 @@ func boolAttr(b bool) string {
 
 // Showing says which records of a list a page shows: "No records", "1 record", "9 records"
 // when they all fit, else "Showing 26–50 of 132 records".
+// ShowingMore says which rows a page shows of more than total.
+func ShowingMore(from, to, total int) string {
+	return "Showing " + strconv.Itoa(from) + "–" + strconv.Itoa(to) + " of more than " + thousands(total) + " records"
+}
+
+// thousands writes n with thousands separators: 1,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 func Showing(from, to, total int) string {
 	switch {
 	case total == 0:

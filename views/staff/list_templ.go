@@ -459,7 +459,7 @@ func Table(t TableView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = roles.Pagination(t.From, t.To, t.Total, t.PrevURL, t.NextURL, "#staff-table", true).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = roles.PaginationMore(t.From, t.To, t.Total, t.More, t.PrevURL, t.NextURL, "#staff-table", true).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

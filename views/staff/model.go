@@ -32,6 +32,7 @@ type Row struct {
 type TableView struct {
 	Rows             []Row
 	From, To, Total  int
+	More             bool // more match than Total, which is as far as the list counts
 	PrevURL, NextURL string
 	Filtered         bool
 	CSRF             string // for the resend and revoke forms
