@@ -139,7 +139,7 @@ func (a *app) apiUsers(c echo.Context) error {
 		return err
 	}
 	next := ""
-	if after+len(rows) < total || (total > store.StaffCountCap && len(rows) == limit) {
+	if after+len(rows) < total || (total > store.CountCap && len(rows) == limit) {
 		next = strconv.Itoa(after + len(rows))
 	}
 	type person struct {

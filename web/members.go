@@ -52,7 +52,7 @@ func (a *app) membersView(c echo.Context, r store.RoleRow, q string, page int, s
 		return rv.MembersView{}, err
 	}
 	v := rv.MembersView{Page: a.page(c, "Members of "+r.Name), Modal: inDialog(c), RoleID: r.ID, RoleName: r.Name, RoleCode: r.Code,
-		Inactive: !r.Active, Q: q, Total: total, Problem: problem, PageNo: page, Holders: r.Members}
+		Inactive: !r.Active, Q: q, Total: min(total, store.CountCap), More: total > store.CountCap, Problem: problem, PageNo: page, Holders: r.Members}
 	if snap.OneRole(r.OrgID) {
 		v.OneRoleOrg = r.OrgName
 	}
@@ -78,7 +78,7 @@ func (a *app) membersView(c echo.Context, r store.RoleRow, q string, page int, s
 	if pg.PrevURL != "" {
 		v.PrevPage = page - 1
 	}
-	if pg.NextURL != "" {
+	if pg.NextURL != "" || (v.More && len(cands) == membersPerPage) {
 		v.NextPage = page + 1
 	}
 	return v, nil

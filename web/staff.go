@@ -54,7 +54,7 @@ func (a *app) staffList(c echo.Context) error {
 	}
 	snap := a.Access.Now()
 	now := a.Store.Now().Unix()
-	t := sv.TableView{Total: min(total, store.StaffCountCap), More: total > store.StaffCountCap, Filtered: q != "" || status != "", CSRF: csrfToken(c)}
+	t := sv.TableView{Total: min(total, store.CountCap), More: total > store.CountCap, Filtered: q != "" || status != "", CSRF: csrfToken(c)}
 	for _, r := range rows {
 		row := sv.Row{ID: r.UserID, InvitationID: r.InvitationID, Name: r.Name, Email: r.Email, Status: r.Status}
 		for _, h := range r.Roles {

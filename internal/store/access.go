@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rolegate/rolegate/internal/audit"
@@ -167,8 +168,10 @@ type Scope struct {
 }
 
 // MemberCandidates returns one page of the people in scope (and those who hold the role
-// already), matching q by name or email, with whether each holds roleID; and the total.
-// Those who hold it come first, then everyone by name.
+// already), matching q by name or email, with whether each holds roleID; and how many match,
+// up to CountCap (CountCap+1: more than that). Those who hold it come first, then everyone
+// by name: each of the two is read in order up to the page's end, never sorted or counted
+// whole.
 func (s *Store) MemberCandidates(ctx context.Context, roleID int64, scope Scope, q string, limit, offset int) ([]Candidate, int, error) {
 	orgIDs := scope.OrgIDs
 	if len(orgIDs) == 0 && !scope.Everyone {
@@ -181,27 +184,31 @@ func (s *Store) MemberCandidates(ctx context.Context, roleID int64, scope Scope,
 		where += ` AND (u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
 		args = append(args, likePattern(q), likePattern(q))
 	}
+	holds := "u.id IN (SELECT a.user_id FROM role_assignments a WHERE a.role_id = ?)"
+	holders := "SELECT u.id, u.name, u.email, 1 AS holds FROM users u" + where + " AND " + holds + " ORDER BY u.name COLLATE NOCASE, u.id"
+	holderArgs := append(slices.Clone(args), roleID)
+	others := "SELECT u.id, u.name, u.email, 0 AS holds FROM users u" + where + " AND NOT " + holds
+	otherArgs := append(slices.Clone(args), roleID)
 	if !scope.Everyone {
+		others += ` AND EXISTS (SELECT 1 FROM staff s WHERE s.user_id = u.id AND s.org_id IN (` + placeholders(len(orgIDs)) + `))`
 		for _, id := range orgIDs {
-			args = append(args, id)
+			otherArgs = append(otherArgs, id)
 		}
-		args = append(args, roleID)
-		where += ` AND (EXISTS (SELECT 1 FROM staff s WHERE s.user_id = u.id AND s.org_id IN (` + placeholders(len(orgIDs)) + `))
-		OR EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.role_id = ?))`
 	}
-	// One pass: the window count gives the total alongside the page.
-	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.name, u.email,
-		EXISTS (SELECT 1 FROM role_assignments a WHERE a.user_id = u.id AND a.role_id = ?), count(*) OVER ()
-		FROM users u`+where+` ORDER BY 4 DESC, u.name COLLATE NOCASE, u.id LIMIT ? OFFSET ?`, append(append([]any{roleID}, args...), limit, offset)...)
+	others += " ORDER BY u.name COLLATE NOCASE, u.id"
+	end := offset + limit
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, email, holds FROM (
+		SELECT * FROM (`+holders+` LIMIT ?) UNION ALL SELECT * FROM (`+others+` LIMIT ?))
+		ORDER BY holds DESC, name COLLATE NOCASE, id LIMIT ? OFFSET ?`,
+		slices.Concat(holderArgs, []any{end}, otherArgs, []any{end, limit, offset})...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: candidates: %w", err)
 	}
 	defer rows.Close()
 	var out []Candidate
-	total := 0
 	for rows.Next() {
 		var c Candidate
-		if err := rows.Scan(&c.UserID, &c.Name, &c.Email, &c.Holds, &total); err != nil {
+		if err := rows.Scan(&c.UserID, &c.Name, &c.Email, &c.Holds); err != nil {
 			return nil, 0, err
 		}
 		out = append(out, c)
@@ -209,13 +216,12 @@ func (s *Store) MemberCandidates(ctx context.Context, roleID int64, scope Scope,
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	if len(out) == 0 && offset > 0 {
-		// Past the end: the window count is not returned without rows, so count apart.
-		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM users u"+where, args...).Scan(&total); err != nil {
-			return nil, 0, fmt.Errorf("store: count candidates: %w", err)
-		}
+	total := 0
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM (`+holders+` LIMIT ?)) + (SELECT count(*) FROM (`+others+` LIMIT ?))`,
+		slices.Concat(holderArgs, []any{CountCap + 1}, otherArgs, []any{CountCap + 1})...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count candidates: %w", err)
 	}
-	return out, total, nil
+	return out, min(total, CountCap+1), nil
 }
 
 // SetRoleHolders adds and removes holders of a role in one transaction. Additions are made in

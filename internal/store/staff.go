@@ -42,12 +42,13 @@ type StaffQuery struct {
 	Offset   int
 }
 
-// StaffCountCap is as far as the staff list counts its matches: past it, it says "more
-// than" (CountCap+1), so a page at 50,000 people never counts them all.
-const StaffCountCap = 1000
+// CountCap is as far as the lists of people (staff, Select members) count their matches:
+// past it they say "more than" (CountCap+1), so a page at 50,000 people never counts them
+// all.
+const CountCap = 1000
 
 // ListStaff returns one page of people and pending invitations, by name, and how many match
-// in all, up to StaffCountCap (StaffCountCap+1: more than that). Each part reads its rows in
+// in all, up to CountCap (CountCap+1: more than that). Each part reads its rows in
 // name order from an index and stops at the page's end; nothing sorts or counts every row.
 func (s *Store) ListStaff(ctx context.Context, q StaffQuery) ([]StaffRow, int, error) {
 	if len(q.OrgIDs) == 0 && !q.Everyone {
@@ -108,7 +109,7 @@ func (s *Store) ListStaff(ctx context.Context, q StaffQuery) ([]StaffRow, int, e
 		page = append(page, "SELECT * FROM ("+p.sql+" LIMIT ?)")
 		pageArgs = append(append(pageArgs, p.args...), q.Offset+q.Limit)
 		count = append(count, "(SELECT count(*) FROM ("+p.sql+" LIMIT ?))")
-		countArgs = append(append(countArgs, p.args...), StaffCountCap+1)
+		countArgs = append(append(countArgs, p.args...), CountCap+1)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT kind, id, name, email, status, expires_at FROM (`+strings.Join(page, " UNION ALL ")+`)
 		ORDER BY name COLLATE NOCASE, kind, id LIMIT ? OFFSET ?`, append(pageArgs, q.Limit, q.Offset)...)
@@ -137,7 +138,7 @@ func (s *Store) ListStaff(ctx context.Context, q StaffQuery) ([]StaffRow, int, e
 	if err := s.r.QueryRowContext(ctx, "SELECT "+strings.Join(count, " + "), countArgs...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count staff: %w", err)
 	}
-	total = min(total, StaffCountCap+1)
+	total = min(total, CountCap+1)
 	if err := s.fillStaffRoles(ctx, out); err != nil {
 		return nil, 0, err
 	}

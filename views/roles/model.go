@@ -262,6 +262,7 @@ type MembersView struct {
 	// Holders is how many people hold the role now, for "N selected".
 	Holders            int
 	From, To, Total    int
+	More               bool // more match than Total, which is as far as the list counts
 	PageNo             int
 	PrevPage, NextPage int // 0: none
 	Problem            string
