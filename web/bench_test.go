@@ -181,3 +181,24 @@ func BenchmarkStaffPage50k(b *testing.B) {
 		})
 	}
 }
+
+// The permission grid of an organisation whose Staff role is held by 20,000 of 50,000
+// people: the grid shows roles × permissions, never their holders (issue 14).
+func BenchmarkGrid50k(b *testing.B) {
+	p, c := benchPortal(b, 0, 50_000)
+	ids := make([]int64, 0, 20_000)
+	for id := int64(2); len(ids) < 20_000; id++ {
+		ids = append(ids, id)
+	}
+	if err := p.store.SetRoleHolders(context.Background(), p.roleID("STAFF"), 1, ids, nil, 1); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := c.http.Get(c.p.srv.URL + "/roles/grid?org=1")
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatal(err, resp.StatusCode)
+		}
+		resp.Body.Close()
+	}
+}

@@ -123,7 +123,7 @@ func (a *app) rolesList(c echo.Context) error {
 }
 
 func (a *app) rolesTable(c echo.Context, org int64, q, kind, status string, page int) (rv.TableView, error) {
-	rows, total, err := a.Store.ListRoles(c.Request().Context(), store.RoleQuery{OrgID: org, Q: q, Kind: kind, Status: status,
+	rows, total, err := a.Store.ListRoles(c.Request().Context(), store.RoleQuery{OrgID: org, Q: q, Kind: kind, Status: status, Members: true,
 		Limit: rolesPerPage, Offset: (page - 1) * rolesPerPage})
 	if err != nil {
 		return rv.TableView{}, err

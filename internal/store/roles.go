@@ -59,6 +59,9 @@ type RoleQuery struct {
 	Status string // "", "active", "inactive"
 	Limit  int
 	Offset int
+	// Members: count each listed role's holders (the roles list shows them; the grid and the
+	// pickers do not, and a role held by thousands costs a scan of its holders).
+	Members bool
 }
 
 // RoleInput is what a create or update writes.
@@ -74,6 +77,12 @@ type RoleInput struct {
 
 const roleSelect = `SELECT r.id, r.org_id, o.name, r.code, r.name, r.description, r.active, r.system,
 	(SELECT count(DISTINCT a.user_id) FROM role_assignments a WHERE a.role_id = r.id),
+	coalesce(cu.name, ''), r.created_at, coalesce(uu.name, ''), r.updated_at, r.version
+	FROM roles r JOIN organisations o ON o.id = r.org_id
+	LEFT JOIN users cu ON cu.id = r.created_by LEFT JOIN users uu ON uu.id = r.updated_by`
+
+// roleListSelect is roleSelect without the holders' count (0), for lists that do not show it.
+const roleListSelect = `SELECT r.id, r.org_id, o.name, r.code, r.name, r.description, r.active, r.system, 0,
 	coalesce(cu.name, ''), r.created_at, coalesce(uu.name, ''), r.updated_at, r.version
 	FROM roles r JOIN organisations o ON o.id = r.org_id
 	LEFT JOIN users cu ON cu.id = r.created_by LEFT JOIN users uu ON uu.id = r.updated_by`
@@ -121,7 +130,11 @@ func (s *Store) ListRoles(ctx context.Context, q RoleQuery) ([]RoleRow, int, err
 	if q.Limit <= 0 {
 		q.Limit = 25
 	}
-	rows, err := s.r.QueryContext(ctx, roleSelect+where+" ORDER BY r.system DESC, r.name COLLATE NOCASE, r.id LIMIT ? OFFSET ?",
+	sel := roleListSelect
+	if q.Members {
+		sel = roleSelect
+	}
+	rows, err := s.r.QueryContext(ctx, sel+where+" ORDER BY r.system DESC, r.name COLLATE NOCASE, r.id LIMIT ? OFFSET ?",
 		append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list roles: %w", err)

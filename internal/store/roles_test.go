@@ -24,7 +24,10 @@ func TestRolesStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rows, total, err := st.ListRoles(ctx, store.RoleQuery{OrgID: org.ID})
+	if rows, _, _ := st.ListRoles(ctx, store.RoleQuery{OrgID: org.ID}); rows[0].Members != 0 {
+		t.Fatalf("holders counted when not asked: %+v", rows[0])
+	}
+	rows, total, err := st.ListRoles(ctx, store.RoleQuery{OrgID: org.ID, Members: true})
 	if err != nil || total != 8 || len(rows) != 8 {
 		t.Fatalf("system roles: %d rows, total %d, %v", len(rows), total, err)
 	}
