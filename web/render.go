@@ -60,17 +60,11 @@ func (a *app) page(c echo.Context, title string) layout.Page {
 	}
 	p.User = &layout.User{Name: u.Name, Email: u.Email, GlobalAdmin: u.GlobalAdmin}
 	p.OrgName = homeOrg(a.Access.Now(), u.ID)
-	access := map[string]Access{}
-	for _, r := range a.Routes() {
-		if r.Method == http.MethodGet {
-			access[r.Path] = r.Access
-		}
-	}
 	p.EditRoles = a.canSomewhere(u, viewRoles...)
 	p.Integrations = a.canSomewhere(u, rbac.PermIntegrations)
 	path := c.Request().URL.Path
 	for _, n := range nav {
-		acc := access[n.href]
+		acc := a.pageAccess[n.href]
 		if acc.kind == accessPermission && !a.canSomewhere(u, acc.perms...) {
 			continue
 		}

@@ -195,11 +195,15 @@ func RouteTable(d Deps) []Route { return (&app{Deps: d}).Routes() }
 
 func (a *app) register(e *echo.Echo) {
 	a.routed = map[routeKey]bool{}
+	a.pageAccess = map[string]Access{}
 	for _, r := range a.Routes() {
 		if r.Access.kind == accessNone {
 			panic("web: route " + r.Method + " " + r.Path + " has no access rule")
 		}
 		e.Add(r.Method, r.Path, a.withChain(a.require(r.Access)(r.handler)))
 		a.routed[routeKey{r.Method, r.Path}] = true
+		if r.Method == http.MethodGet {
+			a.pageAccess[r.Path] = r.Access
+		}
 	}
 }

@@ -59,6 +59,8 @@ type app struct {
 	// chain is the middleware of every request; routed, the routes it is built into once.
 	chain  []echo.MiddlewareFunc
 	routed map[routeKey]bool
+	// pageAccess is each GET route's rule, by path, for the navigation: built with the routes.
+	pageAccess map[string]Access
 	// limiters holds each token's rate (token id → *rate.Limiter), per app: two portals
 	// in one process (the tests) never share a token's budget.
 	limiters sync.Map

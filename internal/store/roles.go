@@ -134,7 +134,10 @@ func (s *Store) ListRoles(ctx context.Context, q RoleQuery) ([]RoleRow, int, err
 	if q.Members {
 		sel = roleSelect
 	}
-	rows, err := s.r.QueryContext(ctx, sel+where+" ORDER BY r.system DESC, r.name COLLATE NOCASE, r.id LIMIT ? OFFSET ?",
+	// The page is chosen first, on the roles alone (an index in that order); only its rows
+	// are then joined and have their holders counted.
+	const order = " ORDER BY r.system DESC, r.name COLLATE NOCASE, r.id"
+	rows, err := s.r.QueryContext(ctx, sel+" WHERE r.id IN (SELECT r.id FROM roles r"+where+order+" LIMIT ? OFFSET ?)"+order,
 		append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list roles: %w", err)
