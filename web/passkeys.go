@@ -108,7 +108,8 @@ func (a *app) passkeyAddOptions(c echo.Context) error {
 }
 
 // passkeyAdd keeps the passkey the browser made. It was just used in this session, so the
-// session passed the second step; a first second step comes with recovery codes, shown once.
+// session passed the second step (and the person's sessions that never did end); a first
+// second step comes with recovery codes, shown once.
 func (a *app) passkeyAdd(c echo.Context) error {
 	u, sess, _ := enrollingUser(c)
 	ctx := c.Request().Context()
@@ -116,15 +117,12 @@ func (a *app) passkeyAdd(c echo.Context) error {
 	if !ok {
 		return a.accountProblem(c, http.StatusUnprocessableEntity, "passkey", "That took too long: add the passkey again.")
 	}
-	key, codes, err := a.Passkeys.FinishRegistration(ctx, u, a.passkeyOrigin(c), cer, []byte(c.FormValue("credential")))
+	key, codes, err := a.Passkeys.FinishRegistration(ctx, u, sess.ID, a.Access.Now().MemberOrgs(u.ID), a.passkeyOrigin(c), cer, []byte(c.FormValue("credential")))
 	if errors.Is(err, auth.ErrBadPasskey) {
 		a.Logger.Info("passkey not added", "user", u.ID, "err", err)
 		return a.accountProblem(c, http.StatusUnprocessableEntity, "passkey", "The passkey was not added: the browser's answer did not check out, or it is registered already. Try again.")
 	}
 	if err != nil {
-		return err
-	}
-	if err := a.Store.MarkSecondStep(ctx, sess.ID, store.MethodPasskey); err != nil {
 		return err
 	}
 	if codes != nil {

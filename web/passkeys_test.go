@@ -63,6 +63,9 @@ func TestPasskeysOverHTTP(t *testing.T) {
 		t.Fatalf("no name: %d %s", r.StatusCode, r.body)
 	}
 
+	// Another browser signed in with the password alone, before any second step existed.
+	elsewhere := p.client()
+	elsewhere.login(adminEmail, adminPassword)
 	key := authtest.NewPasskey(t, p.srv.URL)
 	opts := c.passkeyOptions(t, "/account/passkeys/options", url.Values{"passkey_name": {"Ana’s laptop"}, "current_password": {adminPassword}})
 	before := p.count("audit_log")
@@ -70,8 +73,15 @@ func TestPasskeysOverHTTP(t *testing.T) {
 	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "Ana’s laptop") || len(recoveryCode.FindAllString(r.body, -1)) != 10 {
 		t.Fatalf("adding the first passkey: %d", r.StatusCode)
 	}
-	if p.count("passkeys") != 1 || p.count("audit_log") != before+1 {
+	if p.count("passkeys") != 1 || p.count("audit_log") != before+2 { // the passkey, the other browser signed out
 		t.Fatalf("passkeys %d, audit entries +%d", p.count("passkeys"), p.count("audit_log")-before)
+	}
+	// That browser is signed out: it would otherwise go on past every step-up.
+	if r := elsewhere.get("/account"); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
+		t.Fatalf("the password-only session after a passkey was added: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := c.get("/account"); r.StatusCode != http.StatusOK {
+		t.Fatalf("the browser that added it: %d", r.StatusCode)
 	}
 	// The same answer a second time adds nothing.
 	if r := c.postForm("/account/passkeys", url.Values{"credential": {string(key.Create(opts))}}); r.StatusCode != http.StatusUnprocessableEntity || p.count("passkeys") != 1 {

@@ -199,15 +199,11 @@ func (a *app) twoStepQR(c echo.Context) error {
 func (a *app) twoStepConfirm(c echo.Context) error {
 	u, sess, _ := enrollingUser(c)
 	ctx := c.Request().Context()
-	codes, err := a.TwoStep.Confirm(ctx, u, c.FormValue("code"))
+	codes, err := a.TwoStep.Confirm(ctx, u, c.FormValue("code"), sess.ID, a.Access.Now().MemberOrgs(u.ID))
 	if errors.Is(err, auth.ErrBadCode) {
 		return a.enrolPage(c, http.StatusUnprocessableEntity, "That code is not right. Check the app's clock, or type the code it shows now.")
 	}
 	if err != nil {
-		return err
-	}
-	// A code from the app was just typed in this session: it passed the second step.
-	if err := a.Store.MarkSecondStep(ctx, sess.ID, store.MethodCode); err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")

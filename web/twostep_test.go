@@ -436,18 +436,22 @@ func TestAppRequiresTwoStep(t *testing.T) {
 	if page := ben.get("/step-up?rd=https%3A%2F%2Fehr.clinic.example%2Fchart%2F7"); byTestid(t, page.body, "step-up-set-up") == "" {
 		t.Fatal("someone without an app is not told to set one up")
 	}
-	// Set up in another browser: this session is still password-only, and passes the step.
+	// Set up in another browser: this password-only session is signed out (it would
+	// otherwise go on as if there were no second step), and signs in again with the code.
 	other := p.client()
 	other.login("ben.okafor@example.org", "a staff member password")
 	other.get("/account")
 	secret, _, _ := enrolTwoStep(t, other, "a staff member password")
-	if r := ben.askNginx("https://ehr.clinic.example/chart/7"); r.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("still password only: %d", r.StatusCode)
+	if r := ben.askNginx("https://ehr.clinic.example/chart/7"); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Header.Get("Location"), "/login") {
+		t.Fatalf("the password-only session after set-up elsewhere: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
-	ben.get("/step-up?rd=https%3A%2F%2Fehr.clinic.example%2Fchart%2F7")
-	r = ben.postForm("/step-up", url.Values{"code": {totpCode(t, secret, time.Now().Add(30*time.Second))}, "rd": {"https://ehr.clinic.example/chart/7"}})
+	if r := ben.login("ben.okafor@example.org", "a staff member password"); !strings.HasPrefix(r.Header.Get("Location"), "/login/two-step") {
+		t.Fatalf("signing in again: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	ben.get("/login/two-step")
+	r = ben.postForm("/login/two-step", url.Values{"code": {totpCode(t, secret, time.Now().Add(30*time.Second))}, "rd": {"https://ehr.clinic.example/chart/7"}})
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "https://ehr.clinic.example/chart/7" {
-		t.Fatalf("step-up back to the app: %d %s", r.StatusCode, r.Header.Get("Location"))
+		t.Fatalf("the code, back to the app: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 	if r := ben.askNginx("https://ehr.clinic.example/chart/7"); r.StatusCode != http.StatusOK || r.Header.Get("Remote-Amr") != "pwd,otp" {
 		t.Fatalf("after the second step: %d %q", r.StatusCode, r.Header.Get("Remote-Amr"))

@@ -184,8 +184,10 @@ func ceremony(options any, session *webauthn.SessionData, c Ceremony) ([]byte, C
 }
 
 // FinishRegistration keeps the passkey the browser made for u in ceremony c. When it is u's
-// first second step, it comes with recovery codes, returned to be shown once.
-func (p *Passkeys) FinishRegistration(ctx context.Context, u store.User, origin string, c Ceremony, answer []byte) (store.Passkey, []string, error) {
+// first second step, it comes with recovery codes, returned to be shown once. Session
+// sessionID, where it was made, passed the second step by making it; u's sessions that never
+// did are signed out (orgIDs: u's organisations, for the audit).
+func (p *Passkeys) FinishRegistration(ctx context.Context, u store.User, sessionID int64, orgIDs []int64, origin string, c Ceremony, answer []byte) (store.Passkey, []string, error) {
 	if c.Kind != CeremonyRegister || c.UserID != u.ID {
 		return store.Passkey{}, nil, ErrBadPasskey
 	}
@@ -232,7 +234,10 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, u store.User, origin 
 	if errors.Is(err, store.ErrPasskeyTaken) {
 		return store.Passkey{}, nil, ErrBadPasskey
 	}
-	return key, codes, err
+	if err != nil {
+		return store.Passkey{}, nil, err
+	}
+	return key, codes, p.Store.SecondStepSetUp(ctx, u.ID, sessionID, store.MethodPasskey, orgIDs)
 }
 
 // BeginSecondStep asks u's passkeys, at origin, for the second step.

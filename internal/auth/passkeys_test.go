@@ -25,7 +25,7 @@ func register(t *testing.T, p *Passkeys, u store.User, name string) (*authtest.P
 		t.Fatalf("begin registration: %v %v", problems, err)
 	}
 	k := authtest.NewPasskey(t, testOrigin)
-	key, codes, err := p.FinishRegistration(ctx, u, testOrigin, c, k.Create(opts))
+	key, codes, err := p.FinishRegistration(ctx, u, 0, nil, testOrigin, c, k.Create(opts))
 	if err != nil || key.Name != name {
 		t.Fatalf("finish registration: %+v %v", key, err)
 	}
@@ -60,12 +60,12 @@ func TestPasskeyRegistration(t *testing.T) {
 	opts, c, _, _ := p.BeginRegistration(ctx, u, testOrigin, "Phone")
 	other := u
 	other.ID++
-	if _, _, err := p.FinishRegistration(ctx, other, testOrigin, c, authtest.NewPasskey(t, testOrigin).Create(opts)); !errors.Is(err, ErrBadPasskey) {
+	if _, _, err := p.FinishRegistration(ctx, other, 0, nil, testOrigin, c, authtest.NewPasskey(t, testOrigin).Create(opts)); !errors.Is(err, ErrBadPasskey) {
 		t.Errorf("someone else finishing the ceremony: %v", err)
 	}
 	// An answer for another origin (a phishing site) is refused.
 	opts, c, _, _ = p.BeginRegistration(ctx, u, testOrigin, "Phone")
-	if _, _, err := p.FinishRegistration(ctx, u, "https://rolegate.test.evil.example", c, authtest.NewPasskey(t, testOrigin).Create(opts)); !errors.Is(err, ErrBadPasskey) {
+	if _, _, err := p.FinishRegistration(ctx, u, 0, nil, "https://rolegate.test.evil.example", c, authtest.NewPasskey(t, testOrigin).Create(opts)); !errors.Is(err, ErrBadPasskey) {
 		t.Errorf("another origin: %v", err)
 	}
 }
@@ -151,7 +151,7 @@ func register2(t *testing.T, p *Passkeys, u store.User, name string) *authtest.P
 	}
 	k := authtest.NewPasskey(t, testOrigin)
 	k.NoUV = true
-	if _, _, err := p.FinishRegistration(ctx, u, testOrigin, c, k.Create(opts)); err != nil {
+	if _, _, err := p.FinishRegistration(ctx, u, 0, nil, testOrigin, c, k.Create(opts)); err != nil {
 		t.Fatalf("register a presence-only key: %v", err)
 	}
 	return k
@@ -207,7 +207,7 @@ func FuzzPasskeyAnswer(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(k.Create(opts), false)
-	if _, _, err := p.FinishRegistration(ctx, u, testOrigin, c, k.Create(opts)); err != nil {
+	if _, _, err := p.FinishRegistration(ctx, u, 0, nil, testOrigin, c, k.Create(opts)); err != nil {
 		f.Fatal(err)
 	}
 	opts, _, _ = p.BeginSignIn(testOrigin)
@@ -230,7 +230,7 @@ func FuzzPasskeyAnswer(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if key, _, err := p.FinishRegistration(ctx, u, testOrigin, c, answer); !errors.Is(err, ErrBadPasskey) {
+		if key, _, err := p.FinishRegistration(ctx, u, 0, nil, testOrigin, c, answer); !errors.Is(err, ErrBadPasskey) {
 			t.Fatalf("a fuzzed registration: %+v %v", key, err)
 		}
 	})

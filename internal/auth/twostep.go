@@ -127,8 +127,10 @@ func keyURL(issuer, account, secret string) (string, error) {
 }
 
 // Confirm turns u's pending enrolment on when code is one of its codes now, and returns the
-// recovery codes to show once. ErrBadCode when the code is not right.
-func (t *TwoStep) Confirm(ctx context.Context, u store.User, code string) ([]string, error) {
+// recovery codes to show once. ErrBadCode when the code is not right. Session sessionID,
+// where it was typed, passed the second step; u's sessions that never did are signed out
+// (orgIDs: u's organisations, for the audit).
+func (t *TwoStep) Confirm(ctx context.Context, u store.User, code string, sessionID int64, orgIDs []int64) ([]string, error) {
 	secret, err := t.Store.TOTPSecret(ctx, u.ID, false)
 	if err != nil {
 		return nil, err
@@ -144,7 +146,7 @@ func (t *TwoStep) Confirm(ctx context.Context, u store.User, code string) ([]str
 	if err := t.Store.ConfirmTOTP(ctx, u.ID, step, hashes); err != nil {
 		return nil, err
 	}
-	return codes, nil
+	return codes, t.Store.SecondStepSetUp(ctx, u.ID, sessionID, store.MethodCode, orgIDs)
 }
 
 // Checked is a second step passed: by a recovery code (with how many are left) or not.

@@ -60,10 +60,10 @@ func TestTwoStepEnrol(t *testing.T) {
 	if on, _ := st.TwoStepOf(ctx, u.ID); on.TOTP {
 		t.Fatal("on before any code was typed")
 	}
-	if _, err := ts.Confirm(ctx, u, "000000"); !errors.Is(err, ErrBadCode) {
+	if _, err := ts.Confirm(ctx, u, "000000", 0, nil); !errors.Is(err, ErrBadCode) {
 		t.Fatalf("wrong code: %v", err)
 	}
-	codes, err := ts.Confirm(ctx, u, codeAt(t, e.Secret, *now))
+	codes, err := ts.Confirm(ctx, u, codeAt(t, e.Secret, *now), 0, nil)
 	if err != nil || len(codes) != RecoveryCodes {
 		t.Fatalf("confirm: %v %v", codes, err)
 	}
@@ -90,7 +90,7 @@ func TestTwoStepCodes(t *testing.T) {
 	ts, _, u, now := twoStepWorld(t)
 	ctx := context.Background()
 	e, _ := ts.Begin(ctx, u)
-	if _, err := ts.Confirm(ctx, u, codeAt(t, e.Secret, now.Add(-30*time.Second))); err != nil {
+	if _, err := ts.Confirm(ctx, u, codeAt(t, e.Secret, now.Add(-30*time.Second)), 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	*now = now.Add(10 * time.Minute)
@@ -130,7 +130,7 @@ func TestTwoStepRecoveryCodes(t *testing.T) {
 	ts, st, u, now := twoStepWorld(t)
 	ctx := context.Background()
 	e, _ := ts.Begin(ctx, u)
-	codes, err := ts.Confirm(ctx, u, codeAt(t, e.Secret, *now))
+	codes, err := ts.Confirm(ctx, u, codeAt(t, e.Secret, *now), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestTwoStepThrottled(t *testing.T) {
 	ts, st, u, now := twoStepWorld(t)
 	ctx := context.Background()
 	e, _ := ts.Begin(ctx, u)
-	if _, err := ts.Confirm(ctx, u, codeAt(t, e.Secret, *now)); err != nil {
+	if _, err := ts.Confirm(ctx, u, codeAt(t, e.Secret, *now), 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	for i := range FreeFailures {

@@ -115,6 +115,33 @@ func (s *Store) MarkSecondStep(ctx context.Context, id int64, method string) err
 	})
 }
 
+// SecondStepSetUp records that userID set up a second step in session sessionID (which so
+// passed it, by method) and signs out their other sessions that never passed one: signed
+// in before it existed, they would otherwise go on as if it did not. Audited under orgIDs
+// when any ended; it moves the sessions counter, so every cache of them reloads.
+func (s *Store) SecondStepSetUp(ctx context.Context, userID, sessionID int64, method string, orgIDs []int64) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET second_step_at = ?,
+			amr = CASE WHEN amr IN (?, ?) THEN amr || ' ' || ? ELSE amr END WHERE id = ? AND user_id = ?`,
+			s.now().Unix(), AMRPassword, AMRSSO, method, sessionID, userID); err != nil {
+			return fmt.Errorf("store: second step set up: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?
+			AND ' ' || amr || ' ' NOT LIKE '% otp %' AND ' ' || amr || ' ' NOT LIKE '% hwk %' AND ' ' || amr || ' ' NOT LIKE '% mfa %'`, userID, sessionID)
+		if err != nil {
+			return fmt.Errorf("store: end sessions without a second step: %w", err)
+		}
+		if err := bump(ctx, tx, countSessions); err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return s.appendAuditIn(ctx, tx, orgIDs, audit.Entry{ActorID: userID, Action: audit.SessionsEnded, TargetType: "user", TargetID: userID,
+				Before: audit.JSON(map[string]int64{"sessions": n})})
+		}
+		return nil
+	})
+}
+
 // SessionByTokenHash finds the session with that token hash.
 func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash []byte) (Session, error) {
 	sess, err := scanSession(s.r.QueryRowContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE token_hash = ?", tokenHash))
