@@ -71,17 +71,19 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*st
 		st.Close()
 		return nil, nil, nil, err
 	}
-	st.GuardAccess(func(ctx context.Context, after rbac.Data) error {
-		before := engine.Now().Data()
-		if err := rbac.CheckLockout(cat, before, after); err != nil {
-			return err
+	st.GuardAccess(func(ctx context.Context, after rbac.Data) (func(), error) {
+		// The current snapshot is the state before; the one made of after is, once the
+		// write commits, the next current one: no second read of the database.
+		before, next := engine.Now(), rbac.NewSnapshot(cat, after)
+		if err := rbac.CheckLockoutSnapshots(before, next); err != nil {
+			return nil, err
 		}
 		// Giving or taking Administration asks for a fresh second step of whoever has one
 		// older than ten minutes; the comparison runs only then.
-		if audit.ActorFrom(ctx).StepUpDue && rbac.ChangesAdministration(cat, before, after) {
-			return audit.ErrStepUp
+		if audit.ActorFrom(ctx).StepUpDue && rbac.ChangesAdministration(cat, before.Data(), after) {
+			return nil, audit.ErrStepUp
 		}
-		return nil
+		return func() { engine.Adopt(next) }, nil
 	})
 	st.OnAccessChange(func(ctx context.Context) {
 		if err := engine.Reload(context.WithoutCancel(ctx)); err != nil {

@@ -2,8 +2,13 @@ package boot
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
+	"reflect"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,5 +81,83 @@ func TestLoadCatalog(t *testing.T) {
 	}
 	if engine.Now().Can(1, org.ID, "trips.book") != true {
 		t.Fatal("the global admin does not hold the new catalog's permissions")
+	}
+}
+
+// After every write the engine adopts the snapshot the guard built inside the write's
+// transaction; it must equal a full rebuild from the database: every person, organisation
+// and permission, over a long random sequence of writes (issue 14's differential test, for
+// what is built so far).
+func TestAdoptedSnapshotEqualsRebuild(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Config{DB: filepath.Join(t.TempDir(), "rolegate.db")}
+	st, cat, engine, err := OpenStore(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	admin, group, err := st.Setup(ctx, store.SetupInput{OrgName: "Group", Name: "Ana Ruiz", Email: "ana@example.org", PasswordHash: "x",
+		SystemRoles: rbac.SystemRoles(cat)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs := []int64{group.ID}
+	for _, name := range []string{"North", "South"} {
+		id, err := st.CreateOrganisation(ctx, name, group.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		orgs = append(orgs, id)
+	}
+	var people []store.NewStaff
+	for i := range 30 {
+		people = append(people, store.NewStaff{Email: fmt.Sprintf("p%d@example.org", i), Name: fmt.Sprintf("Person %d", i), PasswordHash: "x", OrgID: orgs[i%3]})
+	}
+	users, err := st.AddStaff(ctx, people)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := st.ListRoles(ctx, store.RoleQuery{OrgID: group.ID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roles []int64
+	for _, r := range rows {
+		if r.Code != rbac.CodeAdmin {
+			roles = append(roles, r.ID)
+		}
+	}
+	perms := cat.Keys()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for step := range 300 {
+		u, o := users[rng.IntN(len(users))], orgs[rng.IntN(len(orgs))]
+		switch rng.IntN(3) {
+		case 0:
+			err = st.AssignRole(ctx, u, roles[rng.IntN(len(roles))], group.ID, 0, admin.ID)
+		case 1:
+			err = st.UnassignRole(ctx, u, roles[rng.IntN(len(roles))], group.ID, admin.ID)
+		default:
+			err = st.SetOverride(ctx, u, o, perms[rng.IntN(len(perms))], []string{"allow", "deny", "inherit"}[rng.IntN(3)], admin.ID)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		d, err := st.LoadAccess(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, got := rbac.NewSnapshot(cat, d), engine.Now()
+		if got.Data().Version != d.Version {
+			t.Fatalf("step %d: engine at version %d, database at %d", step, got.Data().Version, d.Version)
+		}
+		for _, u := range append(users, admin.ID) {
+			for _, o := range orgs {
+				for _, p := range perms {
+					if g, w := got.Explain(u, o, p), want.Explain(u, o, p); !reflect.DeepEqual(g, w) {
+						t.Fatalf("step %d: user %d, org %d, %s: engine %+v, rebuild %+v", step, u, o, p, g, w)
+					}
+				}
+			}
+		}
 	}
 }

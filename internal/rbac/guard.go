@@ -254,6 +254,22 @@ func (e *Engine) Reload(ctx context.Context) error {
 	return e.reloadLocked(ctx)
 }
 
+// Adopt makes s current, unless the current snapshot is already at its access version or
+// later (a reload or another write got there first): s was built from data read in the
+// transaction that committed that version.
+func (e *Engine) Adopt(s *Snapshot) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	prev := e.cur.Load()
+	if prev != nil && prev.data.Version >= s.data.Version {
+		return
+	}
+	e.cur.Store(s)
+	if len(s.Warnings) > 0 && e.OnWarnings != nil && (prev == nil || len(prev.Warnings) != len(s.Warnings)) {
+		e.OnWarnings(s.Warnings)
+	}
+}
+
 func (e *Engine) reloadLocked(ctx context.Context) error {
 	d, err := e.load(ctx)
 	if err != nil {

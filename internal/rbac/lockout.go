@@ -46,7 +46,11 @@ func activeGlobalAdmins(s *Snapshot) int {
 // remain. The store runs it inside the write transaction, on the state the change produced,
 // so two concurrent demotions cannot both pass.
 func CheckLockout(c *Catalog, before, after Data) error {
-	b, a := NewSnapshot(c, before), NewSnapshot(c, after)
+	return CheckLockoutSnapshots(NewSnapshot(c, before), NewSnapshot(c, after))
+}
+
+// CheckLockoutSnapshots is CheckLockout on the snapshots of before and after.
+func CheckLockoutSnapshots(b, a *Snapshot) error {
 	if activeGlobalAdmins(b) > 0 && activeGlobalAdmins(a) == 0 {
 		return &LockoutError{GlobalAdmin: true}
 	}

@@ -45,7 +45,9 @@ type Store struct {
 	accessChanged func(context.Context)
 	// accessGuard, when set, sees the access data a write would leave and may refuse it;
 	// it runs inside the transaction, so concurrent writes cannot slip past it together.
-	accessGuard func(ctx context.Context, after rbac.Data) error
+	// What it returns runs once the write is committed, in place of accessChanged: the data
+	// the guard saw is what was committed, so nothing needs reading again.
+	accessGuard func(ctx context.Context, after rbac.Data) (committed func(), err error)
 
 	versions *versionsReader // reads the versions row each request checks
 
@@ -173,14 +175,19 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // OnAccessChange sets the function run after every committed write that changes access.
 func (s *Store) OnAccessChange(fn func(context.Context)) { s.accessChanged = fn }
 
-// GuardAccess sets the check every access-changing write must pass before it commits.
-func (s *Store) GuardAccess(fn func(ctx context.Context, after rbac.Data) error) { s.accessGuard = fn }
+// GuardAccess sets the check every access-changing write must pass before it commits; the
+// function it returns runs after the commit (nil: accessChanged runs instead).
+func (s *Store) GuardAccess(fn func(ctx context.Context, after rbac.Data) (committed func(), err error)) {
+	s.accessGuard = fn
+}
 
 // withAccessTx is withTx for writes that change access: the guard checks the result before
 // the commit, and after the commit the permission engine is told, so the change is visible
 // on the very next request.
 func (s *Store) withAccessTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var committed func()
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		committed = nil
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -194,12 +201,16 @@ func (s *Store) withAccessTx(ctx context.Context, fn func(tx *sql.Tx) error) err
 		if err != nil {
 			return err
 		}
-		return s.accessGuard(ctx, after)
+		committed, err = s.accessGuard(ctx, after)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	if s.accessChanged != nil {
+	switch {
+	case committed != nil:
+		committed()
+	case s.accessChanged != nil:
 		s.accessChanged(ctx)
 	}
 	return nil
