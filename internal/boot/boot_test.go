@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"reflect"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
