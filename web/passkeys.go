@@ -151,6 +151,18 @@ func (a *app) passkeyRemove(c echo.Context) error {
 	return redirect(c, "/account")
 }
 
+// secondStepOptions asks u's passkeys for the second step.
+func (a *app) secondStepOptions(c echo.Context, u store.User) error {
+	opts, cer, err := a.Passkeys.BeginSecondStep(c.Request().Context(), u, a.passkeyOrigin(c))
+	if errors.Is(err, auth.ErrBadPasskey) {
+		return passkeyRefusal(c, http.StatusUnprocessableEntity, "You have no passkey here: type a code instead.", "")
+	}
+	if err != nil {
+		return err
+	}
+	return a.passkeyOptions(c, opts, cer)
+}
+
 // twoStepPasskeyOptions asks the passkeys of the person who just typed the right password.
 func (a *app) twoStepPasskeyOptions(c echo.Context) error {
 	if !a.passkeysHere(c) {
@@ -163,31 +175,15 @@ func (a *app) twoStepPasskeyOptions(c echo.Context) error {
 	if !ok {
 		return passkeyRefusal(c, http.StatusUnauthorized, "That took too long: sign in again.", "/login")
 	}
-	opts, cer, err := a.Passkeys.BeginSecondStep(c.Request().Context(), u, a.passkeyOrigin(c))
-	if errors.Is(err, auth.ErrBadPasskey) {
-		return passkeyRefusal(c, http.StatusUnprocessableEntity, "You have no passkey here: type a code instead.", "")
-	}
-	if err != nil {
-		return err
-	}
-	return a.passkeyOptions(c, opts, cer)
+	return a.secondStepOptions(c, u)
 }
 
 // twoStepPasskey checks the passkey after the password and starts the session.
 func (a *app) twoStepPasskey(c echo.Context) error {
-	u, ok, err := a.pendingUser(c)
-	if err != nil {
+	u, v, done, err := a.pendingStep(c)
+	if done {
 		return err
 	}
-	if !ok {
-		a.flash(c, "That took too long: sign in again.")
-		return redirect(c, "/login")
-	}
-	v, err := a.twoStepView(c, u, c.FormValue("next"), c.FormValue("rd"))
-	if err != nil {
-		return err
-	}
-	allowReturn(c, v.Return)
 	if status, refused, err := a.passkeyCheck(c, u.ID, &v); refused || err != nil {
 		if err != nil {
 			return err
@@ -267,14 +263,7 @@ func (a *app) stepUpPasskeyOptions(c echo.Context) error {
 		return noPasskeysHere(c)
 	}
 	u, _ := currentUser(c)
-	opts, cer, err := a.Passkeys.BeginSecondStep(c.Request().Context(), u, a.passkeyOrigin(c))
-	if errors.Is(err, auth.ErrBadPasskey) {
-		return passkeyRefusal(c, http.StatusUnprocessableEntity, "You have no passkey here: type a code instead.", "")
-	}
-	if err != nil {
-		return err
-	}
-	return a.passkeyOptions(c, opts, cer)
+	return a.secondStepOptions(c, u)
 }
 
 // stepUpPasskey checks the passkey and marks the session's second step fresh.

@@ -79,6 +79,26 @@ func (a *app) pendingUser(c echo.Context) (store.User, bool, error) {
 	return u, err == nil, err
 }
 
+// pendingStep is, for a form posted at the second step, the person who typed the right
+// password and the page to answer with; done when the request is answered already (it took
+// too long: back to the sign-in page) or err is set.
+func (a *app) pendingStep(c echo.Context) (store.User, authviews.TwoStepView, bool, error) {
+	u, ok, err := a.pendingUser(c)
+	if err != nil {
+		return u, authviews.TwoStepView{}, true, err
+	}
+	if !ok {
+		a.flash(c, "That took too long: sign in again.")
+		return u, authviews.TwoStepView{}, true, redirect(c, "/login")
+	}
+	v, err := a.twoStepView(c, u, c.FormValue("next"), c.FormValue("rd"))
+	if err != nil {
+		return u, v, true, err
+	}
+	allowReturn(c, v.Return)
+	return u, v, false, nil
+}
+
 // twoStepForm asks for the code after the password.
 func (a *app) twoStepForm(c echo.Context) error {
 	u, ok, err := a.pendingUser(c)
@@ -98,20 +118,11 @@ func (a *app) twoStepForm(c echo.Context) error {
 
 // twoStepSubmit checks the code and starts the session.
 func (a *app) twoStepSubmit(c echo.Context) error {
-	u, ok, err := a.pendingUser(c)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		a.flash(c, "That took too long: sign in again.")
-		return redirect(c, "/login")
-	}
-	v, err := a.twoStepView(c, u, c.FormValue("next"), c.FormValue("rd"))
-	if err != nil {
+	u, v, done, err := a.pendingStep(c)
+	if done {
 		return err
 	}
 	next := v.Next
-	allowReturn(c, v.Return)
 	got, err := a.TwoStep.Check(c.Request().Context(), u, c.FormValue("code"), c.RealIP())
 	if status, refused := codeRefusal(c, &v, err); refused {
 		return a.renderStatus(c, status, authviews.TwoStep(v))
