@@ -31,6 +31,16 @@ func (s *Snapshot) Managers(orgID int64) int {
 	return n
 }
 
+// hasManager reports whether anyone Managers counts is there in org: it stops at the first.
+func (s *Snapshot) hasManager(orgID int64) bool {
+	for _, u := range s.users {
+		if !u.Disabled && !u.GlobalAdmin && s.Can(u.ID, orgID, PermRolesManage) && s.Can(u.ID, orgID, PermStaffManage) {
+			return true
+		}
+	}
+	return false
+}
+
 func activeGlobalAdmins(s *Snapshot) int {
 	n := 0
 	for _, u := range s.users {
@@ -58,7 +68,8 @@ func CheckLockoutSnapshots(b, a *Snapshot) error {
 		if o.ParentID != 0 {
 			continue
 		}
-		if _, existed := b.orgs[id]; existed && b.Managers(id) > 0 && a.Managers(id) == 0 {
+		// After first: it almost always has someone, found without looking at everyone.
+		if _, existed := b.orgs[id]; existed && !a.hasManager(id) && b.hasManager(id) {
 			return &LockoutError{OrgName: o.Name}
 		}
 	}
