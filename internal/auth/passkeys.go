@@ -230,12 +230,15 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, u store.User, session
 			return store.Passkey{}, nil, err
 		}
 	}
-	key, err := p.Store.AddPasskey(ctx, store.Passkey{UserID: u.ID, Name: c.Name, CredentialID: cred.ID, Credential: raw}, hashes)
+	key, kept, err := p.Store.AddPasskey(ctx, store.Passkey{UserID: u.ID, Name: c.Name, CredentialID: cred.ID, Credential: raw}, hashes)
 	if errors.Is(err, store.ErrPasskeyTaken) {
 		return store.Passkey{}, nil, ErrBadPasskey
 	}
 	if err != nil {
 		return store.Passkey{}, nil, err
+	}
+	if !kept {
+		codes = nil // another first second step got there at the same moment: its codes stand
 	}
 	return key, codes, p.Store.SecondStepSetUp(ctx, u.ID, sessionID, store.MethodPasskey, orgIDs)
 }

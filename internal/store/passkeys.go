@@ -65,10 +65,22 @@ func (s *Store) PasskeyByCredentialID(ctx context.Context, credID []byte) (Passk
 }
 
 // AddPasskey registers p for p.UserID, audited. recoveryHashes, when not nil, become the
-// person's recovery codes: their first second step comes with a way back should it be lost.
-// ErrPasskeyTaken when that credential is registered already.
-func (s *Store) AddPasskey(ctx context.Context, p Passkey, recoveryHashes [][]byte) (Passkey, error) {
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+// person's recovery codes if this is their first second step (decided here, in the
+// transaction: of two first passkeys added at once, only one sets the codes); codes says
+// whether they did. ErrPasskeyTaken when that credential is registered already.
+func (s *Store) AddPasskey(ctx context.Context, p Passkey, recoveryHashes [][]byte) (_ Passkey, codes bool, err error) {
+	err = s.withTx(ctx, func(tx *sql.Tx) error {
+		codes = false
+		if recoveryHashes != nil {
+			var first bool
+			if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?)
+				AND NOT EXISTS (SELECT 1 FROM totp_secrets WHERE user_id = ? AND confirmed_at IS NOT NULL)`, p.UserID, p.UserID).Scan(&first); err != nil {
+				return fmt.Errorf("store: add passkey: %w", err)
+			}
+			if !first {
+				recoveryHashes = nil
+			}
+		}
 		p.CreatedAt = s.now().Unix()
 		res, err := tx.ExecContext(ctx, "INSERT INTO passkeys (user_id, name, credential_id, credential, created_at) VALUES (?, ?, ?, ?, ?)",
 			p.UserID, p.Name, p.CredentialID, string(p.Credential), p.CreatedAt)
@@ -87,10 +99,11 @@ func (s *Store) AddPasskey(ctx context.Context, p Passkey, recoveryHashes [][]by
 				return err
 			}
 			after["recovery_codes"] = len(recoveryHashes)
+			codes = true
 		}
 		return s.appendAudit(ctx, tx, audit.Entry{Action: audit.PasskeyAdded, TargetType: "user", TargetID: p.UserID, After: audit.JSON(after)})
 	})
-	return p, err
+	return p, codes, err
 }
 
 // UsePasskey keeps what a sign-in with passkey id taught about it (its signature counter,

@@ -29,16 +29,18 @@ func TestPasskeysStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	laptop, err := st.AddPasskey(ctx, store.Passkey{UserID: u.ID, Name: "Laptop", CredentialID: []byte("cred-1"), Credential: []byte(`{}`)}, recoveryHashes(10))
-	if err != nil {
-		t.Fatal(err)
+	laptop, codes, err := st.AddPasskey(ctx, store.Passkey{UserID: u.ID, Name: "Laptop", CredentialID: []byte("cred-1"), Credential: []byte(`{}`)}, recoveryHashes(10))
+	if err != nil || !codes {
+		t.Fatalf("first passkey: codes %v, %v", codes, err)
 	}
-	if _, err := st.AddPasskey(ctx, store.Passkey{UserID: u.ID, Name: "Again", CredentialID: []byte("cred-1"), Credential: []byte(`{}`)}, nil); !errors.Is(err, store.ErrPasskeyTaken) {
+	if _, _, err := st.AddPasskey(ctx, store.Passkey{UserID: u.ID, Name: "Again", CredentialID: []byte("cred-1"), Credential: []byte(`{}`)}, nil); !errors.Is(err, store.ErrPasskeyTaken) {
 		t.Fatalf("the same credential twice: %v", err)
 	}
-	key, err := st.AddPasskey(ctx, store.Passkey{UserID: u.ID, Name: "Key", CredentialID: []byte("cred-2"), Credential: []byte(`{}`)}, nil)
-	if err != nil {
-		t.Fatal(err)
+	// A second passkey offering codes (added at the same moment as the first, say) keeps
+	// the first one's.
+	key, codes, err := st.AddPasskey(ctx, store.Passkey{UserID: u.ID, Name: "Key", CredentialID: []byte("cred-2"), Credential: []byte(`{}`)}, recoveryHashes(3))
+	if err != nil || codes {
+		t.Fatalf("second passkey: codes %v, %v", codes, err)
 	}
 	if ts, _ := st.TwoStepOf(ctx, u.ID); !ts.On() || ts.TOTP || ts.Passkeys != 2 || ts.RecoveryLeft != 10 {
 		t.Fatalf("after two passkeys: %+v", ts)
