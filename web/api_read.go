@@ -45,7 +45,7 @@ func (a *app) apiRoles(c echo.Context) error {
 	out := []apiRole{}
 	for _, id := range snap.Ancestry(o.ID) {
 		owner, _ := snap.Org(id)
-		for _, r := range snap.Data().Roles {
+		for _, r := range snap.Roles() {
 			if r.OrgID == id {
 				out = append(out, roleJSON(r, owner))
 			}
@@ -93,7 +93,7 @@ func (a *app) apiRoleHolders(c echo.Context) error {
 		Org  apiOrg `json:"org"`
 	}
 	out := []holding{}
-	for _, as := range snap.Data().Assignments {
+	for as := range snap.Assignments() {
 		if as.RoleID != r.ID || !staff.InScope(snap, scope, as.UserID) {
 			continue
 		}

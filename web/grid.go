@@ -103,7 +103,7 @@ func (a *app) permissionDetails(c echo.Context) error {
 	snap := a.Access.Now()
 	var visibleRoles []int64
 	for _, o := range snap.Ancestry(org) {
-		for _, r := range snap.Data().Roles {
+		for _, r := range snap.Roles() {
 			if r.OrgID == o {
 				visibleRoles = append(visibleRoles, r.ID)
 			}

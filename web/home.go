@@ -94,7 +94,7 @@ func (a *app) gettingStarted(c echo.Context, u store.User) ([]home.Step, error) 
 	}
 	var steps []home.Step
 	if orgs := within(rbac.PermRolesManage); len(orgs) > 0 {
-		done := slices.ContainsFunc(snap.Data().Roles, func(r rbac.Role) bool { return !r.System && slices.Contains(orgs, r.OrgID) })
+		done := slices.ContainsFunc(snap.Roles(), func(r rbac.Role) bool { return !r.System && slices.Contains(orgs, r.OrgID) })
 		steps = append(steps, home.Step{Label: "Create a role of your own", Href: "/roles",
 			Hint: "Start from a system role such as Nurse and adjust its permissions.", Done: done})
 	}
@@ -103,7 +103,7 @@ func (a *app) gettingStarted(c echo.Context, u store.User) ([]home.Step, error) 
 		if err != nil {
 			return nil, err
 		}
-		others := slices.ContainsFunc(snap.Data().Members, func(m rbac.Membership) bool { return m.UserID != u.ID && slices.Contains(orgs, m.OrgID) })
+		others := snap.OthersStaffOf(u.ID, orgs)
 		steps = append(steps, home.Step{Label: "Invite someone", Href: "/staff/invitations/new",
 			Hint: "They get a link to set their password, with the role you choose.", Done: invited > 0 || others})
 	}

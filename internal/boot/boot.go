@@ -71,16 +71,27 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*st
 		st.Close()
 		return nil, nil, nil, err
 	}
-	st.GuardAccess(func(ctx context.Context, after rbac.Data) (func(), error) {
-		// The current snapshot is the state before; the one made of after is, once the
-		// write commits, the next current one: no second read of the database.
-		before, next := engine.Now(), rbac.NewSnapshot(cat, after)
+	engine.FollowChanges(st.LoadChanges)
+	st.GuardAccess(func(ctx context.Context, tx store.AccessTx) (func(), error) {
+		// The state before the change is the last committed one: the current snapshot, once
+		// it has caught up with a commit not yet adopted or another process's (a read beside
+		// this write transaction sees exactly that). The next one is it with what this
+		// transaction touched replaced, and becomes current once it commits.
+		if err := engine.CatchUp(ctx, tx.Version()-1); err != nil {
+			return nil, err
+		}
+		before := engine.Now()
+		d, err := tx.Changes(ctx, before.Version())
+		if err != nil {
+			return nil, err
+		}
+		next := before.Apply(d)
 		if err := rbac.CheckLockoutSnapshots(before, next); err != nil {
 			return nil, err
 		}
 		// Giving or taking Administration asks for a fresh second step of whoever has one
 		// older than ten minutes; the comparison runs only then.
-		if audit.ActorFrom(ctx).StepUpDue && rbac.ChangesAdministration(cat, before.Data(), after) {
+		if audit.ActorFrom(ctx).StepUpDue && rbac.ChangesAdministration(before, next) {
 			return nil, audit.ErrStepUp
 		}
 		return func() { engine.Adopt(next) }, nil

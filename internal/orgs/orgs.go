@@ -231,7 +231,7 @@ func (s *Service) SaveDefaults(ctx context.Context, actorID, orgID int64, effect
 	}
 	cat := snap.Catalog()
 	current := map[string]rbac.Effect{}
-	for _, d := range snap.Data().OrgDefaults {
+	for _, d := range snap.OrgDefaults() {
 		if d.OrgID == orgID {
 			current[d.Perm] = d.Effect
 		}

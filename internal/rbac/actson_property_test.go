@@ -214,7 +214,7 @@ func runActsOn(t *testing.T, seed int64, st *actsOnStats) bool {
 			err = s.CheckRoleChange(propActor, r.ID, r.OrgID, r.Permissions, next)
 			d.Roles[i].Permissions = next
 			if err == nil {
-				err = s.CheckRoleHolders(propActor, r.ID, d)
+				err = s.CheckRoleHolders(propActor, r.ID, NewSnapshot(w.cat, d))
 			}
 			for _, a := range d.Assignments {
 				if a.RoleID == r.ID {
@@ -234,7 +234,7 @@ func runActsOn(t *testing.T, seed int64, st *actsOnStats) bool {
 				}
 			}
 			d.Assignments = keep
-			err = s.CheckRoleHolders(propActor, r.ID, d)
+			err = s.CheckRoleHolders(propActor, r.ID, NewSnapshot(w.cat, d))
 			log = append(log, fmt.Sprintf("delete role %d -> %v", r.ID, err))
 		case 6:
 			kind = "assign"

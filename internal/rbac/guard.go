@@ -55,8 +55,8 @@ const (
 )
 
 func (s *Snapshot) isRoot(actorID int64) bool {
-	u, ok := s.users[actorID]
-	return ok && u.GlobalAdmin && !u.Disabled
+	u := s.users.get(actorID)
+	return u != nil && u.GlobalAdmin && !u.Disabled
 }
 
 // CanGrant reports whether actor could grant perm in org by the rule of §2.3 (ignoring the
@@ -113,15 +113,7 @@ func (s *Snapshot) CheckRoleChange(actorID, roleID, orgID int64, prev, next []st
 	if roleID == 0 || !slices.ContainsFunc(s.protected(actorID), func(u int64) bool { return s.HoldsRole(u, roleID) }) {
 		return nil // a role neither the actor nor anyone up their invitation chain holds raises none of them
 	}
-	d := s.data
-	d.Roles = make([]Role, len(s.data.Roles))
-	copy(d.Roles, s.data.Roles)
-	for i := range d.Roles {
-		if d.Roles[i].ID == roleID {
-			d.Roles[i].Permissions = next
-		}
-	}
-	return s.checkNoRaise(actorID, d)
+	return s.checkNoRaise(actorID, s.WithRolePermissions(roleID, next))
 }
 
 // CheckAssignments checks that actor may make the assignments add (PRODUCT.md §2.3): each role
@@ -166,9 +158,7 @@ func (s *Snapshot) CheckAssignments(actorID int64, add []Assignment) error {
 	if !self {
 		return nil
 	}
-	d := s.data
-	d.Assignments = append(append([]Assignment(nil), s.data.Assignments...), add...)
-	return s.checkNoRaise(actorID, d)
+	return s.checkNoRaise(actorID, s.withAssignments(add))
 }
 
 // protected is whom actor's changes must never raise: the actor and everyone up their
@@ -177,10 +167,34 @@ func (s *Snapshot) protected(actorID int64) []int64 {
 	return append([]int64{actorID}, s.Upline(actorID)...)
 }
 
+// withAssignments is s with the assignments add made (nothing is saved).
+func (s *Snapshot) withAssignments(add []Assignment) *Snapshot {
+	people := map[int64]*Person{}
+	var order []int64
+	for _, a := range add {
+		p := people[a.UserID]
+		if p == nil {
+			u := s.users.get(a.UserID)
+			if u == nil {
+				continue
+			}
+			facts := u.person()
+			facts.Assignments = slices.Clone(facts.Assignments)
+			p, people[a.UserID] = &facts, &facts
+			order = append(order, a.UserID)
+		}
+		p.Assignments = append(p.Assignments, a)
+	}
+	list := make([]Person, len(order))
+	for i, id := range order {
+		list[i] = *people[id]
+	}
+	return s.withPeople(list...)
+}
+
 // checkNoRaise compares what the actor, and everyone up their invitation chain, holds in
-// every organisation now and under d.
-func (s *Snapshot) checkNoRaise(actorID int64, d Data) error {
-	after := NewSnapshot(s.cat, d)
+// every organisation now and in after.
+func (s *Snapshot) checkNoRaise(actorID int64, after *Snapshot) error {
 	for _, who := range s.protected(actorID) {
 		seen := map[string]bool{}
 		var raised []string
@@ -205,13 +219,14 @@ func (s *Snapshot) checkNoRaise(actorID int64, d Data) error {
 }
 
 // Engine keeps the current snapshot. Checks read it without locks; after each committed write
-// the store's caller calls Reload, which builds a new snapshot and swaps it in, so the change
-// is visible on the very next request.
+// the store's caller makes the next one (Adopt), or the engine catches up with what another
+// process committed (CatchUp), so the change is visible on the very next request.
 type Engine struct {
-	cat  *Catalog
-	load func(context.Context) (Data, error)
-	mu   sync.Mutex // serialises reloads so an older load never replaces a newer one
-	cur  atomic.Pointer[Snapshot]
+	cat     *Catalog
+	load    func(context.Context) (Data, error)
+	changes func(ctx context.Context, since int64) (Delta, error)
+	mu      sync.Mutex // serialises reloads so an older load never replaces a newer one
+	cur     atomic.Pointer[Snapshot]
 	// OnWarnings, when set, receives the warnings of each new snapshot (unknown keys).
 	OnWarnings func([]string)
 }
@@ -225,6 +240,12 @@ func NewEngine(ctx context.Context, cat *Catalog, load func(context.Context) (Da
 	return e, nil
 }
 
+// FollowChanges makes CatchUp read only what changed since the current snapshot (the
+// store's change log) instead of everything.
+func (e *Engine) FollowChanges(changes func(ctx context.Context, since int64) (Delta, error)) {
+	e.changes = changes
+}
+
 // Now returns the current snapshot.
 func (e *Engine) Now() *Snapshot { return e.cur.Load() }
 
@@ -236,15 +257,24 @@ func (e *Engine) Catalog() *Catalog { return e.cat }
 // restore, another instance) takes effect on the very next request. Concurrent callers that
 // are behind together load once.
 func (e *Engine) CatchUp(ctx context.Context, version int64) error {
-	if e.cur.Load().data.Version >= version {
+	if e.cur.Load().version >= version {
 		return nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.cur.Load().data.Version >= version {
+	cur := e.cur.Load()
+	if cur.version >= version {
 		return nil
 	}
-	return e.reloadLocked(ctx)
+	if e.changes == nil {
+		return e.reloadLocked(ctx)
+	}
+	d, err := e.changes(ctx, cur.version)
+	if err != nil {
+		return fmt.Errorf("rbac: changes: %w", err)
+	}
+	e.storeLocked(cur.Apply(d))
+	return nil
 }
 
 // Reload builds a snapshot from the database as it is now and makes it current.
@@ -260,14 +290,10 @@ func (e *Engine) Reload(ctx context.Context) error {
 func (e *Engine) Adopt(s *Snapshot) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	prev := e.cur.Load()
-	if prev != nil && prev.data.Version >= s.data.Version {
+	if prev := e.cur.Load(); prev != nil && prev.version >= s.version {
 		return
 	}
-	e.cur.Store(s)
-	if len(s.Warnings) > 0 && e.OnWarnings != nil && (prev == nil || len(prev.Warnings) != len(s.Warnings)) {
-		e.OnWarnings(s.Warnings)
-	}
+	e.storeLocked(s)
 }
 
 func (e *Engine) reloadLocked(ctx context.Context) error {
@@ -275,12 +301,15 @@ func (e *Engine) reloadLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("rbac: load: %w", err)
 	}
-	s := NewSnapshot(e.cat, d)
+	e.storeLocked(NewSnapshot(e.cat, d))
+	return nil
+}
+
+func (e *Engine) storeLocked(s *Snapshot) {
 	prev := e.cur.Swap(s)
 	if len(s.Warnings) > 0 && e.OnWarnings != nil && (prev == nil || len(prev.Warnings) != len(s.Warnings)) {
 		e.OnWarnings(s.Warnings)
 	}
-	return nil
 }
 
 // ReasonSelfOverride refuses raising one's own access through an override.
@@ -298,18 +327,22 @@ func (s *Snapshot) CheckOverride(actorID, userID, orgID int64, perm string, effe
 	if !ok {
 		return &EscalationError{Perms: []string{perm}, Reason: ReasonUnknownRole}
 	}
-	// What the change would do: build the data with the override set or removed.
-	d := s.data
-	d.UserOverrides = nil
-	for _, ov := range s.data.UserOverrides {
-		if !(ov.UserID == userID && ov.OrgID == orgID && ov.Perm == perm) {
-			d.UserOverrides = append(d.UserOverrides, ov)
+	// What the change would do: the person with the override set or removed.
+	u := s.users.get(userID)
+	if u == nil {
+		return nil // nobody to grant to
+	}
+	p := u.person()
+	p.Overrides = nil
+	for _, ov := range u.overrideList {
+		if !(ov.OrgID == orgID && ov.Perm == perm) {
+			p.Overrides = append(p.Overrides, ov)
 		}
 	}
 	if effect == Allow {
-		d.UserOverrides = append(d.UserOverrides, UserOverride{UserID: userID, OrgID: orgID, Perm: perm, Effect: Allow, SetBy: actorID})
+		p.Overrides = append(p.Overrides, UserOverride{UserID: userID, OrgID: orgID, Perm: perm, Effect: Allow, SetBy: actorID})
 	}
-	after := NewSnapshot(s.cat, d)
+	after := s.withPeople(p)
 	if !after.decide(userID, orgID, i, false).Allowed || s.decide(userID, orgID, i, false).Allowed {
 		return nil // grants nothing new here
 	}
@@ -342,32 +375,32 @@ func (s *Snapshot) CheckOrgDefault(actorID, orgID int64, perm string, effect Eff
 	if !ok {
 		return &EscalationError{Perms: []string{perm}, Reason: ReasonUnknownPerm}
 	}
-	d := s.data
-	d.OrgDefaults = nil
-	for _, od := range s.data.OrgDefaults {
+	var defaults []OrgDefault
+	for _, od := range s.defaults {
 		if od.OrgID != orgID || od.Perm != perm {
-			d.OrgDefaults = append(d.OrgDefaults, od)
+			defaults = append(defaults, od)
 		}
 	}
 	if effect == Allow {
-		d.OrgDefaults = append(d.OrgDefaults, OrgDefault{OrgID: orgID, Perm: perm, Effect: Allow})
+		defaults = append(defaults, OrgDefault{OrgID: orgID, Perm: perm, Effect: Allow})
 	}
-	if !s.grantsAnyone(NewSnapshot(s.cat, d), orgID, i) {
+	after := s.Apply(Delta{OrgsChanged: true, Orgs: s.orgList, OrgDefaults: defaults})
+	if !s.grantsAnyone(after, orgID, i) {
 		return nil
 	}
 	if !s.Can(actorID, orgID, PermDelegate) && !s.Can(actorID, orgID, perm) {
 		return &EscalationError{Perms: []string{perm}, Reason: ReasonNotHeld}
 	}
-	return s.checkNoRaise(actorID, d)
+	return s.checkNoRaise(actorID, after)
 }
 
 // grantsAnyone reports whether anyone holds permission p somewhere in org's subtree under
 // after but not now.
 func (s *Snapshot) grantsAnyone(after *Snapshot, orgID int64, p int) bool {
 	sub := s.Subtree(orgID)
-	for id := range s.users {
+	for u := range s.users.all() {
 		for _, o := range sub {
-			if !s.decide(id, o, p, false).Allowed && after.decide(id, o, p, false).Allowed {
+			if !s.decide(u.ID, o, p, false).Allowed && after.decide(u.ID, o, p, false).Allowed {
 				return true
 			}
 		}
@@ -410,14 +443,13 @@ func (s *Snapshot) CheckMove(actorID, orgID, newParentID int64) error {
 	if s.isRoot(actorID) {
 		return nil
 	}
-	d := s.data
-	d.Orgs = slices.Clone(s.data.Orgs)
-	for i := range d.Orgs {
-		if d.Orgs[i].ID == orgID {
-			d.Orgs[i].ParentID = newParentID
+	orgs := slices.Clone(s.orgList)
+	for i := range orgs {
+		if orgs[i].ID == orgID {
+			orgs[i].ParentID = newParentID
 		}
 	}
-	return s.checkNoRaise(actorID, d)
+	return s.checkNoRaise(actorID, s.Apply(Delta{OrgsChanged: true, Orgs: orgs, OrgDefaults: s.defaults}))
 }
 
 // IsGlobalAdmin reports whether user is an active global admin, who alone may create or
@@ -435,7 +467,7 @@ func (s *Snapshot) OneRole(orgID int64) bool {
 // in the order they were loaded.
 func (s *Snapshot) RolesIn(userID, orgID int64) []int64 {
 	var out []int64
-	if u, ok := s.users[userID]; ok {
+	if u := s.users.get(userID); u != nil {
 		for _, a := range u.assignments {
 			if a.OrgID == orgID {
 				out = append(out, a.RoleID)

@@ -20,31 +20,11 @@ func (e *LockoutError) Error() string {
 // staff.manage in org.
 func (s *Snapshot) Managers(orgID int64) int {
 	n := 0
-	for _, u := range s.users {
+	for u := range s.users.all() {
 		if u.Disabled || u.GlobalAdmin {
 			continue
 		}
 		if s.Can(u.ID, orgID, PermRolesManage) && s.Can(u.ID, orgID, PermStaffManage) {
-			n++
-		}
-	}
-	return n
-}
-
-// hasManager reports whether anyone Managers counts is there in org: it stops at the first.
-func (s *Snapshot) hasManager(orgID int64) bool {
-	for _, u := range s.users {
-		if !u.Disabled && !u.GlobalAdmin && s.Can(u.ID, orgID, PermRolesManage) && s.Can(u.ID, orgID, PermStaffManage) {
-			return true
-		}
-	}
-	return false
-}
-
-func activeGlobalAdmins(s *Snapshot) int {
-	n := 0
-	for _, u := range s.users {
-		if u.GlobalAdmin && !u.Disabled {
 			n++
 		}
 	}
@@ -59,17 +39,18 @@ func CheckLockout(c *Catalog, before, after Data) error {
 	return CheckLockoutSnapshots(NewSnapshot(c, before), NewSnapshot(c, after))
 }
 
-// CheckLockoutSnapshots is CheckLockout on the snapshots of before and after.
+// CheckLockoutSnapshots is CheckLockout on the snapshots of before and after. It reads the
+// counts each snapshot keeps (delta.go), so it looks at nobody a change did not touch.
 func CheckLockoutSnapshots(b, a *Snapshot) error {
-	if activeGlobalAdmins(b) > 0 && activeGlobalAdmins(a) == 0 {
+	if b.globalAdmins > 0 && a.globalAdmins == 0 {
 		return &LockoutError{GlobalAdmin: true}
 	}
+	had, has := b.managerCounts(), a.managerCounts()
 	for id, o := range a.orgs {
 		if o.ParentID != 0 {
 			continue
 		}
-		// After first: it almost always has someone, found without looking at everyone.
-		if _, existed := b.orgs[id]; existed && !a.hasManager(id) && b.hasManager(id) {
+		if _, existed := b.orgs[id]; existed && has[id] == 0 && had[id] > 0 {
 			return &LockoutError{OrgName: o.Name}
 		}
 	}

@@ -90,8 +90,8 @@ var adminKeys = func() map[string]bool {
 // MemberOrgs returns the organisations user is staff of (a membership, or a role held
 // there), in id order.
 func (s *Snapshot) MemberOrgs(userID int64) []int64 {
-	u, ok := s.users[userID]
-	if !ok {
+	u := s.users.get(userID)
+	if u == nil {
 		return nil
 	}
 	out := make([]int64, 0, len(u.member))
@@ -110,7 +110,7 @@ func (s *Snapshot) MemberOrgs(userID int64) []int64 {
 func (s *Snapshot) StaffCounts() map[int64]int {
 	counts := make(map[int64]int, len(s.orgs))
 	seen := map[int64]bool{}
-	for _, u := range s.users {
+	for u := range s.users.all() {
 		clear(seen)
 		for id := range u.member {
 			for _, a := range s.Ancestry(id) {
@@ -126,15 +126,15 @@ func (s *Snapshot) StaffCounts() map[int64]int {
 
 // StaffOf reports whether user is staff of org itself (a membership or a role held there).
 func (s *Snapshot) StaffOf(userID, orgID int64) bool {
-	u, ok := s.users[userID]
-	return ok && u.member[orgID]
+	u := s.users.get(userID)
+	return u != nil && u.member[orgID]
 }
 
 // Upline returns the people who invited user, directly or through a chain of invitations,
 // nearest first; never user themselves.
 func (s *Snapshot) Upline(userID int64) []int64 {
-	u, ok := s.users[userID]
-	if !ok || len(u.inviters) == 0 {
+	u := s.users.get(userID)
+	if u == nil || len(u.inviters) == 0 {
 		return nil
 	}
 	seen := map[int64]bool{userID: true}
@@ -148,7 +148,7 @@ func (s *Snapshot) Upline(userID int64) []int64 {
 		}
 		seen[id] = true
 		out = append(out, id)
-		if v, ok := s.users[id]; ok {
+		if v := s.users.get(id); v != nil {
 			queue = append(queue, v.inviters...)
 		}
 	}
@@ -200,7 +200,7 @@ func (s *Snapshot) CheckActOn(actorID, targetID int64, orgIDs ...int64) error {
 	if actorID == targetID || s.isRoot(actorID) {
 		return nil
 	}
-	if t, ok := s.users[targetID]; ok && t.GlobalAdmin {
+	if t := s.users.get(targetID); t != nil && t.GlobalAdmin {
 		return &EscalationError{Reason: ReasonTargetGlobal}
 	}
 	if over := s.beyond(actorID, targetID, orgIDs); len(over) > 0 {
@@ -269,21 +269,17 @@ const ReasonHolderExceeds = "it would take access from someone who holds permiss
 // roleID who would lose a permission where they hold the role must be someone the actor may
 // act on there (CheckActOn). A holder who keeps everything through other roles is not acted
 // on, whoever they are.
-func (s *Snapshot) CheckRoleHolders(actorID, roleID int64, after Data) error {
+func (s *Snapshot) CheckRoleHolders(actorID, roleID int64, next *Snapshot) error {
 	if s.isRoot(actorID) {
 		return nil
 	}
-	var next *Snapshot
-	for _, u := range s.users {
+	for u := range s.users.all() {
 		for _, a := range u.assignments {
 			if a.RoleID != roleID {
 				continue
 			}
 			if s.CheckActOn(actorID, u.ID, a.OrgID) == nil {
 				continue
-			}
-			if next == nil {
-				next = NewSnapshot(s.cat, after)
 			}
 			for i := range s.cat.perms {
 				if s.decide(u.ID, a.OrgID, i, false).Allowed && !next.decide(u.ID, a.OrgID, i, false).Allowed {
@@ -306,4 +302,15 @@ func (s *Snapshot) CheckEnable(actorID, targetID int64) error {
 		return &EscalationError{Reason: ReasonRaisesInviter}
 	}
 	return nil
+}
+
+// OthersStaffOf reports whether anyone but userID has a staff row in one of orgIDs (the
+// home page's "Invite someone" is done once someone else has joined).
+func (s *Snapshot) OthersStaffOf(userID int64, orgIDs []int64) bool {
+	for u := range s.users.all() {
+		if u.ID != userID && slices.ContainsFunc(u.staff, func(o int64) bool { return slices.Contains(orgIDs, o) }) {
+			return true
+		}
+	}
+	return false
 }

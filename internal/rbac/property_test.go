@@ -57,6 +57,7 @@ func cloneData(d Data) Data {
 	out.Members = slices.Clone(d.Members)
 	out.UserOverrides = slices.Clone(d.UserOverrides)
 	out.OrgDefaults = slices.Clone(d.OrgDefaults)
+	out.Invitations = slices.Clone(d.Invitations)
 	return out
 }
 

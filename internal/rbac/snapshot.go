@@ -1,7 +1,6 @@
 package rbac
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -133,26 +132,33 @@ type roleEntry struct {
 
 type userEntry struct {
 	User
-	member      map[int64]bool
-	memberOrgs  []int64 // the keys of member, in id order, for the loops over every person
-	assignments []Assignment
-	overrides   map[int64]map[int]UserOverride // org → perm index → override
-	inviters    []int64                        // who sent the invitations this user accepted
+	staff        []int64 // the organisations of their staff rows, in id order
+	member       map[int64]bool
+	memberOrgs   []int64 // the keys of member, in id order, for the loops over every person
+	assignments  []Assignment
+	overrides    map[int64]map[int]UserOverride // org → perm index → override
+	overrideList []UserOverride                 // the overrides as loaded
+	inviters     []int64                        // who sent the invitations this user accepted
 }
 
 // Snapshot is an immutable view of who holds what. Every check is answered from one, so a
-// permission check never touches the database; each committed write builds a new one.
+// permission check never touches the database; each committed write makes a new one from
+// the last (Apply, delta.go).
 type Snapshot struct {
 	// twoStepPolicy: some organisation requires two-step sign-in of someone (most practices
 	// have none, and every request asks TwoStepRequired).
 	twoStepPolicy bool
 	cat           *Catalog
-	data          Data
+	version       int64
 	orgs          map[int64]*orgEntry
+	orgList       []Org
+	defaults      []OrgDefault
 	roles         map[int64]*roleEntry
-	users         map[int64]*userEntry
-	inOrder       []*userEntry // users by id, for the questions asked of everyone
-	byEmail       map[string]int64
+	roleList      []Role // in id order
+	users         userTable
+	byEmail       emailIndex
+	globalAdmins  int // active ones
+	mgr           *managers
 	// Warnings lists problems found while building (unknown permission keys in stored roles).
 	Warnings []string
 }
@@ -160,104 +166,55 @@ type Snapshot struct {
 // NewSnapshot indexes d for checks against catalog c. Roles naming keys that c lacks keep
 // them as "unknown" (reported in Warnings) and grant nothing through them.
 func NewSnapshot(c *Catalog, d Data) *Snapshot {
-	s := &Snapshot{cat: c, data: d, orgs: make(map[int64]*orgEntry, len(d.Orgs)),
-		roles: make(map[int64]*roleEntry, len(d.Roles)), users: make(map[int64]*userEntry, len(d.Users))}
-	for _, o := range d.Orgs {
-		s.orgs[o.ID] = &orgEntry{Org: o}
-		s.twoStepPolicy = s.twoStepPolicy || o.TwoStep == TwoStepAdmins || o.TwoStep == TwoStepEveryone
-	}
-	for _, o := range s.orgs {
-		seen := map[int64]bool{}
-		// Walk up while the parent exists; a missing parent ends the chain (and a cycle,
-		// which the store never makes, cannot loop).
-		for id := o.ID; id != 0 && !seen[id]; {
-			p, ok := s.orgs[id]
-			if !ok {
-				break
-			}
-			seen[id] = true
-			o.chain = append(o.chain, id)
-			id = p.ParentID
-		}
-	}
+	s := &Snapshot{cat: c, version: d.Version, roles: make(map[int64]*roleEntry, len(d.Roles)), mgr: &managers{}}
+	s.setOrgs(slices.Clone(d.Orgs), slices.Clone(d.OrgDefaults))
 	for _, r := range d.Roles {
-		e := &roleEntry{Role: r, perms: newSet(c.Len())}
-		for _, k := range r.Permissions {
-			if i, ok := c.index[k]; ok {
-				e.perms.add(i)
-			} else {
-				e.unknown = append(e.unknown, k)
-			}
-		}
-		if len(e.unknown) > 0 {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("role %d (%s) has permissions the catalog does not know: %v", r.ID, r.Code, e.unknown))
-		}
-		s.roles[r.ID] = e
+		s.roles[r.ID] = newRoleEntry(c, r)
 	}
+	s.indexRoles()
+	people := make(map[int64]*Person, len(d.Users))
 	for _, u := range d.Users {
-		s.users[u.ID] = &userEntry{User: u, member: map[int64]bool{}, overrides: map[int64]map[int]UserOverride{}}
-		if u.Email != "" {
-			if s.byEmail == nil {
-				s.byEmail = make(map[string]int64, len(d.Users))
-			}
-			s.byEmail[u.Email] = u.ID
-		}
+		people[u.ID] = &Person{User: u}
 	}
 	for _, m := range d.Members {
-		if u := s.users[m.UserID]; u != nil {
-			u.member[m.OrgID] = true
+		if p := people[m.UserID]; p != nil {
+			p.Staff = append(p.Staff, m.OrgID)
 		}
 	}
 	for _, a := range d.Assignments {
-		if u := s.users[a.UserID]; u != nil && s.roles[a.RoleID] != nil {
-			u.assignments = append(u.assignments, a)
-			u.member[a.OrgID] = true // holding a role somewhere makes one staff there
+		if p := people[a.UserID]; p != nil {
+			p.Assignments = append(p.Assignments, a)
 		}
 	}
-	s.inOrder = make([]*userEntry, 0, len(s.users))
-	for _, u := range s.users {
-		for org := range u.member {
-			u.memberOrgs = append(u.memberOrgs, org)
-		}
-		slices.Sort(u.memberOrgs)
-		s.inOrder = append(s.inOrder, u)
-	}
-	slices.SortFunc(s.inOrder, func(a, b *userEntry) int { return cmp.Compare(a.ID, b.ID) })
 	for _, ov := range d.UserOverrides {
-		u := s.users[ov.UserID]
-		i, ok := c.index[ov.Perm]
-		if u == nil || !ok || ov.Effect == Inherit {
-			continue
+		if p := people[ov.UserID]; p != nil {
+			p.Overrides = append(p.Overrides, ov)
 		}
-		if u.overrides[ov.OrgID] == nil {
-			u.overrides[ov.OrgID] = map[int]UserOverride{}
-		}
-		u.overrides[ov.OrgID][i] = ov
 	}
 	for _, inv := range d.Invitations {
-		if u := s.users[inv.UserID]; u != nil && inv.InviterID != inv.UserID && !slices.Contains(u.inviters, inv.InviterID) {
-			u.inviters = append(u.inviters, inv.InviterID)
+		if p := people[inv.UserID]; p != nil {
+			p.Inviters = append(p.Inviters, inv.InviterID)
 		}
 	}
-	for _, od := range d.OrgDefaults {
-		o := s.orgs[od.OrgID]
-		i, ok := c.index[od.Perm]
-		if o == nil || !ok || od.Effect == Inherit {
-			continue
+	te, ee := s.users.edit(), s.byEmail.edit()
+	for _, p := range people {
+		e := newUserEntry(c, s.roles, *p)
+		te.set(e.ID, e)
+		ee.put(e.Email, e.ID)
+		if e.GlobalAdmin && !e.Disabled {
+			s.globalAdmins++
 		}
-		if o.defaults == nil {
-			o.defaults = map[int]Effect{}
-		}
-		o.defaults[i] = od.Effect
 	}
+	s.users, s.byEmail = te.done(), ee.x
 	return s
+}
+
+func unknownWarning(r *roleEntry) string {
+	return fmt.Sprintf("role %d (%s) has permissions the catalog does not know: %v", r.ID, r.Code, r.unknown)
 }
 
 // Catalog is the catalog the snapshot checks against.
 func (s *Snapshot) Catalog() *Catalog { return s.cat }
-
-// Data returns the facts the snapshot was built from. Callers must not modify them.
-func (s *Snapshot) Data() Data { return s.data }
 
 // Step names which part of the rule decided.
 type Step int
@@ -314,7 +271,7 @@ func (s *Snapshot) decideFor(userID, orgID int64, p int, explain, asEnabled bool
 	if explain {
 		d.Perm = s.cat.perms[p].Key
 	}
-	u, o := s.users[userID], s.orgs[orgID]
+	u, o := s.users.get(userID), s.orgs[orgID]
 	if u == nil || o == nil {
 		d.Step = StepNoUser
 		return d
@@ -372,7 +329,8 @@ func (s *Snapshot) decideEntry(d Decision, u *userEntry, o *orgEntry, p int, exp
 				break
 			}
 		}
-		if depth < 0 || !s.roles[a.RoleID].perms.has(p) {
+		r := s.roles[a.RoleID]
+		if depth < 0 || r == nil || !r.perms.has(p) {
 			continue
 		}
 		if !explain {
@@ -381,7 +339,6 @@ func (s *Snapshot) decideEntry(d Decision, u *userEntry, o *orgEntry, p int, exp
 		}
 		if best < 0 || depth < best {
 			best = depth
-			r := s.roles[a.RoleID]
 			d.Allowed, d.Step, d.RoleID, d.RoleName, d.RoleOrgID, d.OrgID = true, StepRoleGrant, r.ID, r.Name, r.OrgID, u.assignments[ai].OrgID
 			d.OrgName = s.orgs[a.OrgID].Name
 		}
@@ -476,7 +433,7 @@ func (s *Snapshot) IsWithin(orgID, ancestorID int64) bool {
 
 // UserByEmail finds a user by their (lower-case) email.
 func (s *Snapshot) UserByEmail(email string) (User, bool) {
-	id, ok := s.byEmail[email]
+	id, ok := s.byEmail.get(email)
 	if !ok {
 		return User{}, false
 	}
@@ -485,8 +442,8 @@ func (s *Snapshot) UserByEmail(email string) (User, bool) {
 
 // User returns a user by id.
 func (s *Snapshot) User(id int64) (User, bool) {
-	u, ok := s.users[id]
-	if !ok {
+	u := s.users.get(id)
+	if u == nil {
 		return User{}, false
 	}
 	return u.User, true
@@ -494,7 +451,7 @@ func (s *Snapshot) User(id int64) (User, bool) {
 
 // HoldsRole reports whether user holds role anywhere.
 func (s *Snapshot) HoldsRole(userID, roleID int64) bool {
-	if u, ok := s.users[userID]; ok {
+	if u := s.users.get(userID); u != nil {
 		for _, a := range u.assignments {
 			if a.RoleID == roleID {
 				return true
@@ -520,8 +477,8 @@ func (s *Snapshot) OrgsWhere(userID int64, perm string) []int64 {
 // MemberWithin reports whether user is staff of rootOrg or of an organisation below it, or
 // holds a role there.
 func (s *Snapshot) MemberWithin(userID, rootOrg int64) bool {
-	u, ok := s.users[userID]
-	if !ok {
+	u := s.users.get(userID)
+	if u == nil {
 		return false
 	}
 	for _, org := range u.memberOrgs {
@@ -573,7 +530,7 @@ func (s *Snapshot) HoldersOf(orgID int64, perm string) []Holder {
 		within[id] = true
 	}
 	var out []Holder
-	for _, u := range s.inOrder {
+	for u := range s.users.all() {
 		if u.Disabled {
 			continue
 		}
@@ -594,8 +551,8 @@ func (s *Snapshot) Holders(orgID int64, perm string) int { return len(s.WhoCan(o
 // MemberAt reports whether user's membership reaches org: staff of it or of an organisation
 // above it, or holding a role there or above.
 func (s *Snapshot) MemberAt(userID, orgID int64) bool {
-	u, ok := s.users[userID]
-	if !ok {
+	u := s.users.get(userID)
+	if u == nil {
 		return false
 	}
 	for _, id := range s.Ancestry(orgID) {

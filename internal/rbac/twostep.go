@@ -65,21 +65,19 @@ func (s *Snapshot) holdsAdministration(userID, orgID int64) bool {
 // Administration permission (or integrations.manage) in some organisation, or takes one
 // from anyone (demoting or disabling an admin): the access changes that ask for a fresh
 // second step of signing in (step-up).
-func ChangesAdministration(c *Catalog, before, after Data) bool {
-	b, a := NewSnapshot(c, before), NewSnapshot(c, after)
+func ChangesAdministration(b, a *Snapshot) bool {
 	ids := map[int64]bool{}
-	for _, u := range before.Users {
-		ids[u.ID] = true
-	}
-	for _, u := range after.Users {
-		ids[u.ID] = true
+	for _, s := range []*Snapshot{b, a} {
+		for u := range s.users.all() {
+			ids[u.ID] = true
+		}
 	}
 	orgs := map[int64]bool{}
-	for _, o := range before.Orgs {
-		orgs[o.ID] = true
+	for id := range b.orgs {
+		orgs[id] = true
 	}
-	for _, o := range after.Orgs {
-		orgs[o.ID] = true
+	for id := range a.orgs {
+		orgs[id] = true
 	}
 	for id := range ids {
 		if b.IsGlobalAdmin(id) != a.IsGlobalAdmin(id) {

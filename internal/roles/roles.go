@@ -252,7 +252,7 @@ func (s *Service) Update(ctx context.Context, actorID int64, role store.RoleRow,
 	if len(p) == 0 {
 		err := snap.CheckRoleChange(actorID, role.ID, role.OrgID, role.Permissions, f.Permissions)
 		if err == nil {
-			err = snap.CheckRoleHolders(actorID, role.ID, withPermissions(snap.Data(), role.ID, f.Permissions))
+			err = snap.CheckRoleHolders(actorID, role.ID, snap.WithRolePermissions(role.ID, f.Permissions))
 		}
 		if err != nil {
 			if ep, ok := escalation(snap.Catalog(), err); ok {
@@ -323,7 +323,7 @@ func (s *Service) Delete(ctx context.Context, actorID int64, role store.RoleRow,
 		if reassignTo != 0 {
 			field = "reassign_to"
 		}
-		if err := snap.CheckRoleHolders(actorID, role.ID, withoutRole(snap.Data(), role.ID, reassignTo)); err != nil {
+		if err := snap.CheckRoleHolders(actorID, role.ID, snap.WithoutRole(role.ID, reassignTo)); err != nil {
 			if ep, ok := escalation(snap.Catalog(), err); ok {
 				return valid.Problems{field: ep["permissions"]}, nil
 			}
@@ -333,36 +333,9 @@ func (s *Service) Delete(ctx context.Context, actorID int64, role store.RoleRow,
 	return nil, s.Store.DeleteRole(ctx, role.ID, reassignTo, removeAll, actorID)
 }
 
-// withPermissions is d with role's permissions replaced by perms.
-func withPermissions(d rbac.Data, roleID int64, perms []string) rbac.Data {
-	d.Roles = slices.Clone(d.Roles)
-	for i := range d.Roles {
-		if d.Roles[i].ID == roleID {
-			d.Roles[i].Permissions = perms
-		}
-	}
-	return d
-}
-
-// withoutRole is d after deleting role, its holders moved to reassignTo (0: removed).
-func withoutRole(d rbac.Data, roleID, reassignTo int64) rbac.Data {
-	var as []rbac.Assignment
-	for _, a := range d.Assignments {
-		if a.RoleID == roleID {
-			if reassignTo == 0 {
-				continue
-			}
-			a.RoleID = reassignTo
-		}
-		as = append(as, a)
-	}
-	d.Assignments = as
-	return d
-}
-
 func (s *Service) holders(snap *rbac.Snapshot, roleID int64) []rbac.Assignment {
 	var out []rbac.Assignment
-	for _, a := range snap.Data().Assignments {
+	for a := range snap.Assignments() {
 		if a.RoleID == roleID {
 			out = append(out, a)
 		}
@@ -424,7 +397,7 @@ func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.Role
 	// person), acts on them: never on someone whose access exceeds the actor's.
 	acted := map[int64][]int64{}
 	for _, u := range remove {
-		for _, a := range snap.Data().Assignments {
+		for a := range snap.Assignments() {
 			if a.UserID == u && a.RoleID == role.ID {
 				acted[u] = append(acted[u], a.OrgID)
 			}

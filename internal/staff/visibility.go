@@ -109,7 +109,7 @@ func Choosable(snap *rbac.Snapshot, actorID, orgID, roleID, personID int64) bool
 func Assignable(snap *rbac.Snapshot, orgID int64) []rbac.Role {
 	var out []rbac.Role
 	for _, anc := range snap.Ancestry(orgID) {
-		for _, r := range snap.Data().Roles {
+		for _, r := range snap.Roles() {
 			if r.OrgID == anc && r.Active {
 				out = append(out, r)
 			}

@@ -44,12 +44,8 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 	if err := tx.QueryRowContext(ctx, "SELECT access FROM versions WHERE id = 1").Scan(&d.Version); err != nil {
 		return d, err
 	}
-	err = each("SELECT id, coalesce(parent_id, 0), name, role_mode = 'one', limit_visibility, two_step, sso_required FROM organisations", func(r *sql.Rows) error {
-		var o rbac.Org
-		err := r.Scan(&o.ID, &o.ParentID, &o.Name, &o.OneRole, &o.LimitVisibility, &o.TwoStep, &o.SSORequired)
-		d.Orgs = append(d.Orgs, o)
-		return err
-	})
+	orgs, err := loadOrgs(ctx, tx)
+	d.Orgs, d.OrgDefaults = orgs.Orgs, orgs.OrgDefaults
 	if err == nil {
 		err = each("SELECT id, name, email, global_admin, status = 'disabled' FROM users", func(r *sql.Rows) error {
 			var u rbac.User
@@ -99,20 +95,9 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 	}
 	if err == nil {
 		err = each("SELECT user_id, org_id, perm, effect, coalesce(set_by, 0) FROM user_overrides", func(r *sql.Rows) error {
-			var o rbac.UserOverride
-			var effect string
-			if err := r.Scan(&o.UserID, &o.OrgID, &o.Perm, &effect, &o.SetBy); err != nil {
-				return err
-			}
-			// A value the schema's CHECK should make impossible is a broken database, not an
-			// "inherit" to skip quietly.
-			e, perr := rbac.ParseEffect(effect)
-			if perr != nil {
-				return fmt.Errorf("override of user %d in %d: %w", o.UserID, o.OrgID, perr)
-			}
-			o.Effect = e
+			o, err := scanOverride(r)
 			d.UserOverrides = append(d.UserOverrides, o)
-			return nil
+			return err
 		})
 	}
 	if err == nil {
@@ -124,8 +109,23 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 			return err
 		})
 	}
+	if err != nil {
+		return d, fmt.Errorf("store: load access: %w", err)
+	}
+	return d, nil
+}
+
+// loadOrgs reads every organisation and every organisation default.
+func loadOrgs(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
+	var d rbac.Data
+	err := eachRow(ctx, tx, "SELECT id, coalesce(parent_id, 0), name, role_mode = 'one', limit_visibility, two_step, sso_required FROM organisations", nil, func(r *sql.Rows) error {
+		var o rbac.Org
+		err := r.Scan(&o.ID, &o.ParentID, &o.Name, &o.OneRole, &o.LimitVisibility, &o.TwoStep, &o.SSORequired)
+		d.Orgs = append(d.Orgs, o)
+		return err
+	})
 	if err == nil {
-		err = each("SELECT org_id, perm, effect FROM org_defaults", func(r *sql.Rows) error {
+		err = eachRow(ctx, tx, "SELECT org_id, perm, effect FROM org_defaults", nil, func(r *sql.Rows) error {
 			var o rbac.OrgDefault
 			var effect string
 			if err := r.Scan(&o.OrgID, &o.Perm, &effect); err != nil {
@@ -140,10 +140,24 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 			return nil
 		})
 	}
-	if err != nil {
-		return d, fmt.Errorf("store: load access: %w", err)
+	return d, err
+}
+
+// scanOverride reads a row of user_id, org_id, perm, effect, set_by.
+func scanOverride(r *sql.Rows) (rbac.UserOverride, error) {
+	var o rbac.UserOverride
+	var effect string
+	if err := r.Scan(&o.UserID, &o.OrgID, &o.Perm, &effect, &o.SetBy); err != nil {
+		return o, err
 	}
-	return d, nil
+	// A value the schema's CHECK should make impossible is a broken database, not an
+	// "inherit" to skip quietly.
+	e, err := rbac.ParseEffect(effect)
+	if err != nil {
+		return o, fmt.Errorf("override of user %d in %d: %w", o.UserID, o.OrgID, err)
+	}
+	o.Effect = e
+	return o, nil
 }
 
 // Candidate is a person who may be picked as a holder of a role.

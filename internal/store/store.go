@@ -47,7 +47,7 @@ type Store struct {
 	// it runs inside the transaction, so concurrent writes cannot slip past it together.
 	// What it returns runs once the write is committed, in place of accessChanged: the data
 	// the guard saw is what was committed, so nothing needs reading again.
-	accessGuard func(ctx context.Context, after rbac.Data) (committed func(), err error)
+	accessGuard func(ctx context.Context, tx AccessTx) (committed func(), err error)
 
 	versions *versionsReader // reads the versions row each request checks
 
@@ -177,31 +177,33 @@ func (s *Store) OnAccessChange(fn func(context.Context)) { s.accessChanged = fn 
 
 // GuardAccess sets the check every access-changing write must pass before it commits; the
 // function it returns runs after the commit (nil: accessChanged runs instead).
-func (s *Store) GuardAccess(fn func(ctx context.Context, after rbac.Data) (committed func(), err error)) {
+func (s *Store) GuardAccess(fn func(ctx context.Context, tx AccessTx) (committed func(), err error)) {
 	s.accessGuard = fn
 }
 
 // withAccessTx is withTx for writes that change access: the guard checks the result before
 // the commit, and after the commit the permission engine is told, so the change is visible
-// on the very next request.
+// on the very next request. The access counter is bumped first, so the change log's rows
+// (written by triggers as fn changes things) carry the version this transaction makes.
 func (s *Store) withAccessTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	var committed func()
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		committed = nil
+		var version int64
+		if err := tx.QueryRowContext(ctx, "UPDATE versions SET access = access + 1 WHERE id = 1 RETURNING access").Scan(&version); err != nil {
+			return fmt.Errorf("store: bump access: %w", err)
+		}
 		if err := fn(tx); err != nil {
 			return err
 		}
-		if err := bump(ctx, tx, countAccess); err != nil {
+		if err := pruneChanges(ctx, tx, version); err != nil {
 			return err
 		}
 		if s.accessGuard == nil {
 			return nil
 		}
-		after, err := loadAccess(ctx, tx)
-		if err != nil {
-			return err
-		}
-		committed, err = s.accessGuard(ctx, after)
+		var err error
+		committed, err = s.accessGuard(ctx, AccessTx{tx: tx, version: version})
 		return err
 	})
 	if err != nil {
