@@ -123,7 +123,7 @@ BEGIN
         WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM access_changes c WHERE c.version = versions.access AND c.kind = 'role' AND c.id = NEW.id);
 END;
 
-CREATE TRIGGER access_roles_update AFTER UPDATE ON roles
+CREATE TRIGGER access_roles_update AFTER UPDATE OF org_id, code, name, active, system ON roles
 BEGIN
     INSERT INTO access_changes (version, kind, id) SELECT access, 'role', OLD.id FROM versions
         WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM access_changes c WHERE c.version = versions.access AND c.kind = 'role' AND c.id = OLD.id);
@@ -195,3 +195,24 @@ END;
 
 -- The change reader finds the inviters of the people a change touched by this.
 CREATE INDEX invitations_accepted_by ON invitations(accepted_by) WHERE accepted_by IS NOT NULL;
+
+-- How many people hold each role, kept by the assignments' triggers so a role's page and its
+-- edit count them without walking its holders (a role of 10,000 people took a millisecond).
+-- Someone holding a role in two organisations is one holder.
+ALTER TABLE roles ADD COLUMN holders INTEGER NOT NULL DEFAULT 0;
+UPDATE roles SET holders = (SELECT count(DISTINCT user_id) FROM role_assignments a WHERE a.role_id = roles.id);
+CREATE TRIGGER role_holders_insert AFTER INSERT ON role_assignments
+    WHEN (SELECT count(*) FROM role_assignments WHERE role_id = NEW.role_id AND user_id = NEW.user_id) = 1
+BEGIN
+    UPDATE roles SET holders = holders + 1 WHERE id = NEW.role_id;
+END;
+CREATE TRIGGER role_holders_delete AFTER DELETE ON role_assignments
+    WHEN NOT EXISTS (SELECT 1 FROM role_assignments WHERE role_id = OLD.role_id AND user_id = OLD.user_id)
+BEGIN
+    UPDATE roles SET holders = holders - 1 WHERE id = OLD.role_id;
+END;
+CREATE TRIGGER role_holders_update AFTER UPDATE OF role_id, user_id ON role_assignments
+BEGIN
+    UPDATE roles SET holders = (SELECT count(DISTINCT user_id) FROM role_assignments WHERE role_id = roles.id)
+        WHERE id IN (OLD.role_id, NEW.role_id);
+END;

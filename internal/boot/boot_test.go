@@ -231,6 +231,22 @@ func TestAdoptedSnapshotEqualsRebuild(t *testing.T) {
 		if err := follower.CatchUp(ctx, d.Version); err != nil {
 			t.Fatal(err)
 		}
+		// Each role's holder count, kept by triggers, is the number of people holding it.
+		for _, r := range roles {
+			row, err := st.Role(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held := map[int64]bool{}
+			for _, a := range d.Assignments {
+				if a.RoleID == r {
+					held[a.UserID] = true
+				}
+			}
+			if row.Members != len(held) {
+				t.Fatalf("step %d (%s): role %d counts %d holders, %d hold it", step, kind, r, row.Members, len(held))
+			}
+		}
 		want := rbac.NewSnapshot(cat, d)
 		for _, s := range []*rbac.Snapshot{got, follower.Now()} {
 			for _, u := range append(users, admin.ID) {

@@ -107,6 +107,43 @@ func BenchmarkCan(b *testing.B) { benchCan(b, 10_000) }
 // BenchmarkCan100k: the same with 100,000 users; ns/op should not grow with the user count.
 func BenchmarkCan100k(b *testing.B) { benchCan(b, 100_000) }
 
+// BenchmarkCan1k: the same with 1,000 users, the other end of "flat" (issue 14).
+func BenchmarkCan1k(b *testing.B) { benchCan(b, 1_000) }
+
+// BenchmarkApply: the next snapshot after one change, in worlds of 1,000 / 10,000 / 100,000
+// users (issue 14: the cost follows the change, not the practice). "person" replaces one
+// user's facts, "role" one role's permissions, "holders" gives a role to 100 people.
+func BenchmarkApply(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		w := getBenchWorld(b, n)
+		s := w.s
+		s.managerCounts() // as the engine's current snapshot has them, from the last write
+		u := s.users.get(int64(n / 2)).person()
+		role := w.d.Roles[7]
+		holders := make([]Person, 100)
+		for i := range holders {
+			p := s.users.get(int64(1 + i*(n/100))).person()
+			p.Assignments = append(append([]Assignment(nil), p.Assignments...), Assignment{UserID: p.User.ID, RoleID: role.ID, OrgID: role.OrgID})
+			holders[i] = p
+		}
+		for name, d := range map[string]Delta{
+			"person":  {People: []Person{u}},
+			"role":    {Roles: []Role{{ID: role.ID, OrgID: role.OrgID, Code: role.Code, Name: role.Name, Active: true, Permissions: role.Permissions[:len(role.Permissions)/2]}}},
+			"holders": {People: holders},
+		} {
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					next := s.Apply(d)
+					if err := CheckLockoutSnapshots(s, next); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
 func BenchmarkExplain(b *testing.B) {
 	w := getBenchWorld(b, 10_000)
 	s, q := w.s, w.queries

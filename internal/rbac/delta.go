@@ -18,9 +18,9 @@ import (
 //     change to one of them copies that map whole;
 //   - the index the lock-out guard reads (how many people can manage roles and staff in each
 //     top-level organisation, and how many active global admins there are) is carried
-//     forward by looking at the people the change touched before and after it. A change that
-//     can move it for people it does not name (an organisation default, a moved
-//     organisation, a role gaining or losing roles.manage or staff.manage) leaves it to be
+//     forward by looking at the people the change touched before and after it (and at the
+//     holders of a role that gained or lost roles.manage or staff.manage). A change that can
+//     move it for anyone (an organisation default, a moved organisation) leaves it to be
 //     counted again when first asked.
 //
 // Snapshots are immutable once made, so readers holding the previous one go on lock-free and
@@ -74,20 +74,33 @@ func (s *Snapshot) Apply(d Delta) *Snapshot {
 		n.setOrgs(d.Orgs, d.OrgDefaults)
 		recount = true
 	}
+	var flipped []int64 // roles that gained or lost roles.manage or staff.manage
 	if len(d.Roles)+len(d.RolesGone) > 0 {
 		n.roles = maps.Clone(s.roles)
 		for _, id := range d.RolesGone {
-			recount = recount || managesBits(s.cat, s.roles[id]) != 0
+			if managesBits(s.cat, s.roles[id]) != 0 {
+				flipped = append(flipped, id)
+			}
 			delete(n.roles, id)
 		}
 		for _, r := range d.Roles {
 			e := newRoleEntry(s.cat, r)
-			recount = recount || managesBits(s.cat, s.roles[r.ID]) != managesBits(s.cat, e)
+			if managesBits(s.cat, s.roles[r.ID]) != managesBits(s.cat, e) {
+				flipped = append(flipped, r.ID)
+			}
 			n.roles[r.ID] = e
 		}
 		n.indexRoles()
 	}
-	touched := make([]int64, 0, len(d.People)+len(d.PeopleGone))
+	touched := make(map[int64]bool, len(d.People)+len(d.PeopleGone))
+	if len(flipped) > 0 && !recount {
+		// Only their holders can become or stop being managers through them.
+		for u := range s.users.all() {
+			if slices.ContainsFunc(u.assignments, func(a Assignment) bool { return slices.Contains(flipped, a.RoleID) }) {
+				touched[u.ID] = true
+			}
+		}
+	}
 	if len(d.People)+len(d.PeopleGone) > 0 {
 		te, ee := s.users.edit(), s.byEmail.edit()
 		// Each person once, as the delta last gives them: first everyone's old entry out,
@@ -106,7 +119,7 @@ func (s *Snapshot) Apply(d Delta) *Snapshot {
 					n.globalAdmins--
 				}
 			}
-			touched = append(touched, id)
+			touched[id] = true
 		}
 		for id, e := range last {
 			te.set(id, e)
@@ -124,7 +137,7 @@ func (s *Snapshot) Apply(d Delta) *Snapshot {
 		n.mgr = &managers{}
 	case len(touched) > 0:
 		counts := maps.Clone(s.managerCounts())
-		for _, id := range touched {
+		for id := range touched {
 			for _, t := range s.managedTops(s.users.get(id)) {
 				counts[t]--
 			}
