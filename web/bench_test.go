@@ -205,7 +205,7 @@ func BenchmarkGrid50k(b *testing.B) {
 }
 
 // One role edit end to end (the form's POST, the commit, the lock-out guard, the next
-// snapshot) in a portal of 1,000, 10,000 and 50,000 people, a tenth of whom hold the role
+// snapshot) in a portal of 1,000, 10,000 and 100,000 people, a tenth of whom hold the role
 // (issue 14: target ≤ 10 ms at 100,000 and within 2× of the 1,000 figure).
 func BenchmarkRoleEdit(b *testing.B) {
 	for _, n := range []int{1_000, 10_000, 100_000} {

@@ -279,25 +279,19 @@ func (s *Snapshot) setOrgs(orgs []Org, defaults []OrgDefault) {
 // newUserEntry indexes one person's facts; an assignment of a role that roles lacks grants
 // nothing and is left out.
 func newUserEntry(c *Catalog, roles map[int64]*roleEntry, p Person) *userEntry {
-	u := &userEntry{User: p.User, member: make(map[int64]bool, len(p.Staff)+len(p.Assignments)),
-		overrideList: p.Overrides}
+	u := &userEntry{User: p.User, overrideList: p.Overrides}
 	u.staff = slices.Clone(p.Staff)
 	slices.Sort(u.staff)
 	u.staff = slices.Compact(u.staff)
-	for _, o := range u.staff {
-		u.member[o] = true
-	}
+	u.memberOrgs = slices.Clone(u.staff)
 	for _, a := range p.Assignments {
 		if a.UserID == u.ID && roles[a.RoleID] != nil {
 			u.assignments = append(u.assignments, a)
-			u.member[a.OrgID] = true // holding a role somewhere makes one staff there
+			u.memberOrgs = append(u.memberOrgs, a.OrgID) // holding a role somewhere makes one staff there
 		}
 	}
-	u.memberOrgs = make([]int64, 0, len(u.member))
-	for org := range u.member {
-		u.memberOrgs = append(u.memberOrgs, org)
-	}
 	slices.Sort(u.memberOrgs)
+	u.memberOrgs = slices.Compact(u.memberOrgs)
 	for _, ov := range p.Overrides {
 		i, ok := c.index[ov.Perm]
 		if !ok || ov.Effect == Inherit || ov.UserID != u.ID {

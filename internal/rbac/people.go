@@ -94,8 +94,8 @@ func (s *Snapshot) MemberOrgs(userID int64) []int64 {
 	if u == nil {
 		return nil
 	}
-	out := make([]int64, 0, len(u.member))
-	for id := range u.member {
+	out := make([]int64, 0, len(u.memberOrgs))
+	for _, id := range u.memberOrgs {
 		if _, known := s.orgs[id]; known {
 			out = append(out, id)
 		}
@@ -112,7 +112,7 @@ func (s *Snapshot) StaffCounts() map[int64]int {
 	seen := map[int64]bool{}
 	for u := range s.users.all() {
 		clear(seen)
-		for id := range u.member {
+		for _, id := range u.memberOrgs {
 			for _, a := range s.Ancestry(id) {
 				if !seen[a] {
 					seen[a] = true
@@ -127,7 +127,7 @@ func (s *Snapshot) StaffCounts() map[int64]int {
 // StaffOf reports whether user is staff of org itself (a membership or a role held there).
 func (s *Snapshot) StaffOf(userID, orgID int64) bool {
 	u := s.users.get(userID)
-	return u != nil && u.member[orgID]
+	return u != nil && u.memberOf(orgID)
 }
 
 // Upline returns the people who invited user, directly or through a chain of invitations,

@@ -133,8 +133,7 @@ type roleEntry struct {
 type userEntry struct {
 	User
 	staff        []int64 // the organisations of their staff rows, in id order
-	member       map[int64]bool
-	memberOrgs   []int64 // the keys of member, in id order, for the loops over every person
+	memberOrgs   []int64 // where they are staff or hold a role, in id order (a handful: a slice beats a map)
 	assignments  []Assignment
 	overrides    map[int64]map[int]UserOverride // org → perm index → override
 	overrideList []UserOverride                 // the overrides as loaded
@@ -292,7 +291,7 @@ func (s *Snapshot) decideEntry(d Decision, u *userEntry, o *orgEntry, p int, exp
 	}
 	member := false
 	for _, id := range o.chain {
-		if u.member[id] {
+		if u.memberOf(id) {
 			member = true
 			break
 		}
@@ -556,7 +555,17 @@ func (s *Snapshot) MemberAt(userID, orgID int64) bool {
 		return false
 	}
 	for _, id := range s.Ancestry(orgID) {
-		if u.member[id] {
+		if u.memberOf(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// memberOf reports whether u is staff of org or holds a role there.
+func (u *userEntry) memberOf(org int64) bool {
+	for _, id := range u.memberOrgs {
+		if id == org {
 			return true
 		}
 	}
