@@ -139,6 +139,14 @@ func signInBurst(t testing.TB, n int) (int64, map[int]int) {
 // when the test ends. It returns the server's address and process id.
 func serveChild(t testing.TB, db string) (string, int) {
 	t.Helper()
+	base, pid, stop := startChild(t, db)
+	t.Cleanup(stop)
+	return base, pid
+}
+
+// startChild is serveChild with the stopping left to the caller.
+func startChild(t testing.TB, db string) (base string, pid int, stop func()) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "ROLEGATE_HELPER_SERVE=serve --db "+db+" --addr 127.0.0.1:0 --trusted-proxy 127.0.0.1/32")
 	stdin, err := cmd.StdinPipe()
@@ -152,8 +160,7 @@ func serveChild(t testing.TB, db string) (string, int) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
-	base := ""
+	stop = func() { stdin.Close(); _ = cmd.Wait() }
 	sc := bufio.NewScanner(stdout)
 	for base == "" && sc.Scan() {
 		var line struct{ Msg, URL string }
@@ -162,21 +169,22 @@ func serveChild(t testing.TB, db string) (string, int) {
 		}
 	}
 	if base == "" {
+		stop()
 		t.Fatal("the server did not start")
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	return base, cmd.Process.Pid
+	return base, cmd.Process.Pid, stop
 }
 
-// peakRSS reads the high-water mark of a process's resident memory (Linux).
-func peakRSS(t testing.TB, pid int) int64 {
+// procStatus reads one "kB" field of a process's /proc status (Linux), in bytes.
+func procStatus(t testing.TB, pid int, field string) int64 {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		t.Fatalf("peak memory needs Linux /proc: %v", err)
+		t.Fatalf("memory figures need Linux /proc: %v", err)
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			if err != nil {
 				t.Fatal(err)
@@ -184,6 +192,9 @@ func peakRSS(t testing.TB, pid int) int64 {
 			return kb << 10
 		}
 	}
-	t.Fatal("no VmHWM in /proc status")
+	t.Fatalf("no %s in /proc status", field)
 	return 0
 }
+
+// peakRSS reads the high-water mark of a process's resident memory (Linux).
+func peakRSS(t testing.TB, pid int) int64 { return procStatus(t, pid, "VmHWM") }
