@@ -37,14 +37,14 @@ var ErrEmailTaken = errors.New("store: email already in use")
 
 // Store is the handle on the database. It is safe for concurrent use.
 type Store struct {
-	w   *sql.DB // exactly one connection: every write goes through it
+	w *sql.DB // exactly one connection: every write goes through it
 	// writeTurn queues the transactions waiting for w in the order they came: database/sql
 	// hands a freed connection to a waiter picked at random, which under fifty writers at
 	// once left some waiting ten times longer than the rest. A channel's waiters are served
 	// first come, first served.
 	writeTurn chan struct{}
-	r   *sql.DB // read-only pool
-	now func() time.Time
+	r         *sql.DB // read-only pool
+	now       func() time.Time
 	// accessChanged runs after each committed write that changes who holds what, so the
 	// in-memory permission snapshot is rebuilt before the next request.
 	accessChanged func(context.Context)
