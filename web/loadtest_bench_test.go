@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -49,7 +50,7 @@ func getRequest(buf []byte, target string, header ...string) []byte {
 //     goroutines and about fifty allocations per request of its own, counted in
 //     allocs/req for both targets alike);
 //   - lean: a few lines over raw connections (the request bytes written, the status line
-//     and Content-Length read, the body skipped), close to what wrk does; it allocates
+//     and Content-Length or chunk sizes read, the body skipped), close to what wrk does; it allocates
 //     next to nothing, so its allocs/req and B/req are the servers' and its ratio is the
 //     stricter figure.
 func sideBySide(b *testing.B, conns int, targets ...loadTarget) {
@@ -189,7 +190,7 @@ func (c *loadConn) roundTrip() (int, error) {
 	if !ok {
 		return 0, fmt.Errorf("bad status line %q", line)
 	}
-	length := -1
+	length, chunked := -1, false
 	for {
 		line, err = c.r.ReadSlice('\n')
 		if err != nil {
@@ -207,14 +208,42 @@ func (c *loadConn) roundTrip() (int, error) {
 				return 0, fmt.Errorf("bad header line %q", line)
 			}
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			return 0, fmt.Errorf("the load client reads only answers with a Content-Length")
+			chunked = bytes.EqualFold(bytes.TrimSpace(value), []byte("chunked"))
 		}
+	}
+	if chunked {
+		return status, c.skipChunks()
 	}
 	if length < 0 {
 		return 0, fmt.Errorf("no Content-Length")
 	}
 	_, err = c.r.Discard(length)
 	return status, err
+}
+
+// skipChunks reads past a chunked body (pages are streamed as they render).
+func (c *loadConn) skipChunks() error {
+	for {
+		line, err := c.r.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		size, _, _ := bytes.Cut(bytes.TrimSpace(line), []byte(";"))
+		n, err := strconv.ParseUint(string(size), 16, 32)
+		if err != nil {
+			return fmt.Errorf("bad chunk size %q", line)
+		}
+		if n == 0 {
+			for { // trailers, then the empty line
+				if line, err = c.r.ReadSlice('\n'); err != nil || len(line) <= 2 {
+					return err
+				}
+			}
+		}
+		if _, err := c.r.Discard(int(n) + 2); err != nil {
+			return err
+		}
+	}
 }
 
 // digits reads a decimal number (strconv.Atoi would want a string: one allocation each).
