@@ -55,6 +55,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, cfg config.Config, log
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	go a.sweepSessions(ctx, logger)
+	go a.sweepEnded(ctx, logger)
 	a.logCheckpoint(ctx, logger)
 	go a.logCheckpoints(ctx, logger)
 	errc := make(chan error, 1)
@@ -94,6 +95,29 @@ func (a *App) sweepSessions(ctx context.Context, logger *slog.Logger) {
 			if err := a.Sessions.Sweep(ctx); err != nil {
 				logger.Warn("session sweep failed", "err", err)
 			}
+		}
+	}
+}
+
+// EndedInterval is how often the running server records time-bound grants that have ended.
+// They grant nothing from their end on whether or not this has run; it writes "ended" in the
+// audit log and takes them off the lists.
+const EndedInterval = time.Minute
+
+// sweepEnded runs Store.ExpireEnded at start and every EndedInterval.
+func (a *App) sweepEnded(ctx context.Context, logger *slog.Logger) {
+	t := time.NewTicker(EndedInterval)
+	defer t.Stop()
+	for {
+		if n, err := a.Store.ExpireEnded(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("recording ended access failed", "err", err)
+		} else if n > 0 {
+			logger.Info("recorded ended access", "grants", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -66,7 +66,13 @@ const (
 	RoleDeleted        = "role.delete"
 	AssignmentAdded    = "assignment.add"
 	AssignmentRemoved  = "assignment.remove"
+	// AssignmentChanged is a role someone holds given again with another end ("until"):
+	// extended, shortened or made permanent. AssignmentExpired and OverrideExpired record,
+	// once, that a time-bound grant ended (it granted nothing from its end on already).
+	AssignmentChanged  = "assignment.change"
+	AssignmentExpired  = "assignment.expire"
 	OverrideSet        = "override.set"
+	OverrideExpired    = "override.expire"
 	StaffAdded         = "staff.add"
 	StaffDisabled      = "staff.disable"
 	StaffEnabled       = "staff.enable"
@@ -92,7 +98,7 @@ const (
 var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, PasswordChanged, PasswordCheckFailed,
 	TwoStepEnrolled, TwoStepRemoved, PasskeyAdded, PasskeyRemoved, RecoveryCodeUsed, RecoveryCodesRenewed, TwoStepFailed, SSOFailed, UserRenamed, TokenCreated, TokenRevoked,
 	AppCreated, AppUpdated, AppRemoved, Denied,
-	RoleCreated, RoleUpdated, RoleDeleted, AssignmentAdded, AssignmentRemoved, OverrideSet,
+	RoleCreated, RoleUpdated, RoleDeleted, AssignmentAdded, AssignmentRemoved, AssignmentChanged, AssignmentExpired, OverrideSet, OverrideExpired,
 	StaffAdded, StaffDisabled, StaffEnabled, StaffRemoved,
 	InvitationCreated, InvitationResent, InvitationRevoked, InvitationAccepted,
 	OrgCreated, OrgRenamed, OrgMoved, OrgDefaultSet, SettingChanged, Rekeyed, EntryMissing}

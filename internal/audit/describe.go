@@ -104,7 +104,10 @@ var actionLabels = map[string]string{
 	RoleDeleted:          "Role deleted",
 	AssignmentAdded:      "Role given",
 	AssignmentRemoved:    "Role taken away",
+	AssignmentChanged:    "Role's end changed",
+	AssignmentExpired:    "Role ended",
 	OverrideSet:          "Personal permission set",
+	OverrideExpired:      "Personal permission ended",
 	StaffAdded:           "Staff added",
 	StaffDisabled:        "Account disabled",
 	StaffEnabled:         "Account enabled",
@@ -393,17 +396,29 @@ func (d Describer) describe(e Entry) Summary {
 		}
 	case AssignmentAdded:
 		a := after
-		s.Sentence = fmt.Sprintf("%s gave %s the role %s%s.", who, target(e), roleName(a.str("role"), a.num("role_id")), in(e, a.str("org")))
+		s.Sentence = fmt.Sprintf("%s gave %s the role %s%s%s.", who, target(e), roleName(a.str("role"), a.num("role_id")), in(e, a.str("org")), d.until(a))
 		add(Change{Kind: Added, Label: roleName(a.str("role"), a.num("role_id"))})
+	case AssignmentChanged:
+		a := after
+		s.Sentence = fmt.Sprintf("%s changed when %s role %s%s ends.", who, possessive(e), roleName(a.str("role"), a.num("role_id")), in(e, a.str("org")))
+		add(Change{Kind: Changed, Label: "Until", From: d.end(before), To: d.end(after)})
+	case AssignmentExpired:
+		b := before
+		s.Sentence = fmt.Sprintf("The role %s%s of %s ended%s.", roleName(b.str("role"), b.num("role_id")), in(e, b.str("org")), target(e), d.at(b))
+		add(Change{Kind: Removed, Label: roleName(b.str("role"), b.num("role_id"))})
+	case OverrideExpired:
+		key := firstKey(without(before, "until"))
+		s.Sentence = fmt.Sprintf("%s personal permission %s%s ended%s.", capital(possessive(e)), d.label(key), in(e, ""), d.at(before))
+		add(Change{Kind: Changed, Label: d.label(key), From: effect(before.str(key)), To: effect("")})
 	case AssignmentRemoved:
 		b := before
 		s.Sentence = fmt.Sprintf("%s took the role %s%s from %s.", who, roleName(b.str("role"), b.num("role_id")), in(e, b.str("org")), target(e))
 		add(Change{Kind: Removed, Label: roleName(b.str("role"), b.num("role_id"))})
 	case OverrideSet, OrgDefaultSet:
-		key := firstKey(after, before)
+		key := firstKey(without(after, "until"), without(before, "until"))
 		was, now := before.str(key), after.str(key)
 		if e.Action == OverrideSet {
-			s.Sentence = fmt.Sprintf("%s set %s personal permission %s%s to %s.", who, possessive(e), d.label(key), in(e, ""), effect(now))
+			s.Sentence = fmt.Sprintf("%s set %s personal permission %s%s to %s%s.", who, possessive(e), d.label(key), in(e, ""), effect(now), d.until(after))
 		} else {
 			s.Sentence = fmt.Sprintf("%s set the default of %s%s to %s.", who, d.label(key), in(e, ""), effect(now))
 		}
@@ -525,6 +540,30 @@ func (d Describer) labels(keys string) string {
 	return strings.Join(parts, " or ")
 }
 
+// until says ", until <time>" for a grant with an end.
+func (d Describer) until(f fields) string {
+	if u, ok := f.int("until"); ok && u > 0 {
+		return ", until " + d.time(u)
+	}
+	return ""
+}
+
+// at says " at <time>" for the end a grant had.
+func (d Describer) at(f fields) string {
+	if u, ok := f.int("until"); ok && u > 0 {
+		return " at " + d.time(u)
+	}
+	return ""
+}
+
+// end names when a grant ends, or that it does not.
+func (d Describer) end(f fields) string {
+	if u, ok := f.int("until"); ok && u > 0 {
+		return d.time(u)
+	}
+	return "No end"
+}
+
 func (d Describer) time(unix int64) string {
 	loc := d.Loc
 	if loc == nil {
@@ -610,6 +649,17 @@ func (f fields) obj(k string) fields {
 }
 
 // firstKey is the one key of a {key: value} before or after (overrides, defaults, settings).
+// without is f less the key k.
+func without(f fields, k string) fields {
+	out := fields{}
+	for key, v := range f {
+		if key != k {
+			out[key] = v
+		}
+	}
+	return out
+}
+
 func firstKey(objs ...fields) string {
 	for _, f := range objs {
 		keys := make([]string, 0, len(f))

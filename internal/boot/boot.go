@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/mail"
 	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/settings"
 	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/store"
 )
@@ -72,6 +75,7 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*st
 		return nil, nil, nil, err
 	}
 	engine.FollowChanges(st.LoadChanges)
+	engine.SetClock(&rbac.Clock{Now: st.Now, Zone: portalZone(st)})
 	st.GuardAccess(func(ctx context.Context, tx store.AccessTx) (func(), error) {
 		// The state before the change is the last committed one: the current snapshot, once
 		// it has caught up with a commit not yet adopted or another process's (a read beside
@@ -156,4 +160,23 @@ type mailer struct{ s *mail.Sender }
 
 func (m mailer) Send(ctx context.Context, to, toName, subject, text string) error {
 	return m.s.Send(ctx, mail.Message{To: to, ToName: toName, Subject: subject, Text: text})
+}
+
+// portalZone reads the portal's time zone setting (cached by the store) and loads the zone
+// only when the name changes.
+func portalZone(st *store.Store) func() *time.Location {
+	var mu sync.Mutex
+	name, loc := "", time.Local
+	return func() *time.Location {
+		set, err := st.Setting(context.Background(), settings.KeyTimeZone, "")
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil && set != name {
+			name, loc = set, time.Local
+			if l, err := time.LoadLocation(set); err == nil && set != "" {
+				loc = l
+			}
+		}
+		return loc
+	}
 }

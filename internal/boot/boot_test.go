@@ -14,7 +14,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
@@ -320,4 +322,102 @@ func diffData(a, b rbac.Data) string {
 		return ""
 	}
 	return fmt.Sprintf("\n engine   %+v\n database %+v", a, b)
+}
+
+// Time-bound grants (issue 15): the sweep records each ended grant once, "ended", and takes
+// it off the database, however often it runs and across a restart; the engine stops
+// granting at the end itself, before any sweep.
+func TestSweepRecordsEachEndedGrantOnce(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Config{DB: filepath.Join(t.TempDir(), "rolegate.db")}
+	open := func(now *time.Time) (*store.Store, *rbac.Engine) {
+		st, _, engine, err := OpenStore(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.SetClock(func() time.Time { return *now })
+		return st, engine
+	}
+	now := time.Unix(1_800_000_000, 0)
+	st, engine := open(&now)
+	admin, org, err := st.Setup(ctx, store.SetupInput{OrgName: "Northside", Name: "Ana Ruiz", Email: "ana@example.org", PasswordHash: "x",
+		SystemRoles: rbac.SystemRoles(engine.Catalog())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := st.AddStaff(ctx, []store.NewStaff{{Email: "locum@example.org", Name: "Lena Locum", PasswordHash: "x", OrgID: org.ID},
+		{Email: "student@example.org", Name: "Sam Student", PasswordHash: "x", OrgID: org.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := st.ListRoles(ctx, store.RoleQuery{OrgID: org.ID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nurse int64
+	for _, r := range rows {
+		if r.Code == "NURSE" {
+			nurse = r.ID
+		}
+	}
+	end := now.Unix() + 3600
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(st.AssignRoleUntil(ctx, ids[0], nurse, org.ID, 0, admin.ID, end))
+	must(st.SetOverrideUntil(ctx, ids[1], org.ID, "billing.view", "allow", admin.ID, end+7200))
+	if !engine.Now().Can(ids[0], org.ID, "patients.contact") || !engine.Now().Can(ids[1], org.ID, "billing.view") {
+		t.Fatal("the grants do not hold before their end")
+	}
+	ended := func(st *store.Store) int {
+		es, err := st.ListAudit(ctx, store.AuditQuery{Limit: 100})
+		must(err)
+		n := 0
+		for _, e := range es {
+			if e.Action == audit.AssignmentExpired || e.Action == audit.OverrideExpired {
+				n++
+			}
+		}
+		return n
+	}
+	// Before the end: nothing to record.
+	if n, err := st.ExpireEnded(ctx); err != nil || n != 0 {
+		t.Fatalf("before the end the sweep ended %d: %v", n, err)
+	}
+	now = time.Unix(end, 0)
+	if engine.Now().Can(ids[0], org.ID, "patients.contact") {
+		t.Fatal("the role still grants at its end, before any sweep")
+	}
+	for range 3 {
+		if _, err := st.ExpireEnded(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := ended(st); n != 1 {
+		t.Fatalf("%d ended entries after the role's end, want 1", n)
+	}
+	// The override ends while the server is down; after the restart it is recorded once.
+	st.Close()
+	now = time.Unix(end+7200, 0)
+	st, engine = open(&now)
+	defer st.Close()
+	if engine.Now().Can(ids[1], org.ID, "billing.view") {
+		t.Fatal("the override still grants after its end")
+	}
+	for range 2 {
+		if _, err := st.ExpireEnded(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := ended(st); n != 2 {
+		t.Fatalf("%d ended entries after both ends and a restart, want 2", n)
+	}
+	p, err := st.Person(ctx, ids[0])
+	must(err)
+	if len(p.Roles) != 0 {
+		t.Fatalf("the ended role is still listed: %+v", p.Roles)
+	}
 }

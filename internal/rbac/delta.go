@@ -137,11 +137,12 @@ func (s *Snapshot) Apply(d Delta) *Snapshot {
 		n.mgr = &managers{}
 	case len(touched) > 0:
 		counts := maps.Clone(s.managerCounts())
+		was, is := s.forever(), n.forever()
 		for id := range touched {
-			for _, t := range s.managedTops(s.users.get(id)) {
+			for _, t := range was.managedTops(s.users.get(id)) {
 				counts[t]--
 			}
-			for _, t := range n.managedTops(n.users.get(id)) {
+			for _, t := range is.managedTops(n.users.get(id)) {
 				counts[t]++
 			}
 		}
@@ -167,7 +168,9 @@ func managesBits(c *Catalog, r *roleEntry) int {
 }
 
 // managers counts, for each top-level organisation, the active people (global admins aside)
-// who hold both roles.manage and staff.manage there: what the lock-out guard protects.
+// who hold both roles.manage and staff.manage there for good (through no grant that ends):
+// what the lock-out guard protects. Someone whose access ends is counted as gone already, so
+// a change that would leave nobody once it ends is refused now.
 type managers struct {
 	once   sync.Once
 	counts map[int64]int
@@ -179,8 +182,9 @@ func (s *Snapshot) managerCounts() map[int64]int {
 			return
 		}
 		counts := map[int64]int{}
+		f := s.forever()
 		for u := range s.users.all() {
-			for _, t := range s.managedTops(u) {
+			for _, t := range f.managedTops(u) {
 				counts[t]++
 			}
 		}

@@ -5,7 +5,13 @@ import (
 	"math/rand"
 	"slices"
 	"testing"
+	"time"
 )
+
+// deltaClock is the moment the differential test asks at; some grants end before it.
+const deltaClockNow = int64(1_800_000_000)
+
+var deltaClock = &Clock{Now: func() time.Time { return time.Unix(deltaClockNow, 0) }, Zone: func() *time.Location { return time.UTC }}
 
 // personOf gathers one person's facts from d, as the store's change log reader does.
 func personOf(d Data, id int64) (Person, bool) {
@@ -84,7 +90,11 @@ func deltaStep(rng *rand.Rand, w *propWorld, d *Data) (Delta, string) {
 		} else if len(d.Roles) > 0 {
 			r := d.Roles[rng.Intn(len(d.Roles))]
 			sub := NewSnapshot(w.cat, *d).Subtree(r.OrgID)
-			d.Assignments = append(d.Assignments, Assignment{UserID: u, RoleID: r.ID, OrgID: sub[rng.Intn(len(sub))]})
+			var until int64
+			if rng.Intn(3) == 0 { // ended already, or ending later
+				until = deltaClockNow + int64(rng.Intn(2001)-1000)
+			}
+			d.Assignments = append(d.Assignments, Assignment{UserID: u, RoleID: r.ID, OrgID: sub[rng.Intn(len(sub))], Until: until})
 		}
 		touch(u)
 		return dl, "assign"
@@ -92,7 +102,11 @@ func deltaStep(rng *rand.Rand, w *propWorld, d *Data) (Delta, string) {
 		u, o, key := user(), org(), keys[rng.Intn(len(keys))]
 		d.UserOverrides = slices.DeleteFunc(d.UserOverrides, func(ov UserOverride) bool { return ov.UserID == u && ov.OrgID == o && ov.Perm == key })
 		if rng.Intn(3) != 0 {
-			d.UserOverrides = append(d.UserOverrides, UserOverride{UserID: u, OrgID: o, Perm: key, Effect: randEffect(rng), SetBy: 99})
+			ov := UserOverride{UserID: u, OrgID: o, Perm: key, Effect: randEffect(rng), SetBy: 99}
+			if ov.Effect == Allow && rng.Intn(2) == 0 {
+				ov.Until = deltaClockNow + int64(rng.Intn(2001)-1000)
+			}
+			d.UserOverrides = append(d.UserOverrides, ov)
 		}
 		touch(u)
 		return dl, "override"
@@ -186,6 +200,7 @@ func deltaStep(rng *rand.Rand, w *propWorld, d *Data) (Delta, string) {
 // sameSnapshots reports the first difference between got and want: every decision with its
 // explanation, the lock-out guard's counts, and the look-ups by email and by invitation.
 func sameSnapshots(got, want *Snapshot, d Data) error {
+	got, want = got.WithClock(deltaClock), want.WithClock(deltaClock)
 	for _, u := range d.Users {
 		for _, o := range d.Orgs {
 			for _, p := range want.cat.Keys() {

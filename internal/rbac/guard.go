@@ -227,6 +227,7 @@ type Engine struct {
 	changes func(ctx context.Context, since int64) (Delta, error)
 	mu      sync.Mutex // serialises reloads so an older load never replaces a newer one
 	cur     atomic.Pointer[Snapshot]
+	clock   *Clock // given to every snapshot made current; nil: the system's
 	// OnWarnings, when set, receives the warnings of each new snapshot (unknown keys).
 	OnWarnings func([]string)
 }
@@ -244,6 +245,15 @@ func NewEngine(ctx context.Context, cat *Catalog, load func(context.Context) (Da
 // store's change log) instead of everything.
 func (e *Engine) FollowChanges(changes func(ctx context.Context, since int64) (Delta, error)) {
 	e.changes = changes
+}
+
+// SetClock makes every current snapshot read the time from c: the store's clock (which tests
+// move) and the portal's time zone.
+func (e *Engine) SetClock(c *Clock) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.clock = c
+	e.storeLocked(e.cur.Load())
 }
 
 // Now returns the current snapshot.
@@ -306,6 +316,9 @@ func (e *Engine) reloadLocked(ctx context.Context) error {
 }
 
 func (e *Engine) storeLocked(s *Snapshot) {
+	if e.clock != nil && s.clock != e.clock {
+		s = s.WithClock(e.clock)
+	}
 	prev := e.cur.Swap(s)
 	if len(s.Warnings) > 0 && e.OnWarnings != nil && (prev == nil || len(prev.Warnings) != len(s.Warnings)) {
 		e.OnWarnings(s.Warnings)

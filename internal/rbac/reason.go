@@ -1,6 +1,10 @@
 package rbac
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // DecidedBy names the step that decided, as the JSON API says it (PRODUCT.md §2.9).
 func (d Decision) DecidedBy() string {
@@ -24,6 +28,22 @@ func (d Decision) DecidedBy() string {
 // Reason says in plain words why d was decided, for the organisation shown (the person page,
 // the API and the refusal page all say it the same way).
 func (s *Snapshot) Reason(d Decision, shown int64) string {
+	r := s.reason(d, shown)
+	switch {
+	case d.Until != 0:
+		r = strings.TrimSuffix(r, ".") + ", until " + s.When(d.Until) + "."
+	case d.Ended != 0 && !d.Allowed:
+		r += " (A grant of it ended " + s.When(d.Ended) + ".)"
+	}
+	return r
+}
+
+// When names a moment in the portal's time zone, as reasons and pages say it.
+func (s *Snapshot) When(unix int64) string {
+	return time.Unix(unix, 0).In(s.clock.Zone()).Format("2 Jan 2006 15:04")
+}
+
+func (s *Snapshot) reason(d Decision, shown int64) string {
 	via := ""
 	if d.OrgID != 0 && d.OrgID != shown {
 		via = " (applies here from " + d.OrgName + ")"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 )
 
 // Effect is the setting of an override or organisation default.
@@ -74,7 +75,11 @@ type (
 		Permissions []string
 	}
 	// Assignment says UserID holds RoleID in OrgID (and below it).
-	Assignment struct{ UserID, RoleID, OrgID int64 }
+	Assignment struct {
+		UserID, RoleID, OrgID int64
+		// Until is when it ends (Unix seconds; 0: never): from that second on it grants nothing.
+		Until int64
+	}
 	// Membership says UserID is staff of OrgID.
 	Membership struct{ UserID, OrgID int64 }
 	// UserOverride allows or denies one permission to one user in an organisation and below.
@@ -83,6 +88,7 @@ type (
 		Perm          string
 		Effect        Effect
 		SetBy         int64
+		Until         int64 // as Assignment.Until (only an allow has one)
 	}
 	// OrgDefault allows or denies one permission by default in an organisation and below.
 	OrgDefault struct {
@@ -158,6 +164,7 @@ type Snapshot struct {
 	byEmail       emailIndex
 	globalAdmins  int // active ones
 	mgr           *managers
+	clock         *Clock
 	// Warnings lists problems found while building (unknown permission keys in stored roles).
 	Warnings []string
 }
@@ -165,7 +172,7 @@ type Snapshot struct {
 // NewSnapshot indexes d for checks against catalog c. Roles naming keys that c lacks keep
 // them as "unknown" (reported in Warnings) and grant nothing through them.
 func NewSnapshot(c *Catalog, d Data) *Snapshot {
-	s := &Snapshot{cat: c, version: d.Version, roles: make(map[int64]*roleEntry, len(d.Roles)), mgr: &managers{}}
+	s := &Snapshot{cat: c, version: d.Version, roles: make(map[int64]*roleEntry, len(d.Roles)), mgr: &managers{}, clock: systemClock}
 	s.setOrgs(slices.Clone(d.Orgs), slices.Clone(d.OrgDefaults))
 	for _, r := range d.Roles {
 		s.roles[r.ID] = newRoleEntry(c, r)
@@ -239,6 +246,9 @@ type Decision struct {
 	// deciding override, assignment or default was set on, SetBy who set a user override.
 	RoleID, RoleOrgID, OrgID, SetBy int64
 	RoleName, OrgName               string
+	// Until is when the deciding grant ends (0: never); Ended, when a grant that would have
+	// decided has ended, is when it did (the explanation says "ended …").
+	Until, Ended int64
 }
 
 // Can answers whether user holds perm in org. It allocates nothing.
@@ -311,7 +321,11 @@ func (s *Snapshot) decideEntry(d Decision, u *userEntry, o *orgEntry, p int, exp
 			break
 		}
 		if ov, ok := u.overrides[id][p]; ok {
-			d.Allowed, d.Step, d.OrgID, d.SetBy = ov.Effect == Allow, StepUserOverride, id, ov.SetBy
+			if !s.live(ov.Until) {
+				d.Ended = max(d.Ended, ov.Until)
+				continue
+			}
+			d.Allowed, d.Step, d.OrgID, d.SetBy, d.Until = ov.Effect == Allow, StepUserOverride, id, ov.SetBy, ov.Until
 			if explain {
 				d.OrgName = s.orgs[id].Name
 			}
@@ -332,13 +346,18 @@ func (s *Snapshot) decideEntry(d Decision, u *userEntry, o *orgEntry, p int, exp
 		if depth < 0 || r == nil || !r.perms.has(p) {
 			continue
 		}
+		if !s.live(a.Until) {
+			d.Ended = max(d.Ended, a.Until)
+			continue
+		}
 		if !explain {
 			d.Allowed, d.Step = true, StepRoleGrant
 			return d
 		}
-		if best < 0 || depth < best {
+		// The nearest assignment explains it; of two as near, the one that lasts longer.
+		if best < 0 || depth < best || depth == best && outlasts(a.Until, d.Until) {
 			best = depth
-			d.Allowed, d.Step, d.RoleID, d.RoleName, d.RoleOrgID, d.OrgID = true, StepRoleGrant, r.ID, r.Name, r.OrgID, u.assignments[ai].OrgID
+			d.Allowed, d.Step, d.RoleID, d.RoleName, d.RoleOrgID, d.OrgID, d.Until = true, StepRoleGrant, r.ID, r.Name, r.OrgID, u.assignments[ai].OrgID, a.Until
 			d.OrgName = s.orgs[a.OrgID].Name
 		}
 	}
@@ -570,4 +589,39 @@ func (u *userEntry) memberOf(org int64) bool {
 		}
 	}
 	return false
+}
+
+// outlasts reports whether a grant ending at a lasts longer than one ending at b (0: never).
+func outlasts(a, b int64) bool { return b != 0 && (a == 0 || a > b) }
+
+// live reports whether a grant ending at until (0: never) still grants now.
+func (s *Snapshot) live(until int64) bool {
+	return until == 0 || s.clock.now() < until
+}
+
+// Clock is where snapshots read the time, to end time-bound grants the second they are up
+// without waiting for anything to run, and the zone they name times in.
+type Clock struct {
+	Now  func() time.Time
+	Zone func() *time.Location
+}
+
+var systemClock = &Clock{Now: time.Now, Zone: func() *time.Location { return time.Local }}
+
+func (c *Clock) now() int64 { return c.Now().Unix() }
+
+// WithClock is s reading the time from c (tests move it; the engine passes the portal's
+// zone).
+func (s *Snapshot) WithClock(c *Clock) *Snapshot {
+	n := *s
+	n.clock = c
+	return &n
+}
+
+// forever is s as it will be once every time-bound grant has ended: the lock-out guard
+// counts only managers whose access does not end.
+func (s *Snapshot) forever() *Snapshot {
+	n := *s
+	n.clock = &Clock{Now: func() time.Time { return time.Unix(1<<62, 0) }, Zone: s.clock.Zone}
+	return &n
 }

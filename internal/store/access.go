@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -78,9 +79,9 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 		}
 	}
 	if err == nil {
-		err = each("SELECT user_id, role_id, org_id FROM role_assignments", func(r *sql.Rows) error {
+		err = each("SELECT user_id, role_id, org_id, coalesce(until, 0) FROM role_assignments", func(r *sql.Rows) error {
 			var a rbac.Assignment
-			err := r.Scan(&a.UserID, &a.RoleID, &a.OrgID)
+			err := r.Scan(&a.UserID, &a.RoleID, &a.OrgID, &a.Until)
 			d.Assignments = append(d.Assignments, a)
 			return err
 		})
@@ -94,7 +95,7 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 		})
 	}
 	if err == nil {
-		err = each("SELECT user_id, org_id, perm, effect, coalesce(set_by, 0) FROM user_overrides", func(r *sql.Rows) error {
+		err = each("SELECT user_id, org_id, perm, effect, coalesce(set_by, 0), coalesce(until, 0) FROM user_overrides", func(r *sql.Rows) error {
 			o, err := scanOverride(r)
 			d.UserOverrides = append(d.UserOverrides, o)
 			return err
@@ -143,11 +144,11 @@ func loadOrgs(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 	return d, err
 }
 
-// scanOverride reads a row of user_id, org_id, perm, effect, set_by.
+// scanOverride reads a row of user_id, org_id, perm, effect, set_by, until.
 func scanOverride(r *sql.Rows) (rbac.UserOverride, error) {
 	var o rbac.UserOverride
 	var effect string
-	if err := r.Scan(&o.UserID, &o.OrgID, &o.Perm, &effect, &o.SetBy); err != nil {
+	if err := r.Scan(&o.UserID, &o.OrgID, &o.Perm, &effect, &o.SetBy, &o.Until); err != nil {
 		return o, err
 	}
 	// A value the schema's CHECK should make impossible is a broken database, not an
@@ -270,9 +271,16 @@ type auditedAssignment struct {
 	Role   string `json:"role"`
 	OrgID  int64  `json:"org_id"`
 	Org    string `json:"org"`
+	Until  int64  `json:"until,omitempty"`
 }
 
 func (s *Store) auditAssignment(ctx context.Context, tx *sql.Tx, action string, actorID, userID, roleID, orgID int64) error {
+	return s.auditAssignmentUntil(ctx, tx, action, actorID, userID, roleID, orgID, 0, 0)
+}
+
+// auditAssignmentUntil records an assignment given, taken, changed or ended; was and until
+// are its end before and after (0: none).
+func (s *Store) auditAssignmentUntil(ctx context.Context, tx *sql.Tx, action string, actorID, userID, roleID, orgID, was, until int64) error {
 	a := auditedAssignment{RoleID: roleID, OrgID: orgID}
 	var user string
 	if err := tx.QueryRowContext(ctx, `SELECT (SELECT name FROM users WHERE id = ?), coalesce((SELECT name FROM roles WHERE id = ?), ''),
@@ -280,9 +288,16 @@ func (s *Store) auditAssignment(ctx context.Context, tx *sql.Tx, action string, 
 		return fmt.Errorf("store: audit assignment: %w", err)
 	}
 	e := audit.Entry{ActorID: actorID, OrgID: orgID, Action: action, TargetType: "user", TargetID: userID, TargetName: user}
-	if action == audit.AssignmentAdded {
+	switch action {
+	case audit.AssignmentAdded:
+		a.Until = until
 		e.After = audit.JSON(a)
-	} else {
+	case audit.AssignmentChanged:
+		b := a
+		b.Until, a.Until = was, until
+		e.Before, e.After = audit.JSON(b), audit.JSON(a)
+	default:
+		a.Until = was
 		e.Before = audit.JSON(a)
 	}
 	return s.appendAudit(ctx, tx, e)
@@ -291,13 +306,30 @@ func (s *Store) auditAssignment(ctx context.Context, tx *sql.Tx, action string, 
 // addAssignment gives userID roleID in orgID (if they do not hold it there) and records it. In
 // an organisation with one role per person it refuses a second role (ErrOneRole).
 func (s *Store) addAssignment(ctx context.Context, tx *sql.Tx, actorID, userID, roleID, orgID int64) error {
-	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO role_assignments (user_id, role_id, org_id, created_by, created_at)
-		VALUES (?, ?, ?, ?, ?)`, userID, roleID, orgID, nullID(actorID), s.now().Unix())
-	if err != nil {
+	return s.addAssignmentUntil(ctx, tx, actorID, userID, roleID, orgID, 0)
+}
+
+// addAssignmentUntil is addAssignment with an end (0: none). Someone who holds the role
+// there already keeps it with the new end (extended, shortened or made permanent).
+func (s *Store) addAssignmentUntil(ctx context.Context, tx *sql.Tx, actorID, userID, roleID, orgID, until int64) error {
+	var was sql.NullInt64
+	err := tx.QueryRowContext(ctx, "SELECT until FROM role_assignments WHERE user_id = ? AND role_id = ? AND org_id = ?", userID, roleID, orgID).Scan(&was)
+	switch {
+	case err == nil:
+		if was.Int64 == until {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE role_assignments SET until = ? WHERE user_id = ? AND role_id = ? AND org_id = ?",
+			nullID(until), userID, roleID, orgID); err != nil {
+			return fmt.Errorf("store: assign role: %w", err)
+		}
+		return s.auditAssignmentUntil(ctx, tx, audit.AssignmentChanged, actorID, userID, roleID, orgID, was.Int64, until)
+	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("store: assign role: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil
+	if _, err := tx.ExecContext(ctx, `INSERT INTO role_assignments (user_id, role_id, org_id, created_by, created_at, until)
+		VALUES (?, ?, ?, ?, ?, ?)`, userID, roleID, orgID, nullID(actorID), s.now().Unix(), nullID(until)); err != nil {
+		return fmt.Errorf("store: assign role: %w", err)
 	}
 	var others int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM role_assignments a JOIN organisations o ON o.id = a.org_id
@@ -307,7 +339,7 @@ func (s *Store) addAssignment(ctx context.Context, tx *sql.Tx, actorID, userID, 
 	if others > 0 {
 		return ErrOneRole
 	}
-	return s.auditAssignment(ctx, tx, audit.AssignmentAdded, actorID, userID, roleID, orgID)
+	return s.auditAssignmentUntil(ctx, tx, audit.AssignmentAdded, actorID, userID, roleID, orgID, 0, until)
 }
 
 // giveRole gives userID roleID in orgID following the organisation's role mode: with one role

@@ -183,9 +183,9 @@ func readTouched(ctx context.Context, tx *sql.Tx, d *rbac.Delta, since, upto int
 		})
 	}
 	if err == nil {
-		err = eachRow(ctx, tx, "SELECT user_id, role_id, org_id FROM role_assignments WHERE user_id IN "+touchedIn, args, func(r *sql.Rows) error {
+		err = eachRow(ctx, tx, "SELECT user_id, role_id, org_id, coalesce(until, 0) FROM role_assignments WHERE user_id IN "+touchedIn, args, func(r *sql.Rows) error {
 			var a rbac.Assignment
-			if err := r.Scan(&a.UserID, &a.RoleID, &a.OrgID); err != nil {
+			if err := r.Scan(&a.UserID, &a.RoleID, &a.OrgID, &a.Until); err != nil {
 				return err
 			}
 			if p := byID[a.UserID]; p != nil {
@@ -195,7 +195,7 @@ func readTouched(ctx context.Context, tx *sql.Tx, d *rbac.Delta, since, upto int
 		})
 	}
 	if err == nil {
-		err = eachRow(ctx, tx, "SELECT user_id, org_id, perm, effect, coalesce(set_by, 0) FROM user_overrides WHERE user_id IN "+touchedIn, args, func(r *sql.Rows) error {
+		err = eachRow(ctx, tx, "SELECT user_id, org_id, perm, effect, coalesce(set_by, 0), coalesce(until, 0) FROM user_overrides WHERE user_id IN "+touchedIn, args, func(r *sql.Rows) error {
 			o, err := scanOverride(r)
 			if p := byID[o.UserID]; err == nil && p != nil {
 				p.Overrides = append(p.Overrides, o)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rolegate/rolegate/internal/audit"
+	"github.com/rolegate/rolegate/internal/rbac"
 )
 
 // HeldRole is one role a person holds in one organisation.
@@ -263,13 +264,19 @@ func (s *Store) Person(ctx context.Context, userID int64) (Person, error) {
 // AssignRole gives userID roleID in orgID; when replaceRoleID is not 0 that role is taken
 // away in orgID in the same transaction ("move from Nurse to Staff").
 func (s *Store) AssignRole(ctx context.Context, userID, roleID, orgID, replaceRoleID, actorID int64) error {
+	return s.AssignRoleUntil(ctx, userID, roleID, orgID, replaceRoleID, actorID, 0)
+}
+
+// AssignRoleUntil is AssignRole with an end (Unix seconds; 0: none); giving a role someone
+// holds there already sets its end.
+func (s *Store) AssignRoleUntil(ctx context.Context, userID, roleID, orgID, replaceRoleID, actorID, until int64) error {
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		if replaceRoleID != 0 {
 			if err := s.removeAssignment(ctx, tx, actorID, userID, replaceRoleID, orgID); err != nil {
 				return err
 			}
 		}
-		return s.addAssignment(ctx, tx, actorID, userID, roleID, orgID)
+		return s.addAssignmentUntil(ctx, tx, actorID, userID, roleID, orgID, until)
 	})
 }
 
@@ -282,28 +289,37 @@ func (s *Store) UnassignRole(ctx context.Context, userID, roleID, orgID, actorID
 
 // SetOverride sets a user-level override (effect "allow" or "deny"), or removes it ("inherit").
 func (s *Store) SetOverride(ctx context.Context, userID, orgID int64, perm, effect string, actorID int64) error {
+	return s.SetOverrideUntil(ctx, userID, orgID, perm, effect, actorID, 0)
+}
+
+// SetOverrideUntil is SetOverride with an end for an allow (Unix seconds; 0: none).
+func (s *Store) SetOverrideUntil(ctx context.Context, userID, orgID int64, perm, effect string, actorID, until int64) error {
+	if effect != "allow" {
+		until = 0
+	}
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		before := "inherit"
-		if err := tx.QueryRowContext(ctx, "SELECT effect FROM user_overrides WHERE user_id = ? AND org_id = ? AND perm = ?", userID, orgID, perm).
-			Scan(&before); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		var was sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT effect, until FROM user_overrides WHERE user_id = ? AND org_id = ? AND perm = ?", userID, orgID, perm).
+			Scan(&before, &was); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: set override: %w", err)
 		}
-		if before == effect {
+		if before == effect && was.Int64 == until {
 			return nil // nothing changes, nothing to record
 		}
 		var err error
 		if effect == "inherit" {
 			_, err = tx.ExecContext(ctx, "DELETE FROM user_overrides WHERE user_id = ? AND org_id = ? AND perm = ?", userID, orgID, perm)
 		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO user_overrides (user_id, org_id, perm, effect, set_by, set_at) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (user_id, org_id, perm) DO UPDATE SET effect = excluded.effect, set_by = excluded.set_by, set_at = excluded.set_at`,
-				userID, orgID, perm, effect, nullID(actorID), s.now().Unix())
+			_, err = tx.ExecContext(ctx, `INSERT INTO user_overrides (user_id, org_id, perm, effect, set_by, set_at, until) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (user_id, org_id, perm) DO UPDATE SET effect = excluded.effect, set_by = excluded.set_by, set_at = excluded.set_at, until = excluded.until`,
+				userID, orgID, perm, effect, nullID(actorID), s.now().Unix(), nullID(until))
 		}
 		if err != nil {
 			return fmt.Errorf("store: set override: %w", err)
 		}
 		return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: orgID, Action: audit.OverrideSet, TargetType: "user",
-			TargetID: userID, Before: audit.JSON(map[string]string{perm: before}), After: audit.JSON(map[string]string{perm: effect})})
+			TargetID: userID, Before: audit.JSON(overrideState(perm, before, was.Int64)), After: audit.JSON(overrideState(perm, effect, until))})
 	})
 }
 
@@ -381,3 +397,79 @@ func (s *Store) heldRolesTx(ctx context.Context, tx *sql.Tx, userID int64, in st
 	}
 	return out, err
 }
+
+// overrideState is how the audit log records an override: {"perm": "allow"}, with "until"
+// when it ends.
+func overrideState(perm, effect string, until int64) map[string]any {
+	m := map[string]any{perm: effect}
+	if until != 0 {
+		m["until"] = until
+	}
+	return m
+}
+
+// ExpireEnded deletes the role assignments and overrides whose end has come (they already
+// granted nothing from that second on), recording each as ended in the audit log, in one
+// transaction: a grant is deleted once, so it is recorded once, whenever and however often
+// this runs. It returns how many it ended.
+func (s *Store) ExpireEnded(ctx context.Context) (int, error) {
+	now := s.now().Unix()
+	n := 0
+	err := s.withAccessTx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		type ended struct{ user, role, org, until int64 }
+		var as []ended
+		err := eachRow(ctx, tx, "SELECT user_id, role_id, org_id, until FROM role_assignments WHERE until IS NOT NULL AND until <= ?", []any{now}, func(r *sql.Rows) error {
+			var e ended
+			err := r.Scan(&e.user, &e.role, &e.org, &e.until)
+			as = append(as, e)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: expire: %w", err)
+		}
+		for _, a := range as {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM role_assignments WHERE user_id = ? AND role_id = ? AND org_id = ?", a.user, a.role, a.org); err != nil {
+				return fmt.Errorf("store: expire: %w", err)
+			}
+			if err := s.auditAssignmentUntil(ctx, tx, audit.AssignmentExpired, 0, a.user, a.role, a.org, a.until, 0); err != nil {
+				return err
+			}
+		}
+		var ovs []rbac.UserOverride
+		err = eachRow(ctx, tx, "SELECT user_id, org_id, perm, effect, coalesce(set_by, 0), until FROM user_overrides WHERE until IS NOT NULL AND until <= ?", []any{now}, func(r *sql.Rows) error {
+			o, err := scanOverride(r)
+			ovs = append(ovs, o)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: expire: %w", err)
+		}
+		for _, o := range ovs {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM user_overrides WHERE user_id = ? AND org_id = ? AND perm = ?", o.UserID, o.OrgID, o.Perm); err != nil {
+				return fmt.Errorf("store: expire: %w", err)
+			}
+			var name string
+			if err := tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", o.UserID).Scan(&name); err != nil {
+				return fmt.Errorf("store: expire: %w", err)
+			}
+			if err := s.appendAudit(ctx, tx, audit.Entry{OrgID: o.OrgID, Action: audit.OverrideExpired, TargetType: "user", TargetID: o.UserID,
+				TargetName: name, Before: audit.JSON(overrideState(o.Perm, o.Effect.String(), o.Until))}); err != nil {
+				return err
+			}
+		}
+		n = len(as) + len(ovs)
+		if n == 0 {
+			return errNothingExpired
+		}
+		return nil
+	})
+	if errors.Is(err, errNothingExpired) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// errNothingExpired rolls back a sweep that found nothing, so it moves no counter and logs
+// no change.
+var errNothingExpired = errors.New("store: nothing expired")
