@@ -57,15 +57,15 @@ const (
 	TokenRevoked = "token.revoke"
 	// AppCreated, AppUpdated and AppRemoved are protected applications (forward-auth) added,
 	// changed (enabled or disabled) and removed.
-	AppCreated         = "app.create"
-	AppUpdated         = "app.update"
-	AppRemoved         = "app.remove"
-	Denied             = "access.denied"
-	RoleCreated        = "role.create"
-	RoleUpdated        = "role.update"
-	RoleDeleted        = "role.delete"
-	AssignmentAdded    = "assignment.add"
-	AssignmentRemoved  = "assignment.remove"
+	AppCreated        = "app.create"
+	AppUpdated        = "app.update"
+	AppRemoved        = "app.remove"
+	Denied            = "access.denied"
+	RoleCreated       = "role.create"
+	RoleUpdated       = "role.update"
+	RoleDeleted       = "role.delete"
+	AssignmentAdded   = "assignment.add"
+	AssignmentRemoved = "assignment.remove"
 	// AssignmentChanged is a role someone holds given again with another end ("until"):
 	// extended, shortened or made permanent. AssignmentExpired and OverrideExpired record,
 	// once, that a time-bound grant ended (it granted nothing from its end on already).
