@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -45,10 +46,16 @@ func (a *app) apiAssign(c echo.Context) error {
 	if err := readJSON(c, &body); err != nil {
 		return err
 	}
+	var until int64
 	if len(body.Until) > 0 && string(body.Until) != "null" {
-		// Time-bound access (PRODUCT.md §2.11) is not built: refuse rather than give the
-		// role for good when the caller asked for it to end.
-		return badRequest("Time-bound assignments are not available yet; send no until.", map[string]string{"until": "not supported yet"})
+		var raw string
+		if err := json.Unmarshal(body.Until, &raw); err != nil {
+			return badRequest("until must be a string: an RFC 3339 time, or a date and time in the portal's time zone.", map[string]string{"until": "a time"})
+		}
+		var msg string
+		if until, msg = valid.Until(raw, a.zone(c)); msg != "" || until == 0 {
+			return badRequest("until: "+valid.UntilHint, map[string]string{"until": "a time"})
+		}
 	}
 	org, given := bodyOrg(body.Org)
 	o, err := a.apiOrg(c, org, given, rbac.PermStaffManage)
@@ -64,14 +71,18 @@ func (a *app) apiAssign(c echo.Context) error {
 		return badRequest("role must be a role id.", map[string]string{"role": "a role id"})
 	}
 	p, _ := currentPrincipal(c)
-	probs, err := a.staffService().AssignRole(c.Request().Context(), p.UserID, u.ID, roleID, o.ID, 0)
+	probs, err := a.staffService().AssignRole(c.Request().Context(), p.UserID, u.ID, roleID, o.ID, 0, until)
 	if err != nil {
 		return err
 	}
 	if len(probs) > 0 {
 		return problems(probs)
 	}
-	return apiJSON(c, http.StatusCreated, map[string]any{"user": apiUser{u.ID, u.Email}, "role": roleID, "org": apiOrg{o.ID, o.Name}})
+	out := map[string]any{"user": apiUser{u.ID, u.Email}, "role": roleID, "org": apiOrg{o.ID, o.Name}}
+	if until != 0 {
+		out["until"] = time.Unix(until, 0).UTC().Format(time.RFC3339)
+	}
+	return apiJSON(c, http.StatusCreated, out)
 }
 
 // apiUnassign takes a role from a user in an organisation, through the same guards.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -339,8 +340,18 @@ func (a *app) personAddRole(c echo.Context) error {
 				return valid.Problems{"role": "Choose the role to change."}, nil
 			}
 		}
-		return a.staffService().AssignRole(c.Request().Context(), u.ID, p.User.ID, role, org, replace)
+		until, msg := valid.Until(c.FormValue("until"), a.zone(c))
+		if msg != "" {
+			return valid.Problems{"until": msg}, nil
+		}
+		return a.staffService().AssignRole(c.Request().Context(), u.ID, p.User.ID, role, org, replace, until)
 	}, "Roles saved.", at)
+}
+
+// zone is the portal's time zone, in which people type and read times.
+func (a *app) zone(c echo.Context) *time.Location {
+	z, _ := a.settingsService().TimeZone(c.Request().Context()) // on error: the server's zone
+	return z.Loc
 }
 
 // personRemoveRole takes a role away.
@@ -353,7 +364,11 @@ func (a *app) personRemoveRole(c echo.Context) error {
 // personOverride sets a user-level override.
 func (a *app) personOverride(c echo.Context) error {
 	return a.personChange(c, func(u store.User, p store.Person, org int64) (valid.Problems, error) {
-		return a.staffService().SetOverride(c.Request().Context(), u.ID, p.User.ID, org, c.FormValue("perm"), c.FormValue("effect"))
+		until, msg := valid.Until(c.FormValue("until"), a.zone(c))
+		if msg != "" {
+			return valid.Problems{"until": msg}, nil
+		}
+		return a.staffService().SetOverride(c.Request().Context(), u.ID, p.User.ID, org, c.FormValue("perm"), c.FormValue("effect"), until)
 	}, "Override saved.")
 }
 

@@ -314,3 +314,21 @@ func (s *Snapshot) OthersStaffOf(userID int64, orgIDs []int64) bool {
 	}
 	return false
 }
+
+// AssignmentOf finds user's assignment of role in org (made there, not inherited).
+func (s *Snapshot) AssignmentOf(userID, roleID, orgID int64) (Assignment, bool) {
+	if u := s.users.get(userID); u != nil {
+		for _, a := range u.assignments {
+			if a.RoleID == roleID && a.OrgID == orgID {
+				return a, true
+			}
+		}
+	}
+	return Assignment{}, false
+}
+
+// Shortens reports whether an end of until (0: none) for a grant that now ends at was (0:
+// none) takes access away sooner: giving it is then acting on the person, not granting.
+func Shortens(was, until int64) bool {
+	return until != 0 && (was == 0 || until < was)
+}

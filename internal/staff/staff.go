@@ -68,8 +68,15 @@ func refused(snap *rbac.Snapshot, field string, userID, orgID int64, err error) 
 // only be moved to another: the caller passes the current role as replaceRoleID, and adding a
 // second role is refused. Giving a role is granting (the escalation guard decides); replacing
 // one also takes access away (the actor must be able to act on the person there).
-func (s *Service) AssignRole(ctx context.Context, actorID, userID, roleID, orgID, replaceRoleID int64) (valid.Problems, error) {
+//
+// until, when not 0, is when the role ends (Unix seconds): it must be in the future. Giving
+// a role the person holds there already changes its end; an earlier end takes access away
+// sooner, so the actor must be able to act on the person.
+func (s *Service) AssignRole(ctx context.Context, actorID, userID, roleID, orgID, replaceRoleID, until int64) (valid.Problems, error) {
 	snap := s.Access.Now()
+	if until != 0 && until <= s.Store.Now().Unix() {
+		return valid.Problems{"until": "Choose an end in the future."}, nil
+	}
 	if !snap.Can(actorID, orgID, rbac.PermStaffManage) {
 		return nil, snap.Forbidden(orgID, rbac.PermStaffManage)
 	}
@@ -83,8 +90,19 @@ func (s *Service) AssignRole(ctx context.Context, actorID, userID, roleID, orgID
 	if replaceRoleID == roleID {
 		return valid.Problems{"role": "They already hold that role."}, nil
 	}
+	held, holds := snap.AssignmentOf(userID, roleID, orgID)
+	if holds && replaceRoleID == 0 {
+		if held.Until == until {
+			return nil, nil // as asked already
+		}
+		if rbac.Shortens(held.Until, until) {
+			if p, err := refused(snap, "until", userID, orgID, snap.CheckPersonChange(actorID, userID, orgID)); p != nil || err != nil {
+				return p, err
+			}
+		}
+	}
 	holdsHere := len(snap.RolesIn(userID, orgID)) > 0
-	if snap.OneRole(orgID) && replaceRoleID == 0 && holdsHere {
+	if snap.OneRole(orgID) && replaceRoleID == 0 && holdsHere && !holds {
 		return oneRoleProblem(snap, orgID), nil
 	}
 	if replaceRoleID != 0 {
@@ -95,7 +113,7 @@ func (s *Service) AssignRole(ctx context.Context, actorID, userID, roleID, orgID
 	if p, err := refused(snap, "role", userID, orgID, snap.CheckAssignments(actorID, []rbac.Assignment{{UserID: userID, RoleID: roleID, OrgID: orgID}})); p != nil || err != nil {
 		return p, err
 	}
-	err := s.Store.AssignRole(ctx, userID, roleID, orgID, replaceRoleID, actorID)
+	err := s.Store.AssignRoleUntil(ctx, userID, roleID, orgID, replaceRoleID, actorID, until)
 	if errors.Is(err, store.ErrOneRole) { // the role mode changed since the snapshot
 		return oneRoleProblem(snap, orgID), nil
 	}
@@ -118,8 +136,16 @@ func (s *Service) RemoveRole(ctx context.Context, actorID, userID, roleID, orgID
 
 // SetOverride sets user's override of perm in org. Mandatory permissions have none: they
 // are always granted.
-func (s *Service) SetOverride(ctx context.Context, actorID, userID, orgID int64, perm, effect string) (valid.Problems, error) {
+//
+// until, when not 0, is when an allow ends (Unix seconds, in the future); a deny has none.
+func (s *Service) SetOverride(ctx context.Context, actorID, userID, orgID int64, perm, effect string, until int64) (valid.Problems, error) {
 	snap := s.Access.Now()
+	if until != 0 && effect != "allow" {
+		return valid.Problems{"until": "Only an allow can have an end."}, nil
+	}
+	if until != 0 && until <= s.Store.Now().Unix() {
+		return valid.Problems{"until": "Choose an end in the future."}, nil
+	}
 	if p, err := refused(snap, "effect", userID, orgID, snap.CheckPersonChange(actorID, userID, orgID)); p != nil || err != nil {
 		return p, err
 	}
@@ -137,7 +163,7 @@ func (s *Service) SetOverride(ctx context.Context, actorID, userID, orgID int64,
 	if pr, err := refused(snap, "effect", userID, orgID, snap.CheckOverride(actorID, userID, orgID, perm, e)); pr != nil || err != nil {
 		return pr, err
 	}
-	return nil, s.Store.SetOverride(ctx, userID, orgID, perm, e.String(), actorID)
+	return nil, s.Store.SetOverrideUntil(ctx, userID, orgID, perm, e.String(), actorID, until)
 }
 
 // SetDisabled disables or enables user's account, which is theirs in every organisation they

@@ -18,6 +18,7 @@ type HeldRole struct {
 	RoleCode string
 	OrgID    int64
 	OrgName  string
+	Until    int64 // when it ends (Unix seconds; 0: never)
 }
 
 // StaffRow is one person in the staff list: someone with an account, or someone invited.
@@ -192,7 +193,7 @@ func (s *Store) fillStaffRoles(ctx context.Context, out []StaffRow) error {
 
 // heldRoles returns the roles held by the users the condition selects, by user.
 func (s *Store) heldRoles(ctx context.Context, cond string, args ...any) (map[int64][]HeldRole, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT a.user_id, r.id, r.name, r.code, o.id, o.name
+	rows, err := s.r.QueryContext(ctx, `SELECT a.user_id, r.id, r.name, r.code, o.id, o.name, coalesce(a.until, 0)
 		FROM role_assignments a JOIN roles r ON r.id = a.role_id JOIN organisations o ON o.id = a.org_id
 		WHERE `+cond+` ORDER BY o.name, r.name`, args...)
 	if err != nil {
@@ -203,7 +204,7 @@ func (s *Store) heldRoles(ctx context.Context, cond string, args ...any) (map[in
 	for rows.Next() {
 		var uid int64
 		var h HeldRole
-		if err := rows.Scan(&uid, &h.RoleID, &h.RoleName, &h.RoleCode, &h.OrgID, &h.OrgName); err != nil {
+		if err := rows.Scan(&uid, &h.RoleID, &h.RoleName, &h.RoleCode, &h.OrgID, &h.OrgName, &h.Until); err != nil {
 			return nil, err
 		}
 		out[uid] = append(out[uid], h)
@@ -219,6 +220,7 @@ type Override struct {
 	Effect  string // allow or deny
 	SetBy   string
 	SetAt   int64
+	Until   int64 // when an allow ends (0: never)
 }
 
 // Person is everything the person page shows about someone.
@@ -244,7 +246,7 @@ func (s *Store) Person(ctx context.Context, userID int64) (Person, error) {
 		return p, err
 	}
 	p.Roles = held[userID]
-	rows, err := s.r.QueryContext(ctx, `SELECT ov.org_id, o.name, ov.perm, ov.effect, coalesce(u.name, ''), ov.set_at
+	rows, err := s.r.QueryContext(ctx, `SELECT ov.org_id, o.name, ov.perm, ov.effect, coalesce(u.name, ''), ov.set_at, coalesce(ov.until, 0)
 		FROM user_overrides ov JOIN organisations o ON o.id = ov.org_id LEFT JOIN users u ON u.id = ov.set_by
 		WHERE ov.user_id = ? ORDER BY o.name, ov.perm`, userID)
 	if err != nil {
@@ -253,7 +255,7 @@ func (s *Store) Person(ctx context.Context, userID int64) (Person, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var o Override
-		if err := rows.Scan(&o.OrgID, &o.OrgName, &o.Perm, &o.Effect, &o.SetBy, &o.SetAt); err != nil {
+		if err := rows.Scan(&o.OrgID, &o.OrgName, &o.Perm, &o.Effect, &o.SetBy, &o.SetAt, &o.Until); err != nil {
 			return p, err
 		}
 		p.Overrides = append(p.Overrides, o)

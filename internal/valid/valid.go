@@ -119,3 +119,33 @@ func TimeZone(s string) (string, string) {
 	}
 	return s, ""
 }
+
+// UntilHint is the message for an end that is not a date and time.
+const UntilHint = "Enter a date and time, such as 2027-01-31 18:00, or leave it empty for no end."
+
+// Until reads when a grant ends: "" for no end (0); a date and time as a browser's
+// datetime-local field sends it ("2027-01-31T18:00", seconds optional) or as typed with a
+// space, in loc (the portal's time zone); a date alone meaning the end of that day (the
+// next midnight in loc); or an RFC 3339 time with its own offset (the API). It returns Unix
+// seconds, or a message when raw is none of these.
+func Until(raw string, loc *time.Location) (int64, string) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return 0, ""
+	}
+	if len(raw) > 40 {
+		return 0, UntilHint
+	}
+	if t, err := time.Parse(time.RFC3339, raw); err == nil {
+		return t.Unix(), ""
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02 15:04:05"} {
+		if t, err := time.ParseInLocation(layout, raw, loc); err == nil {
+			return t.Unix(), ""
+		}
+	}
+	if d, err := time.ParseInLocation("2006-01-02", raw, loc); err == nil {
+		return d.AddDate(0, 0, 1).Unix(), ""
+	}
+	return 0, UntilHint
+}

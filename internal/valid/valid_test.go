@@ -167,3 +167,59 @@ func FuzzTimeZone(f *testing.F) {
 		}
 	})
 }
+
+func TestUntil(t *testing.T) {
+	madrid, err := time.LoadLocation("Europe/Madrid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		raw  string
+		want string // in UTC; "" for no end
+		bad  bool
+	}{
+		{"", "", false},
+		{"  ", "", false},
+		{"2027-01-31T18:00", "2027-01-31T17:00:00Z", false},
+		{"2027-01-31T18:00:30", "2027-01-31T17:00:30Z", false},
+		{"2027-01-31 18:00", "2027-01-31T17:00:00Z", false},
+		{"2027-01-31", "2027-01-31T23:00:00Z", false}, // the end of that day in Madrid
+		{"2027-07-31", "2027-07-31T22:00:00Z", false}, // summer time
+		{"2027-01-31T18:00:00+09:00", "2027-01-31T09:00:00Z", false},
+		{"31/01/2027", "", true},
+		{"2027-02-30", "", true},
+		{"tomorrow", "", true},
+	} {
+		got, msg := Until(tc.raw, madrid)
+		if (msg != "") != tc.bad {
+			t.Errorf("Until(%q): message %q", tc.raw, msg)
+			continue
+		}
+		if tc.bad {
+			continue
+		}
+		want := int64(0)
+		if tc.want != "" {
+			w, _ := time.Parse(time.RFC3339, tc.want)
+			want = w.Unix()
+		}
+		if got != want {
+			t.Errorf("Until(%q) = %s, want %s", tc.raw, time.Unix(got, 0).UTC(), tc.want)
+		}
+	}
+}
+
+func FuzzUntil(f *testing.F) {
+	for _, s := range []string{"", "2027-01-31T18:00", "2027-01-31", "2027-01-31T18:00:00+09:00", "31/01/2027", "9999-12-31"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, msg := Until(raw, time.UTC)
+		if msg != "" && got != 0 {
+			t.Fatalf("Until(%q) gave %d with a problem", raw, got)
+		}
+		if strings.TrimSpace(raw) == "" && (got != 0 || msg != "") {
+			t.Fatalf("Until(%q) = %d %q, want no end", raw, got, msg)
+		}
+	})
+}
