@@ -160,6 +160,8 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 	for _, r := range p.Roles {
 		held[[2]int64{r.RoleID, r.OrgID}] = true
 	}
+	loc, now := a.zone(c), a.Store.Now()
+	v.Now = now.In(loc).Format(localInput)
 	for _, r := range p.Roles {
 		if !slices.Contains(where, r.OrgID) {
 			continue
@@ -168,6 +170,11 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 			CanChange: canChange(r.OrgID)}
 		if role, ok := snap.Role(r.RoleID); ok {
 			h.Inactive = !role.Active
+		}
+		if r.Until != 0 {
+			h.Until = untilText(r.Until, now, loc)
+			h.Ending = r.Until-now.Unix() <= 7*24*3600
+			h.ExtendTo = time.Unix(r.Until, 0).In(loc).AddDate(0, 0, 7).Format(localInput)
 		}
 		for _, o := range staff.Assignable(snap, r.OrgID) {
 			if !held[[2]int64{o.ID, r.OrgID}] {
@@ -187,9 +194,10 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 	}
 	v.History = h
 	overrides := map[string]string{}
+	overrideUntil := map[string]int64{}
 	for _, ov := range p.Overrides {
 		if ov.OrgID == v.OrgID {
-			overrides[ov.Perm] = ov.Effect
+			overrides[ov.Perm], overrideUntil[ov.Perm] = ov.Effect, ov.Until
 		}
 	}
 	overridable := !p.User.GlobalAdmin && canChange(v.OrgID)
@@ -201,6 +209,9 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 				Override: "inherit", CanOverride: overridable && !perm.Mandatory}
 			if e, ok := overrides[perm.Key]; ok {
 				row.Override = e
+				if u := overrideUntil[perm.Key]; u != 0 {
+					row.OverrideUntil = time.Unix(u, 0).In(loc).Format(localInput)
+				}
 			}
 			if perm.Mandatory {
 				row.Override = "—" // always granted: nothing can override it
@@ -210,6 +221,24 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		v.Groups = append(v.Groups, pg)
 	}
 	return v, nil
+}
+
+// localInput is the value format of a datetime-local field.
+const localInput = "2006-01-02T15:04"
+
+// untilText says when a grant ends, and how soon: "until 31 Jan 2027 18:00 (in 12 days)".
+func untilText(until int64, now time.Time, loc *time.Location) string {
+	at := time.Unix(until, 0).In(loc).Format("2 Jan 2006 15:04")
+	left := time.Unix(until, 0).Sub(now)
+	switch {
+	case left <= 0:
+		return "ended " + at
+	case left < time.Hour:
+		return fmt.Sprintf("until %s (in %d min)", at, max(1, int(left.Minutes())))
+	case left < 48*time.Hour:
+		return fmt.Sprintf("until %s (in %d hours)", at, int(left.Hours()))
+	}
+	return fmt.Sprintf("until %s (in %d days)", at, int(left.Hours()/24))
 }
 
 // limitText says why the viewer may give name roles but not take access from them: the
@@ -293,6 +322,10 @@ func (a *app) personChangeAt(c echo.Context, do func(u store.User, p store.Perso
 		}
 		if m, ok := problems["role"]; ok && v.HasPicker(at) {
 			v.Problem, v.RoleProblem, v.RoleProblemAt = "", m, at
+			keepChoice(&v, at, formID(c, "role"))
+		}
+		if m, ok := problems["until"]; ok && at == "add" {
+			v.Problem, v.UntilProblem, v.AddUntil = "", m, c.FormValue("until")
 			keepChoice(&v, at, formID(c, "role"))
 		}
 		return a.renderStatus(c, http.StatusUnprocessableEntity, sv.Person(v))

@@ -114,6 +114,12 @@ type HeldRole struct {
 	Inactive  bool // the role was made inactive: held still, given to nobody new
 	CanChange bool
 	MoveTo    []Option // other roles it can become in one step
+	// Until says when it ends ("until 31 Jan 2027 18:00 (in 12 days)"); "" when it does not.
+	Until string
+	// Ending: it ends within 7 days. ExtendTo is the Extend field's suggestion (a week after
+	// the end, as a datetime-local value).
+	Ending   bool
+	ExtendTo string
 }
 
 // PermRow is one line of the effective permissions.
@@ -124,6 +130,8 @@ type PermRow struct {
 	Reason      string
 	Override    string // inherit, allow, deny: the override set in this organisation
 	CanOverride bool
+	// OverrideUntil is the datetime-local value of when the allow set here ends ("": never).
+	OverrideUntil string
 }
 
 // PermGroup is one category of effective permissions.
@@ -161,6 +169,11 @@ type PersonView struct {
 	OrgName  string
 	Orgs     []OrgTab
 	Roles    []HeldRole
+	// AddUntil is what was typed in the add-role form's end, kept after a refusal;
+	// UntilProblem the refusal of it; Now the earliest end the fields take (datetime-local).
+	AddUntil     string
+	UntilProblem string
+	Now          string
 	AddOrgs  []Option // organisations where the viewer may add a role
 	AddRoles []Option // roles assignable in the shown organisation
 	Groups   []PermGroup

@@ -1,0 +1,77 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Time-bound access from the person page (issue 15): a role given until a date shows
+// "until … (in N days)" with Extend; Extend moves the end; an end in the past or not a date
+// is refused beside the field and what was typed stays; an allow override takes an end, a
+// deny does not; once the end comes the role grants nothing, on the very next request.
+func TestPersonPageUntil(t *testing.T) {
+	p := newPortal(t, true)
+	now := time.Now()
+	p.store.SetClock(func() time.Time { return now })
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+	locum, id := p.personIn("Lena Locum-Okonkwo", 1)
+	nurse := p.roleID("NURSE")
+	page := fmt.Sprintf("/staff/%d", id)
+	end := now.Add(12*24*time.Hour + time.Hour).In(time.Local)
+	r := admin.postForm(page+"/roles", url.Values{"org": {"1"}, "role": {fmt.Sprint(nurse)}, "until": {end.Format("2006-01-02T15:04")}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("give Nurse until a date: %d %s", r.StatusCode, r.body)
+	}
+	body := admin.get(page + "?org=1").body
+	want := "until " + end.Format("2 Jan 2006 15:04") + " (in 12 days)"
+	if !strings.Contains(body, want) || !strings.Contains(body, `data-testid="extend-NURSE"`) {
+		t.Fatalf("the person page does not say %q with Extend", want)
+	}
+	if !strings.Contains(body, ", until "+end.Format("2 Jan 2006 15:04")+".") {
+		t.Error("the reasons do not say until when the role grants")
+	}
+	if locum.get("/").StatusCode != http.StatusOK {
+		t.Fatal("the locum cannot sign in")
+	}
+	// Extend by a week.
+	later := end.AddDate(0, 0, 7)
+	if r := admin.postForm(page+"/roles", url.Values{"org": {"1"}, "role": {fmt.Sprint(nurse)}, "until": {later.Format("2006-01-02T15:04")}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("extend: %d %s", r.StatusCode, r.body)
+	}
+	if !strings.Contains(admin.get(page+"?org=1").body, "until "+later.Format("2 Jan 2006 15:04")+" (in 19 days)") {
+		t.Fatal("Extend did not move the end")
+	}
+	// Refusals, beside the field, keeping what was typed.
+	for _, bad := range []string{now.Add(-time.Hour).In(time.Local).Format("2006-01-02T15:04"), "next tuesday"} {
+		r := admin.postForm(page+"/roles", url.Values{"org": {"1"}, "role": {fmt.Sprint(p.roleID("BILLING_STAFF"))}, "until": {bad}})
+		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="problem-add-role-until"`) || !strings.Contains(r.body, `value="`+bad+`"`) {
+			t.Errorf("until %q: %d, the problem beside the field and the value kept: %v %v", bad, r.StatusCode,
+				strings.Contains(r.body, `problem-add-role-until`), strings.Contains(r.body, `value="`+bad+`"`))
+		}
+	}
+	// Overrides: an allow until a date; a deny with an end is refused.
+	ovEnd := now.Add(3 * time.Hour).In(time.Local).Format("2006-01-02T15:04")
+	if r := admin.postForm(page+"/overrides", url.Values{"org": {"1"}, "perm": {"billing.view"}, "effect": {"allow"}, "until": {ovEnd}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("allow until: %d %s", r.StatusCode, r.body)
+	}
+	if r := admin.postForm(page+"/overrides", url.Values{"org": {"1"}, "perm": {"billing.manage"}, "effect": {"deny"}, "until": {ovEnd}}); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("deny with an end: %d", r.StatusCode)
+	}
+	if snap := p.app.Access.Now(); !snap.Can(id, 1, "billing.view") || !snap.Can(id, 1, "patients.contact") {
+		t.Fatal("the grants do not hold before their ends")
+	}
+	// The role's end comes: the next request sees it, with nothing run.
+	now = later.Add(time.Second)
+	snap := p.app.Access.Now()
+	if snap.Can(id, 1, "patients.contact") || snap.Can(id, 1, "billing.view") {
+		t.Fatal("an ended grant still grants")
+	}
+	if body := admin.get(page + "?org=1").body; !strings.Contains(body, "ended "+later.Format("2 Jan 2006 15:04")) {
+		t.Error("the person page does not say the role ended")
+	}
+}
