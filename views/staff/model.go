@@ -164,20 +164,20 @@ type PersonView struct {
 	// TwoStepOn: the person set up two-step sign-in (an admin with CanAccount may reset it).
 	TwoStepOn bool
 	// Limit says why the viewer may give this person roles here but not change their access.
-	Limit    string
-	OrgID    int64
-	OrgName  string
-	Orgs     []OrgTab
-	Roles    []HeldRole
+	Limit   string
+	OrgID   int64
+	OrgName string
+	Orgs    []OrgTab
+	Roles   []HeldRole
 	// AddUntil is what was typed in the add-role form's end, kept after a refusal;
 	// UntilProblem the refusal of it; Now the earliest end the fields take (datetime-local).
 	AddUntil     string
 	UntilProblem string
 	Now          string
-	AddOrgs  []Option // organisations where the viewer may add a role
-	AddRoles []Option // roles assignable in the shown organisation
-	Groups   []PermGroup
-	Problem  string
+	AddOrgs      []Option // organisations where the viewer may add a role
+	AddRoles     []Option // roles assignable in the shown organisation
+	Groups       []PermGroup
+	Problem      string
 	// RoleProblem is a refused role choice, shown beside the picker named RoleProblemAt
 	// ("add", or "move-ROLE-ORG" for a Change … to).
 	RoleProblem, RoleProblemAt string
