@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -52,8 +53,14 @@ func (a *app) inviteView(c echo.Context, f staff.InviteForm, problems map[string
 	}
 	u, _ := currentUser(c)
 	snap := a.Access.Now()
+	loc := a.zone(c)
 	v := sv.InviteView{Page: a.page(c, "Invite staff"), Modal: isHTMX(c), Email: f.Email, Name: f.Name, OrgID: org,
-		CanAddRole: snap.Can(u.ID, org, rbac.PermRolesManage), Problems: problems}
+		CanAddRole: snap.Can(u.ID, org, rbac.PermRolesManage), Problems: problems, Now: a.Store.Now().In(loc).Format(localInput)}
+	if f.Until != 0 {
+		v.Until = time.Unix(f.Until, 0).In(loc).Format(localInput)
+	} else if f.UntilProblem != "" {
+		v.Until = c.FormValue("until")
+	}
 	for _, o := range orgs {
 		v.Orgs = append(v.Orgs, sv.Option{ID: o.ID, Name: o.Name, Selected: o.Selected})
 	}
@@ -63,16 +70,17 @@ func (a *app) inviteView(c echo.Context, f staff.InviteForm, problems map[string
 	return v, nil
 }
 
-func inviteFormValues(c echo.Context, get func(string) string) staff.InviteForm {
+func (a *app) inviteFormValues(c echo.Context, get func(string) string) staff.InviteForm {
 	f := staff.InviteForm{Email: get("email"), Name: get("name")}
 	f.OrgID, _ = strconv.ParseInt(get("org"), 10, 64)
 	f.RoleID, _ = strconv.ParseInt(get("role"), 10, 64)
+	f.Until, f.UntilProblem = valid.Until(get("until"), a.zone(c))
 	return f
 }
 
 // inviteNew is the Invite staff form; ?role= preselects a role (Add a new role returns here).
 func (a *app) inviteNew(c echo.Context) error {
-	f := inviteFormValues(c, c.QueryParam)
+	f := a.inviteFormValues(c, c.QueryParam)
 	f.Email, _ = valid.Text(f.Email, false, valid.MaxEmail)
 	f.Name, _ = valid.Text(f.Name, false, auth.MaxNameLen)
 	v, err := a.inviteView(c, f, nil)
@@ -92,7 +100,7 @@ func (a *app) inviteNew(c echo.Context) error {
 // inviteCreate creates an invitation and shows its link once. The same form also asks for
 // the roles of another organisation (step=roles) and goes to Add a new role (step=new-role).
 func (a *app) inviteCreate(c echo.Context) error {
-	f := inviteFormValues(c, c.FormValue)
+	f := a.inviteFormValues(c, c.FormValue)
 	switch c.FormValue("step") {
 	case "roles":
 		f.RoleID = 0
@@ -140,6 +148,9 @@ func (a *app) renderSent(c echo.Context, sent staff.Sent, resent bool) error {
 	v := sv.SentView{Page: a.page(c, "Invitation link"), Modal: isHTMX(c), Resent: resent, Name: inv.Name, Email: inv.Email,
 		Org: inv.OrgName, Role: inv.RoleName, Link: sent.Link, Expires: formatTime(inv.ExpiresAt),
 		Mailed: sent.Mailed, MailError: sent.MailError != nil}
+	if inv.Until != 0 {
+		v.Until = untilText(inv.Until, a.Store.Now(), a.zone(c))
+	}
 	trigger(c, map[string]string{"staff-changed": ""})
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return a.renderStatus(c, http.StatusOK, sv.Sent(v))

@@ -75,3 +75,37 @@ func TestPersonPageUntil(t *testing.T) {
 		t.Error("the person page does not say the role ended")
 	}
 }
+
+// A locum invited until a date: the form takes the end, the link page says it, accepting
+// gives the role with that end, and a past end is refused beside the field.
+func TestInviteLocumUntil(t *testing.T) {
+	p := newPortal(t, true)
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+	admin.get("/staff/invitations/new")
+	nurse := p.roleID("NURSE")
+	end := time.Now().Add(21 * 24 * time.Hour).In(time.Local).Truncate(time.Minute)
+	form := url.Values{"email": {"locum@example.org"}, "name": {"Dr Aiyana Whitehorse-Nakamura"}, "org": {"1"}, "role": {fmt.Sprint(nurse)},
+		"until": {time.Now().Add(-time.Minute).In(time.Local).Format("2006-01-02T15:04")}}
+	if r := admin.postForm("/staff/invitations", form); r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, `data-testid="problem-until"`) {
+		t.Fatalf("a past end: %d", r.StatusCode)
+	}
+	form.Set("until", end.Format("2006-01-02T15:04"))
+	r := admin.postForm("/staff/invitations", form)
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "until "+end.Format("2 Jan 2006 15:04")) {
+		t.Fatalf("invite until: %d, says the end: %v", r.StatusCode, strings.Contains(r.body, "until "))
+	}
+	tok := linkIn(t, r.body)
+	guest := p.client()
+	if r := guest.postForm("/invite/"+tok, url.Values{"name": {"Dr Aiyana Whitehorse-Nakamura"}, "password": {"a long enough passphrase"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("accept: %d %s", r.StatusCode, r.body)
+	}
+	u, err := p.store.UserByEmail(t.Context(), "locum@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := p.app.Access.Now().AssignmentOf(u.ID, nurse, 1)
+	if !ok || a.Until != end.Unix() {
+		t.Fatalf("the accepted role: %+v %v, want until %d", a, ok, end.Unix())
+	}
+}

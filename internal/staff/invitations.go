@@ -42,6 +42,10 @@ type InviteForm struct {
 	Name   string
 	OrgID  int64
 	RoleID int64
+	// Until is when the role ends (Unix seconds; 0: never): a locum for three weeks.
+	Until int64
+	// UntilProblem is a problem the transport found reading Until (not a time).
+	UntilProblem string
 }
 
 // Sent is an invitation just created or resent: the link is shown once, to be copied.
@@ -126,6 +130,10 @@ func (s *Service) Invite(ctx context.Context, actorID int64, f InviteForm, linkB
 	} else {
 		p.Add("role", pr["role"])
 	}
+	p.Add("until", f.UntilProblem)
+	if f.Until != 0 && f.Until <= s.Store.Now().Unix() {
+		p.Add("until", "Choose an end in the future.")
+	}
 	if len(p) > 0 {
 		return Sent{}, p, nil
 	}
@@ -134,7 +142,7 @@ func (s *Service) Invite(ctx context.Context, actorID int64, f InviteForm, linkB
 		return Sent{}, nil, err
 	}
 	id, err := s.Store.CreateInvitation(ctx, store.NewInvitation{TokenHash: hash, Email: f.Email, Name: f.Name, OrgID: f.OrgID,
-		RoleID: f.RoleID, InvitedBy: actorID, ExpiresAt: s.Store.Now().Add(s.ttl(ctx)).Unix()})
+		RoleID: f.RoleID, InvitedBy: actorID, ExpiresAt: s.Store.Now().Add(s.ttl(ctx)).Unix(), Until: f.Until})
 	if errors.Is(err, store.ErrAlreadyInvited) {
 		return Sent{}, valid.Problems{"email": "This person was just invited by someone else. Resend or revoke that invitation from the staff list."}, nil
 	}

@@ -244,9 +244,14 @@ func (s *Store) MemberCandidates(ctx context.Context, roleID int64, scope Scope,
 // person from the role they held there. Removals end every assignment of the role to that
 // person.
 func (s *Store) SetRoleHolders(ctx context.Context, roleID, orgID int64, add, remove []int64, actorID int64) error {
+	return s.SetRoleHoldersUntil(ctx, roleID, orgID, add, remove, actorID, 0)
+}
+
+// SetRoleHoldersUntil is SetRoleHolders with an end for those added (0: none).
+func (s *Store) SetRoleHoldersUntil(ctx context.Context, roleID, orgID int64, add, remove []int64, actorID, until int64) error {
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		for _, u := range add {
-			if err := s.giveRole(ctx, tx, actorID, u, roleID, orgID); err != nil {
+			if err := s.giveRole(ctx, tx, actorID, u, roleID, orgID, until); err != nil {
 				return err
 			}
 		}
@@ -345,7 +350,7 @@ func (s *Store) addAssignmentUntil(ctx context.Context, tx *sql.Tx, actorID, use
 // giveRole gives userID roleID in orgID following the organisation's role mode: with one role
 // per person, the role they held there is taken away first (a move, recorded as a removal
 // and an addition); otherwise it is added beside their others.
-func (s *Store) giveRole(ctx context.Context, tx *sql.Tx, actorID, userID, roleID, orgID int64) error {
+func (s *Store) giveRole(ctx context.Context, tx *sql.Tx, actorID, userID, roleID, orgID, until int64) error {
 	others, err := queryInts(ctx, tx, `SELECT a.role_id FROM role_assignments a JOIN organisations o ON o.id = a.org_id
 		WHERE a.user_id = ? AND a.org_id = ? AND a.role_id <> ? AND o.role_mode = 'one'`, userID, orgID, roleID)
 	if err != nil {
@@ -356,7 +361,7 @@ func (s *Store) giveRole(ctx context.Context, tx *sql.Tx, actorID, userID, roleI
 			return err
 		}
 	}
-	return s.addAssignment(ctx, tx, actorID, userID, roleID, orgID)
+	return s.addAssignmentUntil(ctx, tx, actorID, userID, roleID, orgID, until)
 }
 
 // removeAssignment takes roleID in orgID from userID (if held) and records it; it reports

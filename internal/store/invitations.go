@@ -50,6 +50,7 @@ type Invitation struct {
 	ExpiresAt     int64
 	AcceptedAt    int64
 	RevokedAt     int64
+	Until         int64 // when the role it gives ends (0: never)
 }
 
 // State says whether the invitation can still be accepted at now.
@@ -74,6 +75,7 @@ type NewInvitation struct {
 	RoleID    int64
 	InvitedBy int64
 	ExpiresAt int64
+	Until     int64 // when the role it gives ends (Unix seconds; 0: never)
 }
 
 // CreateInvitation records an invitation; ErrAlreadyInvited when one is pending for the
@@ -82,8 +84,8 @@ func (s *Store) CreateInvitation(ctx context.Context, in NewInvitation) (int64, 
 	var id int64
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
-		res, err := tx.ExecContext(ctx, `INSERT INTO invitations (token_hash, email, name, org_id, role_id, invited_by, created_at, sent_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TokenHash, in.Email, in.Name, in.OrgID, in.RoleID, nullID(in.InvitedBy), now, now, in.ExpiresAt)
+		res, err := tx.ExecContext(ctx, `INSERT INTO invitations (token_hash, email, name, org_id, role_id, invited_by, created_at, sent_at, expires_at, until)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.TokenHash, in.Email, in.Name, in.OrgID, in.RoleID, nullID(in.InvitedBy), now, now, in.ExpiresAt, nullID(in.Until))
 		if isConstraint(err) {
 			return ErrAlreadyInvited
 		}
@@ -133,13 +135,13 @@ func (s *Store) auditInvitation(ctx context.Context, tx *sql.Tx, action string, 
 }
 
 const invitationSelect = `SELECT i.id, i.email, i.name, i.org_id, o.name, coalesce(i.role_id, 0), coalesce(r.name, ''), coalesce(r.active, 0),
-	coalesce(i.invited_by, 0), coalesce(u.name, ''), i.created_at, i.sent_at, i.expires_at, coalesce(i.accepted_at, 0), coalesce(i.revoked_at, 0)
+	coalesce(i.invited_by, 0), coalesce(u.name, ''), i.created_at, i.sent_at, i.expires_at, coalesce(i.accepted_at, 0), coalesce(i.revoked_at, 0), coalesce(i.until, 0)
 	FROM invitations i JOIN organisations o ON o.id = i.org_id LEFT JOIN roles r ON r.id = i.role_id LEFT JOIN users u ON u.id = i.invited_by`
 
 func scanInvitation(row interface{ Scan(...any) error }) (Invitation, error) {
 	var i Invitation
 	err := row.Scan(&i.ID, &i.Email, &i.Name, &i.OrgID, &i.OrgName, &i.RoleID, &i.RoleName, &i.RoleActive,
-		&i.InvitedBy, &i.InvitedByName, &i.CreatedAt, &i.SentAt, &i.ExpiresAt, &i.AcceptedAt, &i.RevokedAt)
+		&i.InvitedBy, &i.InvitedByName, &i.CreatedAt, &i.SentAt, &i.ExpiresAt, &i.AcceptedAt, &i.RevokedAt, &i.Until)
 	if errors.Is(err, sql.ErrNoRows) {
 		return i, ErrNotFound
 	}
@@ -216,12 +218,12 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, a Acceptance)
 	userID := a.UserID
 	err := s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
-		var id, orgID, invitedBy int64
+		var id, orgID, invitedBy, until int64
 		var roleID sql.NullInt64
 		var email string
 		err := tx.QueryRowContext(ctx, `UPDATE invitations SET accepted_at = ?
 			WHERE token_hash = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?
-			RETURNING id, email, org_id, role_id, coalesce(invited_by, 0)`, now, hash, now).Scan(&id, &email, &orgID, &roleID, &invitedBy)
+			RETURNING id, email, org_id, role_id, coalesce(invited_by, 0), coalesce(until, 0)`, now, hash, now).Scan(&id, &email, &orgID, &roleID, &invitedBy, &until)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrInvitationClosed
 		}
@@ -234,7 +236,8 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, a Acceptance)
 				return fmt.Errorf("store: accept invitation: role: %w", err)
 			}
 		}
-		if !active {
+		// A role whose end has come by the time the link is used gives nothing any more.
+		if !active || until != 0 && until <= now {
 			return ErrRoleUnavailable
 		}
 		if userID == 0 {
@@ -261,7 +264,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, a Acceptance)
 		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO staff (user_id, org_id, created_at) VALUES (?, ?, ?)", userID, orgID, now); err != nil {
 			return fmt.Errorf("store: accept invitation: staff: %w", err)
 		}
-		if err := s.giveRole(ctx, tx, invitedBy, userID, roleID.Int64, orgID); err != nil {
+		if err := s.giveRole(ctx, tx, invitedBy, userID, roleID.Int64, orgID, until); err != nil {
 			return err
 		}
 		return s.auditInvitation(ctx, tx, audit.InvitationAccepted, userID, id, map[string]string{"status": "pending"})

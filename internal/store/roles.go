@@ -378,7 +378,7 @@ func (s *Store) DeleteRole(ctx context.Context, id, reassignTo int64, removeAll 
 				if err := s.removeAssignment(ctx, tx, actorID, h.UserID, id, h.OrgID); err != nil {
 					return err
 				}
-				if err := s.giveRole(ctx, tx, actorID, h.UserID, reassignTo, h.OrgID); err != nil {
+				if err := s.giveRole(ctx, tx, actorID, h.UserID, reassignTo, h.OrgID, h.Until); err != nil {
 					return err
 				}
 			}
@@ -398,10 +398,11 @@ func (s *Store) DeleteRole(ctx context.Context, id, reassignTo int64, removeAll 
 type holding struct {
 	UserID, OrgID int64
 	Name, OrgName string
+	Until         int64 // when it ends (0: never); a reassigned holder keeps it
 }
 
 func roleHolders(ctx context.Context, tx *sql.Tx, roleID int64) ([]holding, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT a.user_id, a.org_id, u.name, o.name FROM role_assignments a
+	rows, err := tx.QueryContext(ctx, `SELECT a.user_id, a.org_id, u.name, o.name, coalesce(a.until, 0) FROM role_assignments a
 		JOIN users u ON u.id = a.user_id JOIN organisations o ON o.id = a.org_id WHERE a.role_id = ? ORDER BY u.name, a.user_id, o.name`, roleID)
 	if err != nil {
 		return nil, fmt.Errorf("store: role holders: %w", err)
@@ -410,7 +411,7 @@ func roleHolders(ctx context.Context, tx *sql.Tx, roleID int64) ([]holding, erro
 	var out []holding
 	for rows.Next() {
 		var h holding
-		if err := rows.Scan(&h.UserID, &h.OrgID, &h.Name, &h.OrgName); err != nil {
+		if err := rows.Scan(&h.UserID, &h.OrgID, &h.Name, &h.OrgName, &h.Until); err != nil {
 			return nil, fmt.Errorf("store: role holders: %w", err)
 		}
 		out = append(out, h)

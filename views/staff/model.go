@@ -59,6 +59,9 @@ type InviteView struct {
 	CanAddRole bool   // the inviter may create a role in the chosen organisation
 	NewRole    string // the role just created from this form, now selected
 	Problems   map[string]string
+	// Until is the role's end as typed (a datetime-local value; "": none); Now the earliest.
+	Until string
+	Now   string
 }
 
 // SentView shows a new invitation link, once, to copy.
@@ -70,6 +73,7 @@ type SentView struct {
 	Email     string
 	Org       string
 	Role      string
+	Until     string // "until 31 Jan 2027 18:00" when the role it gives ends
 	Link      string
 	Expires   string
 	Mailed    bool
