@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -48,6 +49,19 @@ func (a *app) home(c echo.Context) error {
 	}
 
 	if len(snap.OrgsWhere(u.ID, rbac.PermStaffManage)) > 0 {
+		ending, err := a.staffService().EndingSoon(ctx, u.ID, 10)
+		if err != nil {
+			return err
+		}
+		loc, at := a.zone(c), a.Store.Now()
+		for _, e := range ending {
+			what := e.What + " in " + e.OrgName
+			if e.Override {
+				what = a.Access.Catalog().Label(e.What) + " (personal) in " + e.OrgName
+			}
+			v.Ending = append(v.Ending, home.Ending{Name: e.UserName, Href: fmt.Sprintf("/staff/%d?org=%d", e.UserID, e.OrgID), What: what,
+				Until: untilText(e.Until, at, loc)})
+		}
 		v.ShowInvitations = true
 		rows, total, err := a.staffService().Invited(ctx, u.ID, 5)
 		if err != nil {

@@ -238,7 +238,7 @@ func untilText(until int64, now time.Time, loc *time.Location) string {
 	case left < 48*time.Hour:
 		return fmt.Sprintf("until %s (in %d hours)", at, int(left.Hours()))
 	}
-	return fmt.Sprintf("until %s (in %d days)", at, int(left.Hours()/24))
+	return fmt.Sprintf("until %s (in %d days)", at, int((left+12*time.Hour)/(24*time.Hour)))
 }
 
 // limitText says why the viewer may give name roles but not take access from them: the

@@ -109,3 +109,34 @@ func TestInviteLocumUntil(t *testing.T) {
 		t.Fatalf("the accepted role: %+v %v, want until %d", a, ok, end.Unix())
 	}
 }
+
+// The home page of someone who manages staff lists access ending within 7 days, soonest
+// first, and nothing ending later.
+func TestHomeListsAccessEndingThisWeek(t *testing.T) {
+	p := newPortal(t, true)
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+	_, soon := p.personIn("Søren Kierkegaard-Lindqvist", 1)
+	_, later := p.personIn("Later Person", 1)
+	now := time.Now()
+	ctx := t.Context()
+	if err := p.store.AssignRoleUntil(ctx, soon, p.roleID("NURSE"), 1, 0, 1, now.Add(3*24*time.Hour).Unix()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.store.AssignRoleUntil(ctx, later, p.roleID("NURSE"), 1, 0, 1, now.Add(30*24*time.Hour).Unix()); err != nil {
+		t.Fatal(err)
+	}
+	body := admin.get("/").body
+	_, section, found := strings.Cut(body, `data-testid="home-ending"`)
+	section, _, _ = strings.Cut(section, "</section>")
+	if !found || !strings.Contains(section, "Søren Kierkegaard-Lindqvist") || !strings.Contains(section, "(in 3 days)") {
+		t.Fatal("the home page does not list access ending this week")
+	}
+	if strings.Contains(section, "Later Person") {
+		t.Error("access ending in a month is listed as ending this week")
+	}
+	staffer, _ := p.personIn("Plain Staff", 1, p.roleID("STAFF"))
+	if strings.Contains(staffer.get("/").body, `data-testid="home-ending"`) {
+		t.Error("someone who manages no staff sees whose access ends")
+	}
+}

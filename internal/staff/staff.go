@@ -4,6 +4,7 @@
 package staff
 
 import (
+	"time"
 	"context"
 	"errors"
 	"slices"
@@ -244,4 +245,13 @@ func (s *Service) RemoveFromOrganisation(ctx context.Context, actorID, userID, o
 		return p, err
 	}
 	return nil, s.Store.RemoveFromOrganisation(ctx, userID, sub, actorID)
+}
+
+// EndingSoon lists the time-bound grants ending within the coming 7 days in the
+// organisations where viewer holds staff.manage (and those below them), soonest first.
+func (s *Service) EndingSoon(ctx context.Context, viewerID int64, limit int) ([]store.Ending, error) {
+	snap := s.Access.Now()
+	orgs := snap.OrgsWhere(viewerID, rbac.PermStaffManage)
+	now := s.Store.Now()
+	return s.Store.EndingSoon(ctx, orgs, now.Unix(), now.Add(7*24*time.Hour).Unix(), limit)
 }

@@ -475,3 +475,62 @@ func (s *Store) ExpireEnded(ctx context.Context) (int, error) {
 // errNothingExpired rolls back a sweep that found nothing, so it moves no counter and logs
 // no change.
 var errNothingExpired = errors.New("store: nothing expired")
+
+// Ending is a time-bound grant whose end is near, as the home page lists it.
+type Ending struct {
+	UserID   int64
+	UserName string
+	What     string // the role's name, or the permission key of an allow override
+	Override bool
+	OrgID    int64
+	OrgName  string
+	Until    int64
+}
+
+// EndingSoon lists the role assignments and allow overrides made in orgIDs that end after
+// from and by to, soonest first, at most limit.
+func (s *Store) EndingSoon(ctx context.Context, orgIDs []int64, from, to int64, limit int) ([]Ending, error) {
+	if len(orgIDs) == 0 {
+		return nil, nil
+	}
+	in := placeholders(len(orgIDs))
+	args := []any{from, to}
+	for _, id := range orgIDs {
+		args = append(args, id)
+	}
+	all := append(append(append([]any{}, args...), args...), limit)
+	var out []Ending
+	err := eachRowDB(ctx, s.r, `SELECT * FROM (
+		SELECT a.user_id, u.name, r.name, 0, a.org_id, o.name, a.until FROM role_assignments a
+			JOIN users u ON u.id = a.user_id JOIN roles r ON r.id = a.role_id JOIN organisations o ON o.id = a.org_id
+			WHERE a.until > ? AND a.until <= ? AND a.org_id IN (`+in+`)
+		UNION ALL
+		SELECT v.user_id, u.name, v.perm, 1, v.org_id, o.name, v.until FROM user_overrides v
+			JOIN users u ON u.id = v.user_id JOIN organisations o ON o.id = v.org_id
+			WHERE v.until > ? AND v.until <= ? AND v.org_id IN (`+in+`))
+		ORDER BY 7, 2 LIMIT ?`, all, func(r *sql.Rows) error {
+		var e Ending
+		err := r.Scan(&e.UserID, &e.UserName, &e.What, &e.Override, &e.OrgID, &e.OrgName, &e.Until)
+		out = append(out, e)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: ending soon: %w", err)
+	}
+	return out, nil
+}
+
+// eachRowDB is eachRow on a pool rather than a transaction.
+func eachRowDB(ctx context.Context, db *sql.DB, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
