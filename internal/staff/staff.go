@@ -4,10 +4,10 @@
 package staff
 
 import (
-	"time"
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/rbac"
