@@ -52,7 +52,8 @@ func (a *app) membersView(c echo.Context, r store.RoleRow, q string, page int, s
 		return rv.MembersView{}, err
 	}
 	v := rv.MembersView{Page: a.page(c, "Members of "+r.Name), Modal: inDialog(c), RoleID: r.ID, RoleName: r.Name, RoleCode: r.Code,
-		Inactive: !r.Active, Q: q, Total: min(total, store.CountCap), More: total > store.CountCap, Problem: problem, PageNo: page, Holders: r.Members}
+		Inactive: !r.Active, Q: q, Total: min(total, store.CountCap), More: total > store.CountCap, Problem: problem, PageNo: page, Holders: r.Members,
+		Until: c.FormValue("until"), Now: a.Store.Now().In(a.zone(c)).Format(localInput)}
 	if snap.OneRole(r.OrgID) {
 		v.OneRoleOrg = r.OrgName
 	}
@@ -131,13 +132,19 @@ func (a *app) membersSave(c echo.Context) error {
 		return a.membersNavigate(c, r, q, n, sel)
 	}
 	u, _ := currentUser(c)
+	until, bad := valid.Until(form.Get("until"), a.zone(c))
+	if bad != "" {
+		return a.membersProblem(c, r, q, page, sel, bad)
+	}
 	moves := a.roleService().Moves(r, sel.Add)
-	problems, err := a.roleService().SetHolders(c.Request().Context(), u.ID, r, sel.Add, sel.Remove)
+	problems, err := a.roleService().SetHolders(c.Request().Context(), u.ID, r, sel.Add, sel.Remove, until)
 	if err != nil {
 		return err
 	}
 	if len(problems) > 0 {
-		return a.membersProblem(c, r, q, page, sel, problems["members"])
+		for _, m := range problems {
+			return a.membersProblem(c, r, q, page, sel, m)
+		}
 	}
 	msg := savedText(snap, r.Name, sel) + movedText(moves)
 	if inDialog(c) {

@@ -140,3 +140,29 @@ func TestHomeListsAccessEndingThisWeek(t *testing.T) {
 		t.Error("someone who manages no staff sees whose access ends")
 	}
 }
+
+// Select members gives the people it adds the role until the end typed; a past end is
+// refused with nothing saved.
+func TestSelectMembersUntil(t *testing.T) {
+	p := newPortal(t, true)
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+	_, student := p.personIn("Student Nurse Oluwaseun", 1)
+	nurse := p.roleID("NURSE")
+	path := fmt.Sprintf("/roles/%d/members", nurse)
+	admin.get(path)
+	past := time.Now().Add(-time.Hour).In(time.Local).Format("2006-01-02T15:04")
+	if r := admin.postForm(path, url.Values{"shown": {fmt.Sprint(student)}, "members": {fmt.Sprint(student)}, "go": {"save"}, "until": {past}}); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a past end: %d", r.StatusCode)
+	}
+	if p.app.Access.Now().HoldsRole(student, nurse) {
+		t.Fatal("a refused save gave the role")
+	}
+	end := time.Now().Add(90 * 24 * time.Hour).In(time.Local).Truncate(time.Minute)
+	if r := admin.postForm(path, url.Values{"shown": {fmt.Sprint(student)}, "members": {fmt.Sprint(student)}, "go": {"save"}, "until": {end.Format("2006-01-02T15:04")}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save with an end: %d %s", r.StatusCode, r.body)
+	}
+	if a, ok := p.app.Access.Now().AssignmentOf(student, nurse, 1); !ok || a.Until != end.Unix() {
+		t.Fatalf("the student's role: %+v %v, want until %s", a, ok, end)
+	}
+}

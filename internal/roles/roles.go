@@ -382,11 +382,15 @@ func (s *Service) Candidates(ctx context.Context, actorID int64, role store.Role
 // SetHolders adds and removes holders of role in one step, within the escalation guard.
 // Only people the actor may choose may be named (staff.Choosable: those Candidates lists). In an
 // organisation with one role per person, adding someone moves them from the role they held
-// there (see Moves); the store makes the move in the same transaction.
-func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.RoleRow, add, remove []int64) (valid.Problems, error) {
+// there (see Moves); the store makes the move in the same transaction. until, when not 0,
+// is when the role ends for those added (Unix seconds, in the future).
+func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.RoleRow, add, remove []int64, until int64) (valid.Problems, error) {
 	snap := s.Access.Now()
 	if !snap.Can(actorID, role.OrgID, rbac.PermStaffManage) {
 		return nil, snap.Forbidden(role.OrgID, rbac.PermStaffManage)
+	}
+	if until != 0 && until <= s.Store.Now().Unix() {
+		return valid.Problems{"until": "Choose an end in the future."}, nil
 	}
 	for _, id := range append(append([]int64(nil), add...), remove...) {
 		if !staff.Choosable(snap, actorID, role.OrgID, role.ID, id) {
@@ -438,7 +442,7 @@ func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.Role
 	for i, a := range want {
 		adds[i] = a.UserID
 	}
-	return nil, s.Store.SetRoleHolders(ctx, role.ID, role.OrgID, adds, remove, actorID)
+	return nil, s.Store.SetRoleHoldersUntil(ctx, role.ID, role.OrgID, adds, remove, actorID, until)
 }
 
 // Selection is a Select members form in progress: whom the admin ticked who does not hold

@@ -269,6 +269,8 @@ type MembersView struct {
 	// OneRoleOrg names the role's organisation when it gives each person one role: ticking
 	// someone moves them here from the role they hold there.
 	OneRoleOrg string
+	// Until is the end typed for those added (a datetime-local value); Now the earliest.
+	Until, Now string
 }
 
 // Changes counts the people saving would add and remove.
