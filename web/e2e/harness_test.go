@@ -188,7 +188,12 @@ func (b *browser) checkA11y(what string) {
 
 // screenshot saves the page as NAME.png in the screenshot folder: web/e2e/screenshots when
 // ROLEGATE_SCREENSHOTS=update (what the README shows), else web/e2e/out (ignored by git).
-func (b *browser) screenshot(name string) {
+func (b *browser) screenshot(name string) { b.shoot(name, false) }
+
+// screenshotView is screenshot of the viewport only, for a long page whose top is the point.
+func (b *browser) screenshotView(name string) { b.shoot(name, true) }
+
+func (b *browser) shoot(name string, viewport bool) {
 	b.t.Helper()
 	dir := "out"
 	if os.Getenv("ROLEGATE_SCREENSHOTS") == "update" {
@@ -199,7 +204,7 @@ func (b *browser) screenshot(name string) {
 	}
 	// Dialogs and inner scrolling areas show as a person sees them: the viewport only.
 	shot := chromedp.FullScreenshot(100)
-	if b.eval(`String(!!document.querySelector("dialog[open], .table-wrap--tall"))`) == "true" {
+	if viewport || b.eval(`String(!!document.querySelector("dialog[open], .table-wrap--tall"))`) == "true" {
 		shot = chromedp.CaptureScreenshot()
 	}
 	png, err := chromedp.Run(b.ctx, shot)
