@@ -391,7 +391,7 @@ func TestGridCSV(t *testing.T) {
 		t.Fatalf("csv: %d %q", r.StatusCode, r.Header.Get("Content-Type"))
 	}
 	lines := strings.Split(strings.TrimSpace(r.body), "\n")
-	if len(lines) != 21 || !strings.HasPrefix(lines[0], "category,permission,key,") {
+	if len(lines) != 22 || !strings.HasPrefix(lines[0], "category,permission,key,") {
 		t.Fatalf("csv has %d lines; header %q", len(lines), lines[0])
 	}
 	if !strings.Contains(r.body, "Billing,View billing,billing.view,") {

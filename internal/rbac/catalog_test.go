@@ -9,14 +9,14 @@ import (
 
 func TestDefaultCatalog(t *testing.T) {
 	c := DefaultCatalog()
-	if c.Len() != 20 {
-		t.Fatalf("Len() = %d, want 20", c.Len())
+	if c.Len() != 21 {
+		t.Fatalf("Len() = %d, want 21", c.Len())
 	}
-	if got := len(c.Permissions()); got != 20 {
-		t.Fatalf("len(Permissions()) = %d, want 20", got)
+	if got := len(c.Permissions()); got != 21 {
+		t.Fatalf("len(Permissions()) = %d, want 21", got)
 	}
-	if got := len(c.Keys()); got != 20 {
-		t.Fatalf("len(Keys()) = %d, want 20", got)
+	if got := len(c.Keys()); got != 21 {
+		t.Fatalf("len(Keys()) = %d, want 21", got)
 	}
 
 	wantKeys := []string{
@@ -25,6 +25,7 @@ func TestDefaultCatalog(t *testing.T) {
 		"clinical.drug_interactions", "clinical.erx",
 		"billing.view", "billing.manage",
 		"roles.manage", "staff.manage", "staff.view", "orgs.manage", "audit.view", "access.delegate", "integrations.manage",
+		"emergency.request",
 	}
 	if got := c.Keys(); !slices.Equal(got, wantKeys) {
 		t.Errorf("Keys() = %v\nwant     %v", got, wantKeys)
@@ -33,7 +34,7 @@ func TestDefaultCatalog(t *testing.T) {
 	wantCats := []struct {
 		name string
 		n    int
-	}{{"Patients", 7}, {"Scheduling", 2}, {"Clinical", 2}, {"Billing", 2}, {"Administration", 7}}
+	}{{"Patients", 7}, {"Scheduling", 2}, {"Clinical", 2}, {"Billing", 2}, {"Administration", 7}, {"Emergency", 1}}
 	cats := c.Categories()
 	if len(cats) != len(wantCats) {
 		t.Fatalf("Categories() has %d entries, want %d", len(cats), len(wantCats))
@@ -434,7 +435,7 @@ func TestParseCatalogAccepts(t *testing.T) {
 		{
 			name: "the built-in catalog parses",
 			src:  string(defaultCatalogJSON),
-			keys: DefaultCatalog().Keys(), cats: []string{"Patients", "Scheduling", "Clinical", "Billing", "Administration"},
+			keys: DefaultCatalog().Keys(), cats: []string{"Patients", "Scheduling", "Clinical", "Billing", "Administration", "Emergency"},
 			mandatory: []string{"patients.view"},
 		},
 	}
@@ -530,7 +531,7 @@ func TestCatalogSort(t *testing.T) {
 			"staff.view", "patients.share", "clinical.erx", "patients.view", "access.delegate", "billing.manage", "scheduling.access",
 			"patients.identifiers", "orgs.manage", "billing.view", "patients.offboard", "audit.view", "scheduling.all_providers",
 			"patients.export", "roles.manage", "clinical.drug_interactions", "staff.manage", "patients.contact", "patients.manage",
-			"integrations.manage",
+			"integrations.manage", "emergency.request",
 		}, c.Keys()},
 	}
 	for _, tc := range cases {

@@ -190,7 +190,7 @@ func deltaStep(rng *rand.Rand, w *propWorld, d *Data) (Delta, string) {
 			d.Invitations = append(d.Invitations, Invited{UserID: u, InviterID: user()})
 		} else {
 			i := slices.IndexFunc(d.Users, func(x User) bool { return x.ID == u })
-			d.Users[i].Email = fmt.Sprintf("moved%d@example.org", rng.Intn(1000))
+			d.Users[i].Email = fmt.Sprintf("moved%d.%d@example.org", u, rng.Intn(1000)) // addresses are unique, as the database makes them
 		}
 		touch(u)
 		return dl, "invited or email"

@@ -136,7 +136,7 @@ func TestCheckPersonChange(t *testing.T) {
 	checkEscalation(t, s.CheckPersonChange(pDesk, pAdminO, 1), ReasonTargetExceeds,
 		[]string{"patients.identifiers", "patients.manage", "patients.contact", "patients.export", "patients.offboard", "patients.share",
 			"scheduling.access", "scheduling.all_providers", "clinical.drug_interactions", "clinical.erx", "billing.view", "billing.manage",
-			"roles.manage", "orgs.manage", "audit.view", "access.delegate", "integrations.manage"})
+			"roles.manage", "orgs.manage", "audit.view", "access.delegate", "integrations.manage", "emergency.request"})
 	if err := s.CheckPersonChange(pDesk, pMember, 1); err != nil {
 		t.Errorf("Desk changes a member: %v", err)
 	}
@@ -187,7 +187,7 @@ func TestInvitationChainIsNeverRaised(t *testing.T) {
 	for _, actor := range []int64{pInvitee2} {
 		checkEscalation(t, s.CheckAssignments(actor, []Assignment{{UserID: pAC, RoleID: prAdmin, OrgID: 1}}), ReasonRaisesInviter, []string{
 			"patients.identifiers", "patients.manage", "patients.contact", "patients.export", "patients.offboard", "patients.share",
-			"scheduling.access", "scheduling.all_providers", "clinical.drug_interactions", "clinical.erx", "billing.view", "billing.manage", "orgs.manage", "integrations.manage"})
+			"scheduling.access", "scheduling.all_providers", "clinical.drug_interactions", "clinical.erx", "billing.view", "billing.manage", "orgs.manage", "integrations.manage", "emergency.request"})
 		checkEscalation(t, s.CheckAssignments(actor, []Assignment{{UserID: pInvitee, RoleID: prNurse, OrgID: 1}}), ReasonRaisesInviter,
 			[]string{"patients.identifiers", "patients.contact", "scheduling.access", "clinical.drug_interactions"})
 	}

@@ -36,6 +36,8 @@ const (
 	// PermIntegrations guards API tokens (/integrations). Not required of a catalog: without
 	// it only global admins manage tokens.
 	PermIntegrations = "integrations.manage"
+	// PermEmergency takes time-boxed emergency access to what an organisation allows (§2.11).
+	PermEmergency = "emergency.request"
 )
 
 // AdminPermissions are the administration keys every catalog must carry.
@@ -129,9 +131,9 @@ func SystemRoles(c *Catalog) []RoleTemplate {
 			with(PermRolesManage, PermStaffManage, PermStaffView, PermAuditView, PermDelegate)},
 		{CodeOfficeManager, "Office Manager", "Manages the office and other staff/provider accounts.",
 			with(append(append(append(without(patients, "patients.offboard"), category("Scheduling")...), "billing.view"), admin...)...)},
-		{CodeProvider, "Provider", "Clinician with access to all clinical work.", with(category("Patients", "Scheduling", "Clinical")...)},
+		{CodeProvider, "Provider", "Clinician with access to all clinical work.", with(append(category("Patients", "Scheduling", "Clinical"), PermEmergency)...)},
 		{CodeNurse, "Nurse", "Nurse / PA who requires a supervising signature.",
-			with("patients.view", "patients.identifiers", "patients.contact", "scheduling.access", "clinical.drug_interactions")},
+			with("patients.view", "patients.identifiers", "patients.contact", "scheduling.access", "clinical.drug_interactions", PermEmergency)},
 		{CodeStaff, "Staff", "Fundamental front-desk tasks.", with("patients.view", "patients.identifiers", "patients.contact", "scheduling.access")},
 		{CodeBillingStaff, "Billing Staff", "Billing information only.", with(append([]string{"patients.view", "patients.identifiers"}, category("Billing")...)...)},
 		{CodeMember, "Member", "Baseline access for every staff member.", with()},

@@ -24,9 +24,9 @@ func TestSystemRolesDefaultCatalog(t *testing.T) {
 		{CodeProvider, "Provider", "Clinician with access to all clinical work.", []string{
 			"patients.view", "patients.identifiers", "patients.manage", "patients.contact", "patients.export", "patients.offboard", "patients.share",
 			"scheduling.access", "scheduling.all_providers",
-			"clinical.drug_interactions", "clinical.erx"}},
+			"clinical.drug_interactions", "clinical.erx", "emergency.request"}},
 		{CodeNurse, "Nurse", "Nurse / PA who requires a supervising signature.", []string{
-			"patients.view", "patients.identifiers", "patients.contact", "scheduling.access", "clinical.drug_interactions"}},
+			"patients.view", "patients.identifiers", "patients.contact", "scheduling.access", "clinical.drug_interactions", "emergency.request"}},
 		{CodeStaff, "Staff", "Fundamental front-desk tasks.", []string{
 			"patients.view", "patients.identifiers", "patients.contact", "scheduling.access"}},
 		{CodeBillingStaff, "Billing Staff", "Billing information only.", []string{
@@ -55,8 +55,8 @@ func TestSystemRolesDefaultCatalog(t *testing.T) {
 		})
 	}
 	t.Run("ADMIN has every key", func(t *testing.T) {
-		if len(got[0].Permissions) != 20 {
-			t.Errorf("ADMIN has %d permissions, want 20", len(got[0].Permissions))
+		if len(got[0].Permissions) != 21 {
+			t.Errorf("ADMIN has %d permissions, want 21", len(got[0].Permissions))
 		}
 	})
 	t.Run("fresh slices", func(t *testing.T) {
@@ -143,8 +143,8 @@ func TestSystemRolesInvariants(t *testing.T) {
 		if slices.Contains(byCode[CodeOfficeManager], "billing.view") {
 			t.Errorf("OFFICE_MANAGER names billing.view in a catalog without it")
 		}
-		if len(byCode[CodeAdmin]) != 18 {
-			t.Errorf("ADMIN has %d permissions, want 18", len(byCode[CodeAdmin]))
+		if len(byCode[CodeAdmin]) != 19 {
+			t.Errorf("ADMIN has %d permissions, want 19", len(byCode[CodeAdmin]))
 		}
 	})
 
