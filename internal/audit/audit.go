@@ -85,7 +85,13 @@ const (
 	OrgRenamed         = "org.rename"
 	OrgMoved           = "org.move"
 	OrgDefaultSet      = "org.default"
-	SettingChanged     = "settings.change"
+	// Emergency access (PRODUCT.md §2.11): an organisation's settings changed, a use started,
+	// ended (by the person, an admin, or its time), and reviewed.
+	EmergencySettings = "emergency.settings"
+	EmergencyStarted  = "emergency.start"
+	EmergencyEnded    = "emergency.end"
+	EmergencyReviewed = "emergency.review"
+	SettingChanged    = "settings.change"
 	// Rekeyed records that the log was (re-)sealed with a new audit key: the upgrade of a log
 	// sealed the old unkeyed way, or a forced re-key after a broken chain or a lost key.
 	Rekeyed = "audit.rekeyed"
@@ -101,7 +107,8 @@ var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, Pass
 	RoleCreated, RoleUpdated, RoleDeleted, AssignmentAdded, AssignmentRemoved, AssignmentChanged, AssignmentExpired, OverrideSet, OverrideExpired,
 	StaffAdded, StaffDisabled, StaffEnabled, StaffRemoved,
 	InvitationCreated, InvitationResent, InvitationRevoked, InvitationAccepted,
-	OrgCreated, OrgRenamed, OrgMoved, OrgDefaultSet, SettingChanged, Rekeyed, EntryMissing}
+	OrgCreated, OrgRenamed, OrgMoved, OrgDefaultSet, EmergencySettings, EmergencyStarted, EmergencyEnded, EmergencyReviewed,
+	SettingChanged, Rekeyed, EntryMissing}
 
 // Entry is one line of the log. Names are copied at the time of the change, so the log still
 // reads right after a person or role is renamed or deleted.

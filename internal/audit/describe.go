@@ -108,6 +108,10 @@ var actionLabels = map[string]string{
 	AssignmentExpired:    "Role ended",
 	OverrideSet:          "Personal permission set",
 	OverrideExpired:      "Personal permission ended",
+	EmergencySettings:    "Emergency access settings",
+	EmergencyStarted:     "Emergency access taken",
+	EmergencyEnded:       "Emergency access ended",
+	EmergencyReviewed:    "Emergency access reviewed",
 	StaffAdded:           "Staff added",
 	StaffDisabled:        "Account disabled",
 	StaffEnabled:         "Account enabled",
@@ -406,6 +410,49 @@ func (d Describer) describe(e Entry) Summary {
 		b := before
 		s.Sentence = fmt.Sprintf("The role %s%s of %s ended%s.", roleName(b.str("role"), b.num("role_id")), in(e, b.str("org")), target(e), d.at(b))
 		add(Change{Kind: Removed, Label: roleName(b.str("role"), b.num("role_id"))})
+	case EmergencySettings:
+		state := func(f fields) string {
+			if b, _ := f["enabled"].(bool); b {
+				return "On"
+			}
+			return "Off"
+		}
+		s.Sentence = fmt.Sprintf("%s changed the emergency access of %s.", who, orElse(clean(e.OrgName), "an organisation"))
+		add(Change{Kind: Changed, Label: "Emergency access", From: state(before), To: state(after)})
+		for _, p := range after.strs("permissions") {
+			if !slices.Contains(before.strs("permissions"), p) {
+				add(Change{Kind: Added, Label: d.label(p)})
+			}
+		}
+		for _, p := range before.strs("permissions") {
+			if !slices.Contains(after.strs("permissions"), p) {
+				add(Change{Kind: Removed, Label: d.label(p)})
+			}
+		}
+		if a, b := after.num("max_minutes"), before.num("max_minutes"); a != b {
+			add(Change{Kind: Changed, Label: "Longest use (minutes)", From: b, To: a})
+		}
+	case EmergencyStarted:
+		s.Sentence = fmt.Sprintf("%s took emergency access%s%s.", target(e), in(e, ""), d.until(after))
+		for _, p := range after.strs("permissions") {
+			add(Change{Kind: Added, Label: d.label(p)})
+		}
+		add(Change{Kind: Detail, Label: "Reason", To: after.str("reason")})
+	case EmergencyEnded:
+		if by, _ := after["by_time"].(bool); by {
+			s.Sentence = fmt.Sprintf("The emergency access of %s%s ended: its time was up.", target(e), in(e, ""))
+		} else {
+			s.Sentence = fmt.Sprintf("%s ended the emergency access of %s%s.", who, target(e), in(e, ""))
+		}
+		add(Change{Kind: Detail, Label: "Reason given", To: after.str("reason")})
+	case EmergencyReviewed:
+		verdict := "justified"
+		if after.str("decision") == "not_justified" {
+			verdict = "not justified"
+		}
+		s.Sentence = fmt.Sprintf("%s reviewed the emergency access of %s%s: %s.", who, target(e), in(e, ""), verdict)
+		add(Change{Kind: Detail, Label: "Note", To: after.str("note")})
+		add(Change{Kind: Detail, Label: "Reason given", To: after.str("reason")})
 	case OverrideExpired:
 		key := firstKey(without(before, "until"))
 		s.Sentence = fmt.Sprintf("%s personal permission %s%s ended%s.", capital(possessive(e)), d.label(key), in(e, ""), d.at(before))

@@ -35,6 +35,7 @@ type Person struct {
 	Assignments []Assignment
 	Overrides   []UserOverride
 	Inviters    []int64 // who sent the invitations they accepted
+	Emergencies []Emergency
 }
 
 // Delta is what one or more committed changes touched, each part as it is after them.
@@ -314,12 +315,28 @@ func newUserEntry(c *Catalog, roles map[int64]*roleEntry, p Person) *userEntry {
 			u.inviters = append(u.inviters, inv)
 		}
 	}
+	for _, e := range p.Emergencies {
+		if e.UserID != u.ID {
+			continue
+		}
+		entry := emergencyEntry{Emergency: e, perms: newSet(c.Len())}
+		for _, k := range e.Perms {
+			if i, ok := c.index[k]; ok {
+				entry.perms.add(i)
+			}
+		}
+		u.emergencies = append(u.emergencies, entry)
+	}
 	return u
 }
 
 // person gives back the facts u was made of.
 func (u *userEntry) person() Person {
-	return Person{User: u.User, Staff: u.staff, Assignments: u.assignments, Overrides: u.overrideList, Inviters: u.inviters}
+	p := Person{User: u.User, Staff: u.staff, Assignments: u.assignments, Overrides: u.overrideList, Inviters: u.inviters}
+	for _, e := range u.emergencies {
+		p.Emergencies = append(p.Emergencies, e.Emergency)
+	}
+	return p
 }
 
 // Version is the database's access counter the snapshot is at.
@@ -357,6 +374,9 @@ func (s *Snapshot) Data() Data {
 		d.UserOverrides = append(d.UserOverrides, u.overrideList...)
 		for _, inv := range u.inviters {
 			d.Invitations = append(d.Invitations, Invited{UserID: u.ID, InviterID: inv})
+		}
+		for _, e := range u.emergencies {
+			d.Emergencies = append(d.Emergencies, e.Emergency)
 		}
 	}
 	return d

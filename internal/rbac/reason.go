@@ -15,6 +15,8 @@ func (d Decision) DecidedBy() string {
 		return "no_membership"
 	case StepGlobalAdmin:
 		return "global_admin"
+	case StepEmergency:
+		return "emergency"
 	case StepUserOverride:
 		return "override"
 	case StepRoleGrant:
@@ -61,6 +63,8 @@ func (s *Snapshot) reason(d Decision, shown int64) string {
 		return "The account is disabled: it holds nothing."
 	case StepNotMember:
 		return "Not a member of this organisation or one above it."
+	case StepEmergency:
+		return fmt.Sprintf("Emergency access taken in %s%s.", d.OrgName, via)
 	case StepUserOverride:
 		who := "an administrator"
 		if u, ok := s.User(d.SetBy); ok {

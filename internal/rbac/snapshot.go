@@ -96,6 +96,13 @@ type (
 		Perm   string
 		Effect Effect
 	}
+	// Emergency is a use of emergency access (PRODUCT.md §2.11): UserID holds Perms in OrgID
+	// and below until Until, whatever else decides.
+	Emergency struct {
+		ID, UserID, OrgID int64
+		Perms             []string
+		Until             int64
+	}
 	// Invited says UserID accepted an invitation InviterID sent. Whoever sent an invitation
 	// saw its link, so may hold the account it made: the guard never lets an account raise
 	// anyone up its chain of inviters.
@@ -112,6 +119,7 @@ type Data struct {
 	UserOverrides []UserOverride
 	OrgDefaults   []OrgDefault
 	Invitations   []Invited
+	Emergencies   []Emergency // the open ones
 	// Version is the database's access counter the data was read at (0 when not read from
 	// a database): a request that sees a higher one catches up before deciding.
 	Version int64
@@ -144,6 +152,12 @@ type userEntry struct {
 	overrides    map[int64]map[int]UserOverride // org → perm index → override
 	overrideList []UserOverride                 // the overrides as loaded
 	inviters     []int64                        // who sent the invitations this user accepted
+	emergencies  []emergencyEntry
+}
+
+type emergencyEntry struct {
+	Emergency
+	perms set
 }
 
 // Snapshot is an immutable view of who holds what. Every check is answered from one, so a
@@ -202,6 +216,11 @@ func NewSnapshot(c *Catalog, d Data) *Snapshot {
 			p.Inviters = append(p.Inviters, inv.InviterID)
 		}
 	}
+	for _, e := range d.Emergencies {
+		if p := people[e.UserID]; p != nil {
+			p.Emergencies = append(p.Emergencies, e)
+		}
+	}
 	te, ee := s.users.edit(), s.byEmail.edit()
 	for _, p := range people {
 		e := newUserEntry(c, s.roles, *p)
@@ -231,6 +250,7 @@ const (
 	StepDisabled                   // a disabled user holds nothing
 	StepNotMember                  // no membership in the organisation or above it
 	StepGlobalAdmin                // a global admin holds everything
+	StepEmergency                  // emergency access, while it lasts (before the rule's steps)
 	StepUserOverride               // 1. user-level override
 	StepRoleGrant                  // 2. a role held here or above
 	StepOrgDefault                 // 3. organisation default
@@ -245,6 +265,7 @@ type Decision struct {
 	// Role and RoleOrg name the role that granted (StepRoleGrant), Org the organisation the
 	// deciding override, assignment or default was set on, SetBy who set a user override.
 	RoleID, RoleOrgID, OrgID, SetBy int64
+	EmergencyID                     int64 // the use that granted (StepEmergency)
 	RoleName, OrgName               string
 	// Until is when the deciding grant ends (0: never); Ended, when a grant that would have
 	// decided has ended, is when it did (the explanation says "ended …").
@@ -313,6 +334,21 @@ func (s *Snapshot) decideEntry(d Decision, u *userEntry, o *orgEntry, p int, exp
 	// Mandatory means always: no override, role or default can take it from a member.
 	if s.cat.perms[p].Mandatory {
 		d.Allowed, d.Step = true, StepCatalogDefault
+		return d
+	}
+	// Emergency access grants what it took, here and below, until its time is up.
+	for _, e := range u.emergencies {
+		if !e.perms.has(p) || !slices.Contains(o.chain, e.OrgID) {
+			continue
+		}
+		if !s.live(e.Until) {
+			d.Ended = max(d.Ended, e.Until)
+			continue
+		}
+		d.Allowed, d.Step, d.OrgID, d.Until, d.EmergencyID = true, StepEmergency, e.OrgID, e.Until, e.ID
+		if explain {
+			d.OrgName = s.orgs[e.OrgID].Name
+		}
 		return d
 	}
 	// 1. the nearest user-level override.
@@ -625,3 +661,22 @@ func (s *Snapshot) forever() *Snapshot {
 	n.clock = &Clock{Now: func() time.Time { return time.Unix(1<<62, 0) }, Zone: s.clock.Zone}
 	return &n
 }
+
+// EmergencyOf lists user's emergency access that still lasts now, soonest end first.
+func (s *Snapshot) EmergencyOf(userID int64) []Emergency {
+	u := s.users.get(userID)
+	if u == nil {
+		return nil
+	}
+	var out []Emergency
+	for _, e := range u.emergencies {
+		if s.live(e.Until) {
+			out = append(out, e.Emergency)
+		}
+	}
+	slices.SortFunc(out, func(a, b Emergency) int { return int(a.Until - b.Until) })
+	return out
+}
+
+// Now is the snapshot's clock: what "still lasts" is measured against.
+func (s *Snapshot) Now() time.Time { return s.clock.Now() }

@@ -110,10 +110,26 @@ func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 			return err
 		})
 	}
+	if err == nil {
+		err = each("SELECT id, user_id, org_id, perms, ends_at FROM emergency_uses WHERE ended_at IS NULL", func(r *sql.Rows) error {
+			e, err := scanEmergency(r)
+			d.Emergencies = append(d.Emergencies, e)
+			return err
+		})
+	}
 	if err != nil {
 		return d, fmt.Errorf("store: load access: %w", err)
 	}
 	return d, nil
+}
+
+// scanEmergency reads a row of id, user_id, org_id, perms, ends_at.
+func scanEmergency(r *sql.Rows) (rbac.Emergency, error) {
+	var e rbac.Emergency
+	var perms string
+	err := r.Scan(&e.ID, &e.UserID, &e.OrgID, &perms, &e.Until)
+	e.Perms = strings.Fields(perms)
+	return e, err
 }
 
 // loadOrgs reads every organisation and every organisation default.

@@ -216,6 +216,15 @@ func readTouched(ctx context.Context, tx *sql.Tx, d *rbac.Delta, since, upto int
 			return nil
 		})
 	}
+	if err == nil {
+		err = eachRow(ctx, tx, "SELECT id, user_id, org_id, perms, ends_at FROM emergency_uses WHERE ended_at IS NULL AND user_id IN "+touchedIn, args, func(r *sql.Rows) error {
+			e, err := scanEmergency(r)
+			if p := byID[e.UserID]; err == nil && p != nil {
+				p.Emergencies = append(p.Emergencies, e)
+			}
+			return err
+		})
+	}
 	if err != nil {
 		return err
 	}

@@ -460,7 +460,11 @@ func (s *Store) ExpireEnded(ctx context.Context) (int, error) {
 				return err
 			}
 		}
-		n = len(as) + len(ovs)
+		uses, err := s.endTimedOut(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		n = len(as) + len(ovs) + uses
 		if n == 0 {
 			return errNothingExpired
 		}
