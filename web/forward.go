@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -69,6 +71,7 @@ func (a *app) forwardAuth(c echo.Context, nginx bool, parse func() (apps.Request
 	case apps.Allowed:
 		setIdentity(c.Response().Header(), d.Identity)
 		c.Response().Header()[amrName] = amr
+		c.Response().Header()[apps.EmergencyHeader] = emergencyValue[d.Identity.Emergency]
 		a.Logger.LogAttrs(c.Request().Context(), slog.LevelDebug, "forward-auth allowed", slog.Int64("app", d.App.ID),
 			slog.Int64("user", d.Identity.UserID), slog.Bool("public", d.Public), slog.String("host", req.Host))
 		return c.NoContent(http.StatusOK)
@@ -115,8 +118,12 @@ func (a *app) forwardRefused(c echo.Context, u store.User, app store.App) error 
 			page.AssetBase, page.User, page.Nav = a.Config.BaseURL, nil, nil
 			c.Response().Header().Set("Content-Security-Policy", refusalCSP(a.Config.BaseURL))
 		}
-		return a.renderStatus(c, http.StatusForbidden, fv.Page(fv.View{Page: page, Heading: "You do not have access to " + r.App,
-			Message: msg, App: r.App, Permission: r.Permission, PermissionKey: r.PermissionKey, Org: r.Org, Reason: r.Reason, Grantors: r.Grantors}))
+		v := fv.View{Page: page, Heading: "You do not have access to " + r.App,
+			Message: msg, App: r.App, Permission: r.Permission, PermissionKey: r.PermissionKey, Org: r.Org, Reason: r.Reason, Grantors: r.Grantors}
+		if set, ok, err := a.emergencyService().Available(c.Request().Context(), u.ID, app.OrgID); err == nil && ok && slices.Contains(set.Perms, app.Permission) {
+			v.EmergencyHref = a.linkBase(c) + "/emergency/new?" + url.Values{"org": {strconv.FormatInt(app.OrgID, 10)}, "perm": {app.Permission}}.Encode()
+		}
+		return a.renderStatus(c, http.StatusForbidden, fv.Page(v))
 	}
 	detail := r.App + " needs " + r.PermissionKey + " in " + r.Org + ". " + r.Reason
 	if len(r.Grantors) > 0 {
@@ -175,3 +182,6 @@ func refusalCSP(origin string) string {
 	return "default-src 'self'; script-src 'self' " + origin + "; style-src 'self' " + origin + "; img-src 'self' data: " + origin +
 		"; font-src 'self' " + origin + "; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
+
+// emergencyValue is the Remote-Emergency header's value, made once.
+var emergencyValue = map[bool][]string{true: {"1"}, false: {""}}

@@ -48,6 +48,25 @@ func (a *app) home(c echo.Context) error {
 		v.Access = a.ownAccess(snap, u, orgs[0])
 	}
 
+	for _, id := range snap.OrgsWhere(u.ID, rbac.PermEmergency) {
+		if _, ok, err := a.emergencyService().Available(ctx, u.ID, id); err != nil {
+			return err
+		} else if ok && len(snap.EmergencyOf(u.ID)) == 0 {
+			o, _ := snap.Org(id)
+			v.EmergencyOrgs = append(v.EmergencyOrgs, home.Org{Name: o.Name, Href: fmt.Sprintf("/emergency/new?org=%d", id)})
+		}
+	}
+	if a.canSomewhere(u, rbac.PermAuditView) {
+		waiting, err := a.emergencyService().Queue(ctx, u.ID, true, 100)
+		if err != nil {
+			return err
+		}
+		for _, e := range waiting {
+			if e.UserID != u.ID {
+				v.Unreviewed++
+			}
+		}
+	}
 	if len(snap.OrgsWhere(u.ID, rbac.PermStaffManage)) > 0 {
 		ending, err := a.staffService().EndingSoon(ctx, u.ID, 10)
 		if err != nil {

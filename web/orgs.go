@@ -13,6 +13,7 @@ import (
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
+	ev "github.com/rolegate/rolegate/views/emergency"
 	ov "github.com/rolegate/rolegate/views/orgs"
 )
 
@@ -181,6 +182,7 @@ func (a *app) orgView(c echo.Context, o store.OrgRow, f orgForm, problems valid.
 		v.Path = append(v.Path, ov.Crumb{ID: anc.ID, Name: anc.Name, Link: snap.Can(u.ID, anc.ID, rbac.PermOrgsManage)})
 	}
 	v.Parents, v.MoveNote = a.moveTargets(snap, u.ID, o, f.Parent)
+	v.Emergency = ev.Settings(a.emergencySettingsView(c, o.ID, ""))
 	for _, g := range snap.Catalog().Categories() {
 		group := ov.DefaultGroup{Name: g.Name}
 		for _, p := range g.Permissions {

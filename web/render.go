@@ -2,10 +2,12 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"github.com/rolegate/rolegate/internal/valid"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -59,7 +61,17 @@ func (a *app) page(c echo.Context, title string) layout.Page {
 		return p
 	}
 	p.User = &layout.User{Name: u.Name, Email: u.Email, GlobalAdmin: u.GlobalAdmin}
-	p.OrgName = homeOrg(a.Access.Now(), u.ID)
+	snap := a.Access.Now()
+	p.OrgName = homeOrg(snap, u.ID)
+	for _, e := range snap.EmergencyOf(u.ID) {
+		o, _ := snap.Org(e.OrgID)
+		labels := make([]string, len(e.Perms))
+		for i, k := range e.Perms {
+			labels[i] = snap.Catalog().Label(k)
+		}
+		p.Emergency = append(p.Emergency, layout.Emergency{ID: e.ID, Org: o.Name, What: strings.Join(labels, ", "),
+			Until: timeLeft(snap, e.Until), EndPath: fmt.Sprintf("/emergency/%d/end", e.ID)})
+	}
 	p.EditRoles = a.canSomewhere(u, viewRoles...)
 	p.Integrations = a.canSomewhere(u, rbac.PermIntegrations)
 	path := c.Request().URL.Path
@@ -138,4 +150,17 @@ func paginate(page, per, shown, total int, urlFor func(page int) string) pager {
 		p.NextURL = urlFor(page + 1)
 	}
 	return p
+}
+
+// timeLeft says until when and how long is left: "until 14:05 (47 min left)".
+func timeLeft(snap *rbac.Snapshot, until int64) string {
+	left := time.Unix(until, 0).Sub(snap.Now())
+	at := snap.When(until)
+	switch {
+	case left < time.Minute:
+		return "until " + at + " (less than a minute left)"
+	case left < time.Hour:
+		return fmt.Sprintf("until %s (%d min left)", at, int(left.Minutes()))
+	}
+	return fmt.Sprintf("until %s (%d h %02d min left)", at, int(left.Hours()), int(left.Minutes())%60)
 }

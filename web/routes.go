@@ -155,6 +155,15 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/staff/:id/sessions/end", Perm(rbac.PermStaffManage), a.personEndSessions},
 		{http.MethodPost, "/staff/:id/two-step/reset", Perm(rbac.PermStaffManage), a.personResetTwoStep},
 
+		// Emergency access (web/emergency.go, PRODUCT.md §2.11). Ending one is the person's own
+		// or a staff manager's: the domain decides.
+		{http.MethodGet, "/emergency", Perm(rbac.PermAuditView), a.emergencyQueue},
+		{http.MethodGet, "/emergency/new", Perm(rbac.PermEmergency), a.emergencyNew},
+		{http.MethodPost, "/emergency", Perm(rbac.PermEmergency), a.emergencyStart},
+		{http.MethodPost, "/emergency/:id/end", SignedIn, a.emergencyEnd},
+		{http.MethodPost, "/emergency/:id/review", Perm(rbac.PermAuditView), a.emergencyReview},
+		{http.MethodPost, "/orgs/:id/emergency", Perm(rbac.PermOrgsManage), a.orgEmergency},
+
 		{http.MethodGet, "/orgs", Perm(rbac.PermOrgsManage), a.orgsTree},
 		{http.MethodPost, "/orgs", Perm(rbac.PermOrgsManage), a.orgCreate},
 		{http.MethodGet, "/orgs/:id", Perm(rbac.PermOrgsManage), a.orgPage},

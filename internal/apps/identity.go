@@ -25,7 +25,16 @@ type Identity struct {
 	// Values are the identity headers' values, in IdentityHeaders order, each a slice of
 	// one, ready to be a response header's value.
 	Values [5][]string
+	// Emergency: the person holds emergency access that reaches the application's
+	// organisation (Remote-Emergency: 1). Until is when this identity must be worked out
+	// again (a time-bound grant's end; 0: not before the snapshot changes).
+	Emergency bool
+	Until     int64
 }
+
+// EmergencyHeader says, on every allowed answer, whether the person is using emergency
+// access there: "1", or empty (so a proxy copying it overwrites what a client sent).
+const EmergencyHeader = "Remote-Emergency"
 
 // nobody is the identity of an anonymous request through a public path.
 var nobody = identityFor(0, "", "", nil, nil)
@@ -42,6 +51,7 @@ func IdentityOf(snap *rbac.Snapshot, u store.User, orgID int64) *Identity {
 	}
 	slices.Sort(groups)
 	id := identityFor(u.ID, u.Email, u.Name, groups, snap.Effective(u.ID, orgID))
+	id.Emergency, id.Until = snap.InEmergency(u.ID, orgID), snap.NextEnd(u.ID)
 	return &id
 }
 
@@ -105,7 +115,7 @@ func (s *Service) identity(snap *rbac.Snapshot, u *store.User, app store.App) *I
 	c.mu.Unlock()
 	// The snapshot changes with every access change, a person's name and address included;
 	// the person compared is the session's, read at this request's counters.
-	if ok && fresh && id.Email == u.Email && id.Name == u.Name {
+	if ok && fresh && id.Email == u.Email && id.Name == u.Name && (id.Until == 0 || snap.Now().Unix() < id.Until) {
 		return id
 	}
 	id = IdentityOf(snap, *u, app.OrgID)

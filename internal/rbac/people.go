@@ -332,3 +332,38 @@ func (s *Snapshot) AssignmentOf(userID, roleID, orgID int64) (Assignment, bool) 
 func Shortens(was, until int64) bool {
 	return until != 0 && (was == 0 || until < was)
 }
+
+// NextEnd is the soonest end still to come of user's time-bound grants (roles, overrides,
+// emergency access), 0 when none: what is worked out from their access holds until then.
+func (s *Snapshot) NextEnd(userID int64) int64 {
+	u := s.users.get(userID)
+	if u == nil {
+		return 0
+	}
+	now, next := s.clock.now(), int64(0)
+	consider := func(until int64) {
+		if until > now && (next == 0 || until < next) {
+			next = until
+		}
+	}
+	for _, a := range u.assignments {
+		consider(a.Until)
+	}
+	for _, o := range u.overrideList {
+		consider(o.Until)
+	}
+	for _, e := range u.emergencies {
+		consider(e.Until)
+	}
+	return next
+}
+
+// InEmergency reports whether user holds emergency access that reaches org now.
+func (s *Snapshot) InEmergency(userID, orgID int64) bool {
+	for _, e := range s.EmergencyOf(userID) {
+		if s.IsWithin(orgID, e.OrgID) {
+			return true
+		}
+	}
+	return false
+}

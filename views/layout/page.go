@@ -33,6 +33,18 @@ type Page struct {
 	// ReplaceURL, when set, is the address the browser shows instead of the one the page was
 	// posted to, so reloading it opens the form again rather than sending it twice.
 	ReplaceURL string
+	// Emergency is the signed-in person's emergency access while it lasts: every page shows
+	// it in a red banner with the time left and End now (PRODUCT.md §2.11).
+	Emergency []Emergency
+}
+
+// Emergency is one use of emergency access that still lasts.
+type Emergency struct {
+	ID      int64
+	Org     string
+	What    string // the permissions taken, by label
+	Until   string // "until 14:05 (47 min left)"
+	EndPath string
 }
 
 // Settings shows "Settings" (the portal's settings) in the user menu: global admins only.

@@ -6,6 +6,8 @@ package orgs
 import (
 	"strconv"
 
+	"github.com/a-h/templ"
+
 	"github.com/rolegate/rolegate/views/layout"
 )
 
@@ -65,7 +67,9 @@ type DefaultGroup struct {
 
 // OrgView is one organisation's page.
 type OrgView struct {
-	Page         layout.Page
+	Page layout.Page
+	// Emergency is the emergency access settings section (views/emergency.Settings).
+	Emergency    templ.Component
 	ID           int64
 	Name         string  // as saved (the heading)
 	Path         []Crumb // the organisations above it, top first
