@@ -63,6 +63,7 @@ func (s *Snapshot) isRoot(actorID int64) bool {
 // "not to yourself" part, which depends on the target). The permission matrix uses it to
 // disable boxes.
 func (s *Snapshot) CanGrant(actorID, orgID int64, perm string) bool {
+	s = s.forGuard()
 	return s.isRoot(actorID) || s.Can(actorID, orgID, PermDelegate) || s.Can(actorID, orgID, perm)
 }
 
@@ -71,6 +72,7 @@ func (s *Snapshot) CanGrant(actorID, orgID int64, perm string) bool {
 // held by the actor in org unless they hold access.delegate, and with delegate the role must
 // not be one they hold. Whatever the route, the change must not raise the actor's own access.
 func (s *Snapshot) CheckRoleChange(actorID, roleID, orgID int64, prev, next []string) error {
+	s = s.forGuard()
 	if s.isRoot(actorID) {
 		return nil
 	}
@@ -122,6 +124,7 @@ func (s *Snapshot) CheckRoleChange(actorID, roleID, orgID int64, prev, next []st
 // for themselves; and neither the actor's own access nor that of anyone up their invitation
 // chain may rise.
 func (s *Snapshot) CheckAssignments(actorID int64, add []Assignment) error {
+	s = s.forGuard()
 	self := false
 	protected := s.protected(actorID)
 	for _, a := range add {
@@ -333,6 +336,7 @@ const ReasonSelfOverride = "you cannot give yourself a permission through an ove
 // role grant through), grants: without access.delegate only what the actor holds there, and
 // never to oneself.
 func (s *Snapshot) CheckOverride(actorID, userID, orgID int64, perm string, effect Effect) error {
+	s = s.forGuard()
 	if s.isRoot(actorID) || effect == Deny {
 		return nil
 	}
@@ -381,6 +385,7 @@ const ReasonUnknownPerm = "the permission does not exist"
 // the actor must hold perm in org or hold access.delegate there, and in either case the
 // change must not raise the actor's own access. The lock-out guard is the store's.
 func (s *Snapshot) CheckOrgDefault(actorID, orgID int64, perm string, effect Effect) error {
+	s = s.forGuard()
 	if s.isRoot(actorID) || effect == Deny {
 		return nil
 	}
@@ -450,6 +455,7 @@ var ErrMoveBelowItself = errors.New("rbac: an organisation cannot move under its
 // (an organisation moved under one where the actor holds more would hand them that access).
 // Who may move what (orgs.manage on both sides) is the caller's check.
 func (s *Snapshot) CheckMove(actorID, orgID, newParentID int64) error {
+	s = s.forGuard()
 	if s.IsWithin(newParentID, orgID) {
 		return ErrMoveBelowItself
 	}

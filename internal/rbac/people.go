@@ -197,6 +197,7 @@ func (s *Snapshot) comparedIn(targetID int64, orgIDs []int64) []int64 {
 // permissions). Acting on oneself is always within one's access; the callers' own rules
 // (never disable yourself, the lock-out guard) still apply.
 func (s *Snapshot) CheckActOn(actorID, targetID int64, orgIDs ...int64) error {
+	s = s.forGuard()
 	if actorID == targetID || s.isRoot(actorID) {
 		return nil
 	}
@@ -270,6 +271,7 @@ const ReasonHolderExceeds = "it would take access from someone who holds permiss
 // act on there (CheckActOn). A holder who keeps everything through other roles is not acted
 // on, whoever they are.
 func (s *Snapshot) CheckRoleHolders(actorID, roleID int64, next *Snapshot) error {
+	s, next = s.forGuard(), next.forGuard()
 	if s.isRoot(actorID) {
 		return nil
 	}

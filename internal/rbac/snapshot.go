@@ -179,6 +179,9 @@ type Snapshot struct {
 	globalAdmins  int // active ones
 	mgr           *managers
 	clock         *Clock
+	// asGrantor: emergency access is left out, as when what the actor holds decides what
+	// they may grant (forGuard).
+	asGrantor bool
 	// Warnings lists problems found while building (unknown permission keys in stored roles).
 	Warnings []string
 }
@@ -338,7 +341,7 @@ func (s *Snapshot) decideEntry(d Decision, u *userEntry, o *orgEntry, p int, exp
 	}
 	// Emergency access grants what it took, here and below, until its time is up.
 	for _, e := range u.emergencies {
-		if !e.perms.has(p) || !slices.Contains(o.chain, e.OrgID) {
+		if s.asGrantor || !e.perms.has(p) || !slices.Contains(o.chain, e.OrgID) {
 			continue
 		}
 		if !s.live(e.Until) {
@@ -680,3 +683,15 @@ func (s *Snapshot) EmergencyOf(userID int64) []Emergency {
 
 // Now is the snapshot's clock: what "still lasts" is measured against.
 func (s *Snapshot) Now() time.Time { return s.clock.Now() }
+
+// forGuard is s as the escalation guard weighs what an actor holds: without emergency
+// access. What someone took in an emergency is theirs to use for its few hours, never to pass
+// on (a role, an override, a default, a role's permissions) nor to act on others with.
+func (s *Snapshot) forGuard() *Snapshot {
+	if s.asGrantor {
+		return s
+	}
+	n := *s
+	n.asGrantor = true
+	return &n
+}
