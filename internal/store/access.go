@@ -324,14 +324,10 @@ func (s *Store) auditAssignmentUntil(ctx context.Context, tx *sql.Tx, action str
 	return s.appendAudit(ctx, tx, e)
 }
 
-// addAssignment gives userID roleID in orgID (if they do not hold it there) and records it. In
-// an organisation with one role per person it refuses a second role (ErrOneRole).
-func (s *Store) addAssignment(ctx context.Context, tx *sql.Tx, actorID, userID, roleID, orgID int64) error {
-	return s.addAssignmentUntil(ctx, tx, actorID, userID, roleID, orgID, 0)
-}
-
-// addAssignmentUntil is addAssignment with an end (0: none). Someone who holds the role
-// there already keeps it with the new end (extended, shortened or made permanent).
+// addAssignmentUntil gives userID roleID in orgID until an end (0: none), and records it.
+// Someone who holds the role there already keeps it with the new end (extended, shortened or
+// made permanent). In an organisation with one role per person it refuses a second role
+// (ErrOneRole).
 func (s *Store) addAssignmentUntil(ctx context.Context, tx *sql.Tx, actorID, userID, roleID, orgID, until int64) error {
 	var was sql.NullInt64
 	err := tx.QueryRowContext(ctx, "SELECT until FROM role_assignments WHERE user_id = ? AND role_id = ? AND org_id = ?", userID, roleID, orgID).Scan(&was)
