@@ -42,6 +42,11 @@ func personOf(d Data, id int64) (Person, bool) {
 			p.Inviters = append(p.Inviters, inv.InviterID)
 		}
 	}
+	for _, e := range d.Emergencies {
+		if e.UserID == id {
+			p.Emergencies = append(p.Emergencies, e)
+		}
+	}
 	return p, found
 }
 
