@@ -28,19 +28,7 @@ func (s *Store) LoadAccess(ctx context.Context) (rbac.Data, error) {
 func loadAccess(ctx context.Context, tx *sql.Tx) (rbac.Data, error) {
 	var d rbac.Data
 	var err error
-	each := func(query string, scan func(*sql.Rows) error) error {
-		rows, err := tx.QueryContext(ctx, query)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	}
+	each := func(query string, scan func(*sql.Rows) error) error { return eachRow(ctx, tx, query, nil, scan) }
 	// The counter first, in the same read: the data is at least as new as the number says.
 	if err := tx.QueryRowContext(ctx, "SELECT access FROM versions WHERE id = 1").Scan(&d.Version); err != nil {
 		return d, err

@@ -239,9 +239,11 @@ func readTouched(ctx context.Context, tx *sql.Tx, d *rbac.Delta, since, upto int
 	return nil
 }
 
-// eachRow runs query through tx and calls scan for each row.
-func eachRow(ctx context.Context, tx *sql.Tx, query string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
+// eachRow runs query through q (a transaction or a pool) and calls scan for each row.
+func eachRow(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}

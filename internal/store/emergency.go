@@ -186,7 +186,7 @@ func (s *Store) EmergencyUses(ctx context.Context, orgIDs []int64, unreviewed bo
 		where += " AND e.decision IS NULL"
 	}
 	var out []EmergencyUse
-	err := eachRowDB(ctx, s.r, emergencySelect+where+" ORDER BY e.decision IS NOT NULL, e.id DESC LIMIT ?", append(args, limit), func(r *sql.Rows) error {
+	err := eachRow(ctx, s.r, emergencySelect+where+" ORDER BY e.decision IS NOT NULL, e.id DESC LIMIT ?", append(args, limit), func(r *sql.Rows) error {
 		e, err := scanEmergencyUse(r)
 		out = append(out, e)
 		return err

@@ -504,7 +504,7 @@ func (s *Store) EndingSoon(ctx context.Context, orgIDs []int64, from, to int64, 
 	}
 	all := append(append(append([]any{}, args...), args...), limit)
 	var out []Ending
-	err := eachRowDB(ctx, s.r, `SELECT * FROM (
+	err := eachRow(ctx, s.r, `SELECT * FROM (
 		SELECT a.user_id, u.name, r.name, 0, a.org_id, o.name, a.until FROM role_assignments a
 			JOIN users u ON u.id = a.user_id JOIN roles r ON r.id = a.role_id JOIN organisations o ON o.id = a.org_id
 			WHERE a.until > ? AND a.until <= ? AND a.org_id IN (`+in+`)
@@ -522,19 +522,4 @@ func (s *Store) EndingSoon(ctx context.Context, orgIDs []int64, from, to int64, 
 		return nil, fmt.Errorf("store: ending soon: %w", err)
 	}
 	return out, nil
-}
-
-// eachRowDB is eachRow on a pool rather than a transaction.
-func eachRowDB(ctx context.Context, db *sql.DB, query string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }

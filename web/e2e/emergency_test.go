@@ -1,16 +1,13 @@
 package e2e
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/config"
-	"github.com/rolegate/rolegate/internal/store"
 )
 
 // TestBreakTheGlass: the admin offers View billing in an emergency; a nurse refused by the
@@ -20,31 +17,8 @@ func TestBreakTheGlass(t *testing.T) {
 	p := startPortal(t, func(c *config.Config) { c.TrustedProxySetting("127.0.0.1") })
 	b := newBrowser(t)
 	b.setUp(p)
-	ctx := context.Background()
-	st := p.App.Store
-	if _, err := st.CreateApp(ctx, store.NewApp{Name: "Billing reports", Host: "reports.clinic.example", PathPrefix: "/", OrgID: 1,
-		Permission: "billing.view", CreatedBy: 1}); err != nil {
-		t.Fatal(err)
-	}
-	hash, err := auth.HashPassword(ctx, "the night nurse's passphrase")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := st.AddStaff(ctx, []store.NewStaff{{Email: "nkechi@northside.example", Name: "Nkechi Nwachukwu-Adebayo", PasswordHash: hash, OrgID: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	roles, _, err := st.ListRoles(ctx, store.RoleQuery{OrgID: 1, Q: "NURSE", Limit: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range roles {
-		if r.Code == "NURSE" {
-			if err := st.SetRoleHolders(ctx, r.ID, 1, ids, nil, 1); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	protectedTool(t, p, "billing.view")
+	nurse := staffWithRole(t, p, "nkechi@northside.example", "Nkechi Nwachukwu-Adebayo", "the night nurse's passphrase", "NURSE")
 
 	// The admin offers View billing, for up to two hours, on the organisation page.
 	b.visit(p.URL, "/orgs/1")
@@ -60,13 +34,7 @@ func TestBreakTheGlass(t *testing.T) {
 	n := b.freshContext()
 	n.visit(p.URL, "/login")
 	n.signIn("nkechi@northside.example", "the night nurse's passphrase")
-	headers := func(h network.Headers) chromedp.Action[chromedp.Void] {
-		return chromedp.Action[chromedp.Void](func(ctx context.Context, _ *chromedp.Target) (chromedp.Void, error) {
-			_, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h})
-			return chromedp.Void{}, err
-		})
-	}
-	n.do("ask as the proxy would", headers(network.Headers{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "reports.clinic.example",
+	n.do("ask as the proxy would", proxyHeaders(network.Headers{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "reports.clinic.example",
 		"X-Forwarded-Uri": "/claims", "X-Forwarded-Method": "GET"}),
 		chromedp.Navigate(p.URL+"/auth/forward"), chromedp.WaitVisible(chromedp.CSS(testid("refusal-emergency"))))
 	n.checkA11y("refusal page offering emergency access")
@@ -77,7 +45,7 @@ func TestBreakTheGlass(t *testing.T) {
 	if !strings.HasPrefix(href, "/emergency/new?") {
 		t.Fatalf("the refusal's emergency link goes to %q", href)
 	}
-	n.do("stop acting as a proxy", headers(network.Headers{}))
+	n.do("stop acting as a proxy", proxyHeaders(network.Headers{}))
 	n.do("open emergency access", chromedp.Navigate(p.URL+href), chromedp.WaitVisible(chromedp.CSS(testid("emergency-form"))))
 	if got := n.eval(`String(document.querySelector("[data-testid='emergency-perm-billing.view']").checked)`); got != "true" {
 		t.Fatal("the permission the tool needs is not ticked")
@@ -94,7 +62,7 @@ func TestBreakTheGlass(t *testing.T) {
 	}
 	n.checkA11y("home page under emergency access")
 	n.screenshotView("emergency-banner")
-	if !p.App.Access.Now().Can(ids[0], 1, "billing.view") {
+	if !p.App.Access.Now().Can(nurse, 1, "billing.view") {
 		t.Fatal("the nurse does not hold View billing")
 	}
 
@@ -117,7 +85,7 @@ func TestBreakTheGlass(t *testing.T) {
 	// The nurse ends it from the banner.
 	n.do("End now", n.markPage(), chromedp.Click(chromedp.CSS(testid("emergency-end"))))
 	n.waitNewPage()
-	if n.eval(`String(!!document.querySelector("[data-testid=emergency-banner]"))`) != "false" || p.App.Access.Now().Can(ids[0], 1, "billing.view") {
+	if n.eval(`String(!!document.querySelector("[data-testid=emergency-banner]"))`) != "false" || p.App.Access.Now().Can(nurse, 1, "billing.view") {
 		t.Fatal("End now left the emergency access on")
 	}
 }

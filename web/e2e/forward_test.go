@@ -19,41 +19,12 @@ func TestForwardAuthRefusalPage(t *testing.T) {
 	p := startPortal(t, func(c *config.Config) { c.TrustedProxySetting("127.0.0.1") })
 	b := newBrowser(t)
 	b.setUp(p)
-	ctx := context.Background()
-	st := p.App.Store
-	if _, err := st.CreateApp(ctx, store.NewApp{Name: "Billing reports", Host: "reports.clinic.example", PathPrefix: "/", OrgID: 1,
-		Permission: "billing.manage", CreatedBy: 1}); err != nil {
-		t.Fatal(err)
-	}
-	hash, err := auth.HashPassword(ctx, "the front desk's passphrase")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := st.AddStaff(ctx, []store.NewStaff{{Email: "zoe@northside.example", Name: "Zoë Front", PasswordHash: hash, OrgID: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	roles, _, err := st.ListRoles(ctx, store.RoleQuery{OrgID: 1, Q: "STAFF", Limit: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range roles {
-		if r.Code == "STAFF" {
-			if err := st.SetRoleHolders(ctx, r.ID, 1, ids, nil, 1); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	protectedTool(t, p, "billing.manage")
+	staffWithRole(t, p, "zoe@northside.example", "Zoë Front", "the front desk's passphrase", "STAFF")
 	z := b.freshContext()
 	z.visit(p.URL, "/login")
 	z.signIn("zoe@northside.example", "the front desk's passphrase")
-	headers := func(h network.Headers) chromedp.Action[chromedp.Void] {
-		return chromedp.Action[chromedp.Void](func(ctx context.Context, _ *chromedp.Target) (chromedp.Void, error) {
-			_, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h})
-			return chromedp.Void{}, err
-		})
-	}
-	z.do("ask as the proxy would", headers(network.Headers{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "reports.clinic.example",
+	z.do("ask as the proxy would", proxyHeaders(network.Headers{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "reports.clinic.example",
 		"X-Forwarded-Uri": "/q3", "X-Forwarded-Method": "GET"}),
 		chromedp.Navigate(p.URL+"/auth/forward"), chromedp.WaitVisible(chromedp.CSS(testid("refusal"))))
 	for id, want := range map[string]string{"refusal-app": "Billing reports", "refusal-permission": "Manage billing", "refusal-permission-key": "billing.manage",
@@ -67,5 +38,51 @@ func TestForwardAuthRefusalPage(t *testing.T) {
 	}
 	z.checkA11y("forward-auth refusal")
 	z.screenshot("forward-refusal")
-	z.do("stop acting as a proxy", headers(network.Headers{}))
+	z.do("stop acting as a proxy", proxyHeaders(network.Headers{}))
+}
+
+// protectedTool protects "Billing reports" at reports.clinic.example with perm in org 1.
+func protectedTool(t *testing.T, p *portal, perm string) {
+	t.Helper()
+	if _, err := p.App.Store.CreateApp(context.Background(), store.NewApp{Name: "Billing reports", Host: "reports.clinic.example", PathPrefix: "/",
+		OrgID: 1, Permission: perm, CreatedBy: 1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// staffWithRole adds someone to org 1 with a password and the system role code, and returns
+// their id.
+func staffWithRole(t *testing.T, p *portal, email, name, password, code string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	st := p.App.Store
+	hash, err := auth.HashPassword(ctx, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := st.AddStaff(ctx, []store.NewStaff{{Email: email, Name: name, PasswordHash: hash, OrgID: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles, _, err := st.ListRoles(ctx, store.RoleQuery{OrgID: 1, Q: code, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range roles {
+		if r.Code == code {
+			if err := st.SetRoleHolders(ctx, r.ID, 1, ids, nil, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return ids[0]
+}
+
+// proxyHeaders makes the browser send h with every request, as a reverse proxy asking
+// forward-auth would (nil headers: stop).
+func proxyHeaders(h network.Headers) chromedp.Action[chromedp.Void] {
+	return chromedp.Action[chromedp.Void](func(ctx context.Context, _ *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: h})
+		return chromedp.Void{}, err
+	})
 }
