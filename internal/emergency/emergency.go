@@ -13,6 +13,7 @@ package emergency
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -158,6 +159,9 @@ func (s *Service) Start(ctx context.Context, actorID int64, r Request) (int64, v
 	perms := snap.Catalog().Sort(slices.Clone(r.Perms))
 	until := s.Store.Now().Add(time.Duration(r.Minutes) * time.Minute).Unix()
 	id, err := s.Store.StartEmergency(ctx, actorID, r.OrgID, perms, reason, until)
+	if errors.Is(err, store.ErrEmergencyOpen) {
+		return 0, valid.Problems{"permissions": "You already hold emergency access here: end it (the red banner's End now) before taking it again."}, nil
+	}
 	if err != nil {
 		return 0, nil, err
 	}
@@ -223,8 +227,9 @@ func (s *Service) Review(ctx context.Context, actorID, useID int64, decision, no
 		}
 		return nil, snap.Forbidden(e.OrgID, rbac.PermAuditView)
 	}
-	if e.UserID == actorID {
-		return nil, rbac.Refused("nobody reviews their own emergency access", nil)
+	// Nobody reviews their own use, nor one of an account they invited (it may be theirs).
+	if e.UserID == actorID || slices.Contains(snap.Upline(e.UserID), actorID) {
+		return nil, rbac.Refused("nobody reviews their own emergency access, nor that of someone they invited", nil)
 	}
 	if decision != Justified && decision != NotJustified {
 		return valid.Problems{"decision": "Choose justified or not justified."}, nil

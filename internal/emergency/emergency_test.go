@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,5 +149,61 @@ func TestEmergencySettingsGuarded(t *testing.T) {
 	var forbidden *rbac.ForbiddenError
 	if _, err := svc.SetSettings(ctx, nurse, store.EmergencySettings{OrgID: org, Enabled: true, Perms: []string{"billing.view"}, MaxMinutes: 60}); !errors.As(err, &forbidden) {
 		t.Fatalf("a nurse changed the settings: %v", err)
+	}
+}
+
+// The same request many times at once opens one use: the others are told one is open.
+func TestEmergencyOneOpenUseUnderRaces(t *testing.T) {
+	ctx := context.Background()
+	svc, st, _, org, nurse, _ := practice(t)
+	r := emergency.Request{OrgID: org, Perms: []string{"billing.view"}, Reason: "Patient collapsed in the waiting room", Minutes: 30}
+	var wg sync.WaitGroup
+	var opened atomic.Int32
+	for range 50 {
+		wg.Go(func() {
+			if _, p, err := svc.Start(ctx, nurse, r); err == nil && len(p) == 0 {
+				opened.Add(1)
+			} else if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if opened.Load() != 1 {
+		t.Fatalf("%d uses opened by 50 requests at once, want 1", opened.Load())
+	}
+	if uses, err := st.EmergencyUses(ctx, []int64{org}, true, 100); err != nil || len(uses) != 1 {
+		t.Fatalf("%d uses recorded: %v", len(uses), err)
+	}
+}
+
+// Someone who invited the person whose use it is may not review it: the account may be theirs.
+func TestEmergencyNotReviewedByTheInviter(t *testing.T) {
+	ctx := context.Background()
+	svc, st, _, org, nurse, _ := practice(t)
+	// The nurse invites a second account, which takes emergency access.
+	tok := []byte("0123456789abcdef0123456789abcdef")
+	roles, _, err := st.ListRoles(ctx, store.RoleQuery{OrgID: org, Q: "NURSE", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateInvitation(ctx, store.NewInvitation{TokenHash: tok, Email: "second@example.org", Name: "Second", OrgID: org,
+		RoleID: roles[0].ID, InvitedBy: nurse, ExpiresAt: st.Now().Add(time.Hour).Unix()}); err != nil {
+		t.Fatal(err)
+	}
+	second, err := st.AcceptInvitation(ctx, tok, store.Acceptance{Name: "Second", PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, p, err := svc.Start(ctx, second, emergency.Request{OrgID: org, Perms: []string{"billing.view"}, Reason: "Patient collapsed in the waiting room", Minutes: 30})
+	if err != nil || len(p) > 0 {
+		t.Fatalf("start: %v %v", p, err)
+	}
+	// Give the nurse audit.view through an override, so only the invitation stands in the way.
+	if err := st.SetOverride(ctx, nurse, org, "audit.view", "allow", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Review(ctx, nurse, id, emergency.Justified, "it was me"); err == nil {
+		t.Fatal("the inviter reviewed the use of the account they invited")
 	}
 }

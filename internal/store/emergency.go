@@ -82,12 +82,20 @@ type EmergencyUse struct {
 
 // StartEmergency records a use and grants it in the same transaction (the permission
 // snapshot reads open uses), with the reason in the audit log.
+// One open use per person and organisation (ErrEmergencyOpen while one lasts); a use whose
+// time is up but not yet swept is closed first, recorded as ended by its time.
 func (s *Store) StartEmergency(ctx context.Context, userID, orgID int64, perms []string, reason string, endsAt int64) (int64, error) {
 	var id int64
 	err := s.withAccessTx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
+		if _, err := s.endTimedOut(ctx, tx, now); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO emergency_uses (user_id, org_id, perms, reason, started_at, ends_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			userID, orgID, strings.Join(perms, " "), reason, now, endsAt)
+		if isConstraint(err) {
+			return ErrEmergencyOpen
+		}
 		if err != nil {
 			return fmt.Errorf("store: start emergency: %w", err)
 		}
@@ -98,6 +106,9 @@ func (s *Store) StartEmergency(ctx context.Context, userID, orgID int64, perms [
 	})
 	return id, err
 }
+
+// ErrEmergencyOpen refuses a second use in an organisation while one lasts.
+var ErrEmergencyOpen = errors.New("store: emergency access is already open there")
 
 // ErrEmergencyOver refuses ending or reviewing a use in the wrong state: ending one that
 // ended already, reviewing one reviewed already.
