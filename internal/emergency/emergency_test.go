@@ -207,3 +207,36 @@ func TestEmergencyNotReviewedByTheInviter(t *testing.T) {
 		t.Fatal("the inviter reviewed the use of the account they invited")
 	}
 }
+
+// mailbox is a Mailer that keeps what it is given.
+type mailbox struct {
+	mu   sync.Mutex
+	sent []string // "to: subject"
+	got  chan struct{}
+}
+
+func (m *mailbox) Send(_ context.Context, to, _, subject, _ string) error {
+	m.mu.Lock()
+	m.sent = append(m.sent, to+": "+subject)
+	m.mu.Unlock()
+	m.got <- struct{}{}
+	return nil
+}
+
+// With mail on, each use is mailed to the organisation's audit log readers, never to the
+// person who took it.
+func TestEmergencyMailsTheAuditors(t *testing.T) {
+	ctx := context.Background()
+	svc, _, _, org, nurse, _ := practice(t)
+	box := &mailbox{got: make(chan struct{}, 10)}
+	svc.Mail, svc.Link = box, "https://rolegate.northside.example"
+	if _, p, err := svc.Start(ctx, nurse, emergency.Request{OrgID: org, Perms: []string{"billing.view"}, Reason: "Patient collapsed in the waiting room", Minutes: 30}); err != nil || len(p) > 0 {
+		t.Fatalf("start: %v %v", p, err)
+	}
+	<-box.got // the admin, the one holder of audit.view
+	box.mu.Lock()
+	defer box.mu.Unlock()
+	if len(box.sent) != 1 || box.sent[0] != "ana@example.org: Emergency access: Nkechi Nurse in Northside" {
+		t.Fatalf("mailed %q", box.sent)
+	}
+}
