@@ -28,7 +28,11 @@ func (a *app) emergencyOrg(c echo.Context) (int64, error) {
 	if id, err := strconv.ParseInt(c.FormValue("org"), 10, 64); err == nil && id > 0 {
 		return id, nil
 	}
-	for _, id := range a.Access.Now().OrgsWhere(u.ID, rbac.PermEmergency) {
+	snap := a.Access.Now()
+	for _, id := range snap.MemberOrgs(u.ID) {
+		if !snap.Can(u.ID, id, rbac.PermEmergency) {
+			continue
+		}
 		if _, ok, err := a.emergencyService().Available(c.Request().Context(), u.ID, id); err != nil || ok {
 			return id, err
 		}

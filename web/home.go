@@ -48,7 +48,12 @@ func (a *app) home(c echo.Context) error {
 		v.Access = a.ownAccess(snap, u, orgs[0])
 	}
 
-	for _, id := range snap.OrgsWhere(u.ID, rbac.PermEmergency) {
+	// Offered where the person is staff (a use there reaches below it): a nurse of a group's
+	// top level is not shown one button per clinic, nor does the page read each one's settings.
+	for _, id := range snap.MemberOrgs(u.ID) {
+		if !snap.Can(u.ID, id, rbac.PermEmergency) {
+			continue
+		}
 		if _, ok, err := a.emergencyService().Available(ctx, u.ID, id); err != nil {
 			return err
 		} else if ok && len(snap.EmergencyOf(u.ID)) == 0 {
