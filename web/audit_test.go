@@ -68,7 +68,7 @@ func TestAuditEntryPerChange(t *testing.T) {
 			return ""
 		}},
 		{"edit role", func() response {
-			return admin.postForm(fmt.Sprintf("/roles/%d", roleID), url.Values{"name": {"Locum GP"}, "status": {"active"}, "version": {"1"},
+			return admin.postConfirmed(fmt.Sprintf("/roles/%d", roleID), url.Values{"name": {"Locum GP"}, "status": {"active"}, "version": {"1"},
 				"permissions": {"scheduling.access", "billing.view"}})
 		}, audit.RoleUpdated, func(e audit.Entry) string {
 			if !strings.Contains(string(e.Before), `"name":"Locum"`) || !strings.Contains(string(e.After), `"name":"Locum GP"`) ||
@@ -118,7 +118,7 @@ func TestAuditEntryPerChange(t *testing.T) {
 			return ""
 		}},
 		{"delete role", func() response {
-			return admin.postForm(fmt.Sprintf("/roles/%d/delete", roleID), url.Values{})
+			return admin.postConfirmed(fmt.Sprintf("/roles/%d/delete", roleID), url.Values{})
 		}, audit.RoleDeleted, func(e audit.Entry) string {
 			if !strings.Contains(string(e.Before), `"name":"Locum GP"`) {
 				return string(e.Before)

@@ -37,7 +37,7 @@ func TestRoleFormFullPage(t *testing.T) {
 			}
 		})
 	}
-	r := c.postForm("/roles/"+id, url.Values{"name": {"Night Triage"}, "status": {"active"}, "version": {"1"}, "permissions": {"patients.contact", "scheduling.access"}})
+	r := c.postConfirmed("/roles/"+id, url.Values{"name": {"Night Triage"}, "status": {"active"}, "version": {"1"}, "permissions": {"patients.contact", "scheduling.access"}})
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/roles/"+id {
 		t.Fatalf("full-page save: %d → %q", r.StatusCode, r.Header.Get("Location"))
 	}
@@ -82,7 +82,7 @@ func TestMembersSelectionAcrossPages(t *testing.T) {
 	}
 	// Save from page 2: the carried tick and one here.
 	save := url.Values{"go": {"save"}, "shown": {fmt.Sprint(ids[3]), fmt.Sprint(ids[23]), fmt.Sprint(ids[24])}, "members": {fmt.Sprint(ids[3]), fmt.Sprint(ids[24])}}
-	r := c.postForm(path, save)
+	r := c.postConfirmed(path, save)
 	if r.StatusCode != http.StatusSeeOther || p.holders(role) != fmt.Sprint([]int64{ids[3], ids[24], holder}) {
 		t.Fatalf("save: %d, holders %s", r.StatusCode, p.holders(role))
 	}

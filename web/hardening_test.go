@@ -581,7 +581,7 @@ func TestDeletingARoleRecordsItsHolders(t *testing.T) {
 		since := w.p.lastAuditID()
 		ana := w.c["Ana Ruiz"]
 		ana.get(fmt.Sprintf("/roles/%d?delete=1", role))
-		if r := ana.postForm(fmt.Sprintf("/roles/%d/delete", role), tc.form(role)); r.StatusCode != http.StatusSeeOther {
+		if r := ana.postConfirmed(fmt.Sprintf("/roles/%d/delete", role), tc.form(role)); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("%s: %d", tc.name, r.StatusCode)
 		}
 		var deleted string

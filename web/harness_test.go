@@ -135,6 +135,26 @@ func (c *client) postForm(path string, v url.Values, hdr ...string) response {
 	return c.postRaw(path, v, hdr...)
 }
 
+// postConfirmed posts v as postForm does and, when the save is held back for its impact
+// preview (409 with the preview), confirms it as a person would: posts again with the
+// digest of the preview shown.
+func (c *client) postConfirmed(path string, v url.Values, hdr ...string) response {
+	c.p.t.Helper()
+	r := c.postForm(path, v, hdr...)
+	if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "impact--held") {
+		return r
+	}
+	held := r.body[strings.Index(r.body, "impact--held"):]
+	const field = `name="impact" value="`
+	i := strings.Index(held, field)
+	if i < 0 {
+		c.p.t.Fatalf("held save without a digest")
+	}
+	digest := held[i+len(field):]
+	digest = digest[:strings.IndexByte(digest, '"')]
+	return c.postForm(path, with(v, "impact", digest), hdr...)
+}
+
 // postRaw posts exactly v, with no token added.
 func (c *client) postRaw(path string, v url.Values, hdr ...string) response {
 	c.p.t.Helper()

@@ -12,6 +12,7 @@ import (
 	"github.com/rolegate/rolegate/internal/roles"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
+	iv "github.com/rolegate/rolegate/views/impact"
 	rv "github.com/rolegate/rolegate/views/roles"
 )
 
@@ -72,6 +73,13 @@ func (a *app) membersView(c echo.Context, r store.RoleRow, q string, page int, s
 				who, _ := snap.User(id)
 				v.Carried = append(v.Carried, rv.Carried{ID: id, Name: who.Name, Ticked: ids.ticked})
 			}
+		}
+	}
+	v.Impact = iv.View{Endpoint: roleImpactPath(r.ID, "/members/impact")}
+	if !sel.Empty() {
+		until, _ := valid.Until(v.Until, a.zone(c))
+		if im, err := a.roleService().PreviewHolders(u.ID, r, sel.Add, sel.Remove, until); err == nil {
+			v.Impact = a.impactView(c, im, r.OrgID, v.Impact.Endpoint)
 		}
 	}
 	pg := paginate(page, membersPerPage, len(cands), total, func(int) string { return "page" })
@@ -137,7 +145,16 @@ func (a *app) membersSave(c echo.Context) error {
 		return a.membersProblem(c, r, q, page, sel, bad)
 	}
 	moves := a.roleService().Moves(r, sel.Add)
-	problems, err := a.roleService().SetHolders(c.Request().Context(), u.ID, r, sel.Add, sel.Remove, until)
+	problems, err := a.roleService().SetHolders(c.Request().Context(), u.ID, r, sel.Add, sel.Remove, until, confirmation(c))
+	if im, held := heldImpact(err); held {
+		v, err := a.membersView(c, r, q, page, sel, "")
+		if err != nil {
+			return err
+		}
+		v.Impact = a.impactView(c, im, r.OrgID, roleImpactPath(r.ID, "/members/impact"))
+		v.Impact.Held = true
+		return a.renderStatus(c, http.StatusConflict, rv.Members(v))
+	}
 	if err != nil {
 		return err
 	}

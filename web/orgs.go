@@ -14,6 +14,7 @@ import (
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
 	ev "github.com/rolegate/rolegate/views/emergency"
+	iv "github.com/rolegate/rolegate/views/impact"
 	ov "github.com/rolegate/rolegate/views/orgs"
 )
 
@@ -183,6 +184,7 @@ func (a *app) orgView(c echo.Context, o store.OrgRow, f orgForm, problems valid.
 	}
 	v.Parents, v.MoveNote = a.moveTargets(snap, u.ID, o, f.Parent)
 	v.Emergency = ev.Settings(a.emergencySettingsView(c, o.ID, ""))
+	v.DefaultsImpact = iv.View{Endpoint: orgDefaultsImpactPath(o.ID)}
 	for _, g := range snap.Catalog().Categories() {
 		group := ov.DefaultGroup{Name: g.Name}
 		for _, p := range g.Permissions {
@@ -309,18 +311,35 @@ func (a *app) orgDefaults(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	form, err := c.FormParams()
-	if err != nil {
-		return echo.ErrBadRequest
-	}
 	f := formOf(o)
-	f.Defaults = map[string]string{}
-	for k, vals := range form {
-		if key, ok := strings.CutPrefix(k, orgs.DefaultFieldPrefix); ok && len(vals) > 0 {
-			f.Defaults[key] = vals[len(vals)-1]
-		}
+	if f.Defaults, err = defaultsValues(c); err != nil {
+		return err
 	}
 	u, _ := currentUser(c)
-	problems, err := a.orgService().SaveDefaults(c.Request().Context(), u.ID, o.ID, f.Defaults)
+	problems, err := a.orgService().SaveDefaults(c.Request().Context(), u.ID, o.ID, f.Defaults, confirmation(c))
+	if im, held := heldImpact(err); held {
+		v, err := a.orgView(c, o, f, nil)
+		if err != nil {
+			return err
+		}
+		v.DefaultsImpact = a.impactView(c, im, o.ID, orgDefaultsImpactPath(o.ID))
+		v.DefaultsImpact.Held = true
+		return a.renderStatus(c, http.StatusConflict, ov.Org(v))
+	}
 	return a.orgAnswer(c, o, f, problems, err, "Permission defaults saved.")
+}
+
+// defaultsValues reads the defaults form: one field per permission (orgs.DefaultField).
+func defaultsValues(c echo.Context) (map[string]string, error) {
+	form, err := c.FormParams()
+	if err != nil {
+		return nil, echo.ErrBadRequest
+	}
+	out := map[string]string{}
+	for k, vals := range form {
+		if key, ok := strings.CutPrefix(k, orgs.DefaultFieldPrefix); ok && len(vals) > 0 {
+			out[key] = vals[len(vals)-1]
+		}
+	}
+	return out, nil
 }

@@ -312,7 +312,7 @@ func TestOrgDefaultsOverHTTP(t *testing.T) {
 
 	mc.get(page)
 	before := p.orgState()
-	r := mc.postForm(page+"/defaults", url.Values{"perm.billing.view": {"allow"}, "perm.scheduling.access": {"allow"}})
+	r := mc.postConfirmed(page+"/defaults", url.Values{"perm.billing.view": {"allow"}, "perm.scheduling.access": {"allow"}})
 	if r.StatusCode != http.StatusUnprocessableEntity || p.orgState() != before {
 		t.Fatalf("allowing what one lacks: %d", r.StatusCode)
 	}
@@ -326,7 +326,7 @@ func TestOrgDefaultsOverHTTP(t *testing.T) {
 	if body := mc.get(page).body; !strings.Contains(body, `<option value="allow" disabled>Allow</option>`) {
 		t.Error("Allow is not locked for a permission the manager lacks")
 	}
-	r = mc.postForm(page+"/defaults", url.Values{"perm.scheduling.access": {"allow"}, "perm.billing.view": {"deny"}})
+	r = mc.postConfirmed(page+"/defaults", url.Values{"perm.scheduling.access": {"allow"}, "perm.billing.view": {"deny"}})
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("allowed defaults: %d %s", r.StatusCode, r.body)
 	}
@@ -344,7 +344,7 @@ func TestOrgDefaultsOverHTTP(t *testing.T) {
 		t.Errorf("scheduling.access: %q", got)
 	}
 	admin.get("/orgs/1")
-	if r := admin.postForm("/orgs/1/defaults", url.Values{"perm.clinical.erx": {"allow"}}); r.StatusCode != http.StatusSeeOther {
+	if r := admin.postConfirmed("/orgs/1/defaults", url.Values{"perm.clinical.erx": {"allow"}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("default in Northside: %d", r.StatusCode)
 	}
 	person = admin.get(fmt.Sprintf("/staff/%d?org=%d", dev, east)).body
@@ -409,7 +409,7 @@ func TestHierarchyOverHTTP(t *testing.T) {
 	_, chloe := p.personIn("Chloe Martin", a1, scheduler)
 	_, dev := p.personIn("Dev Patel", a1, p.roleID("MEMBER"))
 	admin.get(fmt.Sprintf("/orgs/%d", a1))
-	if r := admin.postForm(fmt.Sprintf("/orgs/%d/defaults", a1), url.Values{"perm.scheduling.access": {"deny"}}); r.StatusCode != http.StatusSeeOther {
+	if r := admin.postConfirmed(fmt.Sprintf("/orgs/%d/defaults", a1), url.Values{"perm.scheduling.access": {"deny"}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("default deny in Eastside: %d", r.StatusCode)
 	}
 	why := func(user, org int64, key string) string {
@@ -501,7 +501,7 @@ func TestRoleModeOverHTTP(t *testing.T) {
 	if !strings.Contains(c.get(fmt.Sprintf("/roles/%d/members", billing)).body, `data-testid="one-role-note"`) {
 		t.Error("Select members does not say it moves people")
 	}
-	r = c.postForm(fmt.Sprintf("/roles/%d/members", billing), url.Values{"members": {fmt.Sprint(chloe)}})
+	r = c.postConfirmed(fmt.Sprintf("/roles/%d/members", billing), url.Values{"members": {fmt.Sprint(chloe)}})
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("select members: %d %s", r.StatusCode, r.body)
 	}
@@ -528,11 +528,11 @@ func TestOrgDefaultsLockout(t *testing.T) {
 	admin := p.client()
 	admin.login(adminEmail, adminPassword)
 	admin.get("/orgs/1")
-	if r := admin.postForm("/orgs/1/defaults", url.Values{"perm.roles.manage": {"allow"}, "perm.staff.manage": {"allow"}}); r.StatusCode != http.StatusSeeOther {
+	if r := admin.postConfirmed("/orgs/1/defaults", url.Values{"perm.roles.manage": {"allow"}, "perm.staff.manage": {"allow"}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("allow by default: %d %s", r.StatusCode, r.body)
 	}
 	before := p.orgState()
-	r := admin.postForm("/orgs/1/defaults", url.Values{"perm.roles.manage": {"inherit"}})
+	r := admin.postConfirmed("/orgs/1/defaults", url.Values{"perm.roles.manage": {"inherit"}})
 	if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "must keep at least one person who can manage both roles and staff") {
 		t.Fatalf("taking the last manager's access away: %d", r.StatusCode)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/rolegate/rolegate/internal/roles"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
+	iv "github.com/rolegate/rolegate/views/impact"
 	rv "github.com/rolegate/rolegate/views/roles"
 )
 
@@ -362,6 +363,7 @@ func (a *app) roleView(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	v, _ = a.deletionImpact(c, r, v, roles.Deletion{})
 	return a.renderStatus(c, http.StatusOK, rv.Role(v))
 }
 
@@ -430,7 +432,9 @@ func (a *app) roleEdit(c echo.Context) error {
 		status = "inactive"
 	}
 	f := roles.Form{Name: r.Name, Description: r.Description, Status: status, Permissions: r.Permissions, Version: r.Version}
-	return a.renderStatus(c, http.StatusOK, rv.Form(a.roleForm(c, r.ID, r.OrgID, f, r.Code, nil)))
+	v := a.roleForm(c, r.ID, r.OrgID, f, r.Code, nil)
+	v.Impact = iv.View{Endpoint: roleImpactPath(r.ID, "/impact")}
+	return a.renderStatus(c, http.StatusOK, rv.Form(v))
 }
 
 // roleUpdate saves an edited role, refusing a stale version with who saved in between.
@@ -444,11 +448,19 @@ func (a *app) roleUpdate(c echo.Context) error {
 		return err
 	}
 	u, _ := currentUser(c)
+	f.Impact = confirmation(c)
 	problems, err := a.roleService().Update(c.Request().Context(), u.ID, r, f)
 	var stale *store.StaleError
+	if im, held := heldImpact(err); held {
+		v := a.roleForm(c, r.ID, r.OrgID, f, r.Code, nil)
+		v.Impact = a.impactView(c, im, r.OrgID, roleImpactPath(r.ID, "/impact"))
+		v.Impact.Held = true
+		return a.renderStatus(c, http.StatusConflict, rv.Form(v))
+	}
 	switch {
 	case errors.As(err, &stale):
 		v := a.roleForm(c, r.ID, r.OrgID, f, r.Code, nil)
+		v.Impact = iv.View{Endpoint: roleImpactPath(r.ID, "/impact")}
 		who := stale.ByName
 		if who == "" {
 			who = "Someone"
@@ -458,7 +470,9 @@ func (a *app) roleUpdate(c echo.Context) error {
 	case err != nil:
 		return err
 	case len(problems) > 0:
-		return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Form(a.roleForm(c, r.ID, r.OrgID, f, r.Code, problems)))
+		v := a.roleForm(c, r.ID, r.OrgID, f, r.Code, problems)
+		v.Impact = iv.View{Endpoint: roleImpactPath(r.ID, "/impact")}
+		return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Form(v))
 	}
 	return a.afterRoleSaved(c, r.OrgID, r.ID, fmt.Sprintf("Role “%s” saved.", f.Name))
 }
@@ -471,9 +485,19 @@ func (a *app) roleDelete(c echo.Context) error {
 		return err
 	}
 	d := deletionValues(c)
+	d.Impact = confirmation(c)
 	u, _ := currentUser(c)
 	problems, err := a.roleService().Delete(c.Request().Context(), u.ID, r, d)
 	var hm *store.HasMembersError
+	if _, held := heldImpact(err); held {
+		v, err := a.roleViewModel(c, r, true, nil)
+		if err != nil {
+			return err
+		}
+		v.ConfirmCode, v.ReassignTo = d.ConfirmCode, d.ReassignTo
+		v, _ = a.deletionImpact(c, r, v, d)
+		return a.renderStatus(c, http.StatusConflict, rv.Role(v))
+	}
 	switch {
 	case errors.As(err, &hm):
 		r.Members = hm.N // someone gave it holders since the panel was shown
@@ -487,9 +511,31 @@ func (a *app) roleDelete(c echo.Context) error {
 			return err
 		}
 		v.ConfirmCode, v.ReassignTo = d.ConfirmCode, d.ReassignTo // what was typed and chosen stays
+		v, _ = a.deletionImpact(c, r, v, roles.Deletion{})
 		return a.renderStatus(c, http.StatusUnprocessableEntity, rv.Role(v))
 	}
 	return a.afterRoleSaved(c, r.OrgID, 0, fmt.Sprintf("Role “%s” deleted.", r.Name))
+}
+
+// deletionImpact previews both ways of deleting r in v's deletion panel: reassigning its
+// holders to the role chosen, and removing them all. held, the way a save was held back for
+// (its Reassign or RemoveAll set), is marked so. It reports whether v has a panel.
+func (a *app) deletionImpact(c echo.Context, r store.RoleRow, v rv.RoleView, held roles.Deletion) (rv.RoleView, bool) {
+	if !v.Deleting || r.Members == 0 {
+		return v, false
+	}
+	u, _ := currentUser(c)
+	svc := a.roleService()
+	if im, err := svc.PreviewDelete(u.ID, r, roles.Deletion{Reassign: true, ReassignTo: v.ReassignTo}); err == nil {
+		v.ReassignImpact = a.impactView(c, im, r.OrgID, roleImpactPath(r.ID, "/delete/impact"))
+		v.ReassignImpact.ID, v.ReassignImpact.Held = "reassign-impact", held.Reassign
+		v.ReassignImpact.Shown = v.ReassignTo != 0
+	}
+	if im, err := svc.PreviewDelete(u.ID, r, roles.Deletion{RemoveAll: true}); err == nil {
+		v.RemoveImpact = a.impactView(c, im, r.OrgID, "")
+		v.RemoveImpact.ID, v.RemoveImpact.Held = "remove-impact", held.RemoveAll
+	}
+	return v, true
 }
 
 // deletionValues reads the delete form: reassign_to (present, maybe empty, in the Reassign

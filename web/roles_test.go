@@ -105,6 +105,9 @@ func TestRoleRoutesByPermission(t *testing.T) {
 		{"POST", "/roles/" + id, url.Values{"name": {"Renamed"}, "status": {"active"}, "version": {"1"}, "permissions": {"billing.view"}}, "roles.manage"},
 		{"GET", "/roles/" + id + "/members", nil, "staff.manage"},
 		{"POST", "/roles/" + id + "/members", url.Values{"members": {"1"}}, "staff.manage"},
+		{"POST", "/roles/" + id + "/impact", url.Values{"permissions": {"billing.view", "audit.view"}}, "roles.manage"},
+		{"POST", "/roles/" + id + "/delete/impact", url.Values{"reassign_to": {fmt.Sprint(viewer)}}, "roles.manage"},
+		{"POST", "/roles/" + id + "/members/impact", url.Values{"members": {"1"}}, "staff.manage"},
 		{"POST", "/roles/" + id + "/delete", url.Values{"confirm_code": {"TARGET_ROLE"}}, "roles.manage"}, // last: it deletes
 	}
 	nobody, _ := p.person("nobody@example.org", p.roleID("MEMBER"))
@@ -222,7 +225,7 @@ func TestRoleBadInput(t *testing.T) {
 	if r := c.postForm("/roles/"+nurse, url.Values{"name": {"Hacked"}, "status": {"active"}, "version": {"1"}}); r.StatusCode != http.StatusForbidden {
 		t.Errorf("edit system role: %d", r.StatusCode)
 	}
-	if r := c.postForm("/roles/"+nurse+"/delete", url.Values{"confirm_code": {"NURSE"}}); r.StatusCode != http.StatusForbidden {
+	if r := c.postConfirmed("/roles/"+nurse+"/delete", url.Values{"confirm_code": {"NURSE"}}); r.StatusCode != http.StatusForbidden {
 		t.Errorf("delete system role: %d", r.StatusCode)
 	}
 	if p.accessState() != before {
@@ -237,11 +240,11 @@ func TestRoleStaleVersion(t *testing.T) {
 	ana.login(adminEmail, adminPassword)
 	ana.get("/roles/" + id + "/edit")
 	edit := url.Values{"name": {"Front Desk"}, "status": {"active"}, "version": {"1"}, "permissions": {"patients.contact", "scheduling.access"}}
-	if r := ana.postForm("/roles/"+id, edit); r.StatusCode != http.StatusSeeOther {
+	if r := ana.postConfirmed("/roles/"+id, edit); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("first save: %d %s", r.StatusCode, r.body)
 	}
 	before := p.accessState()
-	r := ana.postForm("/roles/"+id, with(edit, "name", "Front Desk Team"))
+	r := ana.postConfirmed("/roles/"+id, with(edit, "name", "Front Desk Team"))
 	if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "Ana Ruiz changed this role at") || !strings.Contains(r.body, `value="Front Desk Team"`) {
 		t.Fatalf("stale save: %d", r.StatusCode)
 	}
@@ -275,7 +278,7 @@ func TestEscalationGuardOverHTTP(t *testing.T) {
 	_, ben := p.person("ben@example.org")
 	mc.get("/roles/" + admin + "/members")
 	before = p.accessState()
-	r = mc.postForm("/roles/"+admin+"/members", url.Values{"members": {fmt.Sprint(ben)}})
+	r = mc.postConfirmed("/roles/"+admin+"/members", url.Values{"members": {fmt.Sprint(ben)}})
 	if r.StatusCode != http.StatusUnprocessableEntity || p.accessState() != before {
 		t.Fatalf("assigning ADMIN without holding it: %d", r.StatusCode)
 	}
@@ -286,19 +289,19 @@ func TestEscalationGuardOverHTTP(t *testing.T) {
 		t.Fatalf("delegate granting billing.manage: %d %s", r.StatusCode, r.body)
 	}
 	before = p.accessState()
-	r = dc.postForm(fmt.Sprintf("/roles/%d", delegate), url.Values{"name": {"Delegate"}, "status": {"active"}, "version": {"1"},
+	r = dc.postConfirmed(fmt.Sprintf("/roles/%d", delegate), url.Values{"name": {"Delegate"}, "status": {"active"}, "version": {"1"},
 		"permissions": {"roles.manage", "staff.manage", "access.delegate", "billing.manage"}})
 	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "role you hold") {
 		t.Fatalf("delegate adding to own role: %d", r.StatusCode)
 	}
-	r = dc.postForm("/roles/"+admin+"/members", url.Values{"members": {fmt.Sprint(did)}})
+	r = dc.postConfirmed("/roles/"+admin+"/members", url.Values{"members": {fmt.Sprint(did)}})
 	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "cannot assign a role to yourself") {
 		t.Fatalf("delegate assigning self ADMIN: %d", r.StatusCode)
 	}
 	if p.accessState() != before {
 		t.Fatal("refused self-grant wrote something")
 	}
-	if r := dc.postForm("/roles/"+admin+"/members", url.Values{"members": {fmt.Sprint(ben)}}); r.StatusCode != http.StatusSeeOther {
+	if r := dc.postConfirmed("/roles/"+admin+"/members", url.Values{"members": {fmt.Sprint(ben)}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("delegate assigning ADMIN to another: %d", r.StatusCode)
 	}
 }
@@ -314,41 +317,41 @@ func TestDeleteAndMembers(t *testing.T) {
 
 	// Members: ticked are added, shown-but-unticked removed, others untouched.
 	c.get("/roles/" + id + "/members")
-	r := c.postForm("/roles/"+id+"/members", url.Values{"members": {fmt.Sprint(chloe)}, "shown": {fmt.Sprint(chloe)}})
+	r := c.postConfirmed("/roles/"+id+"/members", url.Values{"members": {fmt.Sprint(chloe)}, "shown": {fmt.Sprint(chloe)}})
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("save members: %d %s", r.StatusCode, r.body)
 	}
 	if got := p.holders(role); got != fmt.Sprint([]int64{ben, chloe}) {
 		t.Fatalf("holders %s; ben (not shown) must stay, chloe added", got)
 	}
-	r = c.postForm("/roles/"+id+"/members", url.Values{"shown": {fmt.Sprint(ben)}})
+	r = c.postConfirmed("/roles/"+id+"/members", url.Values{"shown": {fmt.Sprint(ben)}})
 	if r.StatusCode != http.StatusSeeOther || p.holders(role) != fmt.Sprint([]int64{chloe}) {
 		t.Fatalf("removing ben: %d, holders %s", r.StatusCode, p.holders(role))
 	}
 	// Someone outside the organisation cannot be named.
 	before := p.accessState()
-	if r := c.postForm("/roles/"+id+"/members", url.Values{"members": {"99999"}}); r.StatusCode != http.StatusUnprocessableEntity || p.accessState() != before {
+	if r := c.postConfirmed("/roles/"+id+"/members", url.Values{"members": {"99999"}}); r.StatusCode != http.StatusUnprocessableEntity || p.accessState() != before {
 		t.Fatalf("unknown member: %d", r.StatusCode)
 	}
 	// Inactive roles take no new holders.
-	c.postForm("/roles/"+id, url.Values{"name": {"Night Shift"}, "status": {"inactive"}, "version": {"1"}, "permissions": {"scheduling.access"}})
+	c.postConfirmed("/roles/"+id, url.Values{"name": {"Night Shift"}, "status": {"inactive"}, "version": {"1"}, "permissions": {"scheduling.access"}})
 	before = p.accessState()
-	if r := c.postForm("/roles/"+id+"/members", url.Values{"members": {fmt.Sprint(ben)}}); r.StatusCode != http.StatusUnprocessableEntity || p.accessState() != before {
+	if r := c.postConfirmed("/roles/"+id+"/members", url.Values{"members": {fmt.Sprint(ben)}}); r.StatusCode != http.StatusUnprocessableEntity || p.accessState() != before {
 		t.Fatalf("adding to an inactive role: %d", r.StatusCode)
 	}
 
 	// Delete with holders: refused, then the code must match, then it goes.
 	before = p.accessState()
-	r = c.postForm("/roles/"+id+"/delete", url.Values{})
+	r = c.postConfirmed("/roles/"+id+"/delete", url.Values{})
 	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "1 user holds this role") {
 		t.Fatalf("delete with holders: %d", r.StatusCode)
 	}
-	r = c.postForm("/roles/"+id+"/delete", url.Values{"confirm_code": {"NIGHT"}})
+	r = c.postConfirmed("/roles/"+id+"/delete", url.Values{"confirm_code": {"NIGHT"}})
 	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Type NIGHT_SHIFT to confirm.") || p.accessState() != before {
 		t.Fatalf("wrong confirmation: %d", r.StatusCode)
 	}
 	staff := p.roleID("STAFF")
-	r = c.postForm("/roles/"+id+"/delete", url.Values{"reassign_to": {fmt.Sprint(staff)}})
+	r = c.postConfirmed("/roles/"+id+"/delete", url.Values{"reassign_to": {fmt.Sprint(staff)}})
 	if r.StatusCode != http.StatusSeeOther || p.holders(staff) != fmt.Sprint([]int64{chloe}) {
 		t.Fatalf("reassign and delete: %d, staff holders %s", r.StatusCode, p.holders(staff))
 	}
@@ -357,7 +360,7 @@ func TestDeleteAndMembers(t *testing.T) {
 	}
 	other := p.customRole("Weekend", "scheduling.access")
 	p.store.SetRoleHolders(context.Background(), other, 1, []int64{ben}, nil, 1)
-	r = c.postForm(fmt.Sprintf("/roles/%d/delete", other), url.Values{"confirm_code": {"WEEKEND"}})
+	r = c.postConfirmed(fmt.Sprintf("/roles/%d/delete", other), url.Values{"confirm_code": {"WEEKEND"}})
 	if r.StatusCode != http.StatusSeeOther || p.holders(other) != "[]" {
 		t.Fatalf("remove all and delete: %d", r.StatusCode)
 	}
@@ -440,10 +443,10 @@ func TestRolesAcrossOrganisations(t *testing.T) {
 	if r := mc.postForm("/roles", url.Values{"org": {fmt.Sprint(other)}, "name": {"Planted"}, "status": {"active"}}); r.StatusCode != http.StatusForbidden {
 		t.Errorf("create in another organisation: %d", r.StatusCode)
 	}
-	if r := mc.postForm("/roles/"+theirs+"/members", url.Values{"members": {"1"}}); r.StatusCode != http.StatusForbidden {
+	if r := mc.postConfirmed("/roles/"+theirs+"/members", url.Values{"members": {"1"}}); r.StatusCode != http.StatusForbidden {
 		t.Errorf("members of another organisation's role: %d", r.StatusCode)
 	}
-	if r := mc.postForm(fmt.Sprintf("/roles/%d/members", mine), url.Values{"members": {fmt.Sprint(stranger[0])}}); r.StatusCode != http.StatusUnprocessableEntity {
+	if r := mc.postConfirmed(fmt.Sprintf("/roles/%d/members", mine), url.Values{"members": {fmt.Sprint(stranger[0])}}); r.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("a person of another organisation as holder: %d", r.StatusCode)
 	}
 	if after := p.accessState(); after != before {
@@ -467,7 +470,7 @@ func TestLockoutGuardOnRoles(t *testing.T) {
 	results := make(chan int, 2)
 	for _, u := range []int64{ana, ben} {
 		go func() {
-			r := admin.postForm("/roles/"+id+"/members", url.Values{"shown": {fmt.Sprint(u)}})
+			r := admin.postConfirmed("/roles/"+id+"/members", url.Values{"shown": {fmt.Sprint(u)}})
 			results <- r.StatusCode
 		}()
 	}
@@ -494,7 +497,7 @@ func TestLockoutGuardOnRoles(t *testing.T) {
 		{"/roles/" + id + "/delete", url.Values{"confirm_code": {"PRACTICE_LEAD"}}},
 		{"/roles/" + id + "/members", url.Values{"shown": {fmt.Sprint(ana), fmt.Sprint(ben)}}},
 	} {
-		r := admin.postForm(tc.path, tc.form)
+		r := admin.postConfirmed(tc.path, tc.form)
 		if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "must keep at least one person who can manage both roles and staff") {
 			t.Errorf("POST %s: %d", tc.path, r.StatusCode)
 		}

@@ -130,6 +130,10 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/roles/:id/delete", Perm(rbac.PermRolesManage), a.roleDelete},
 		{http.MethodGet, "/roles/:id/members", Perm(rbac.PermStaffManage), a.membersForm},
 		{http.MethodPost, "/roles/:id/members", Perm(rbac.PermStaffManage), a.membersSave},
+		// Impact previews: POST for the form they preview, and they write nothing.
+		{http.MethodPost, "/roles/:id/impact", Perm(rbac.PermRolesManage), a.roleImpact},
+		{http.MethodPost, "/roles/:id/delete/impact", Perm(rbac.PermRolesManage), a.roleDeleteImpact},
+		{http.MethodPost, "/roles/:id/members/impact", Perm(rbac.PermStaffManage), a.membersImpact},
 		{http.MethodGet, "/permissions", Perm(viewRoles...), a.permissionDetails},
 
 		{http.MethodGet, "/audit", Perm(rbac.PermAuditView), a.auditPage},
@@ -171,6 +175,7 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/orgs/:id/move", Perm(rbac.PermOrgsManage), a.orgMove},
 		{http.MethodPost, "/orgs/:id/settings", Perm(rbac.PermOrgsManage), a.orgSettings},
 		{http.MethodPost, "/orgs/:id/defaults", Perm(rbac.PermOrgsManage), a.orgDefaults},
+		{http.MethodPost, "/orgs/:id/defaults/impact", Perm(rbac.PermOrgsManage), a.orgDefaultsImpact},
 
 		{http.MethodGet, "/integrations", Perm(rbac.PermIntegrations), a.integrationsPage},
 		{http.MethodPost, "/integrations/tokens", Perm(rbac.PermIntegrations), a.tokenCreate},

@@ -159,7 +159,7 @@ func TestSelectMembersUntil(t *testing.T) {
 		t.Fatal("a refused save gave the role")
 	}
 	end := time.Now().Add(90 * 24 * time.Hour).In(time.Local).Truncate(time.Minute)
-	if r := admin.postForm(path, url.Values{"shown": {fmt.Sprint(student)}, "members": {fmt.Sprint(student)}, "go": {"save"}, "until": {end.Format("2006-01-02T15:04")}}); r.StatusCode != http.StatusSeeOther {
+	if r := admin.postConfirmed(path, url.Values{"shown": {fmt.Sprint(student)}, "members": {fmt.Sprint(student)}, "go": {"save"}, "until": {end.Format("2006-01-02T15:04")}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("save with an end: %d %s", r.StatusCode, r.body)
 	}
 	if a, ok := p.app.Access.Now().AssignmentOf(student, nurse, 1); !ok || a.Until != end.Unix() {

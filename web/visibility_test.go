@@ -145,7 +145,7 @@ func TestMemberVisibility(t *testing.T) {
 	// With No, the same write is allowed.
 	v.limit(t, v.a1, false)
 	v.a1Admin.get(members)
-	if r := v.a1Admin.postForm(members, url.Values{"members": {fmt.Sprint(v.people["inA2"])}}); r.StatusCode != http.StatusSeeOther ||
+	if r := v.a1Admin.postConfirmed(members, url.Values{"members": {fmt.Sprint(v.people["inA2"])}}); r.StatusCode != http.StatusSeeOther ||
 		v.p.holders(v.role) != fmt.Sprintf("[%d]", v.people["inA2"]) {
 		t.Fatalf("adding inA2 with visibility No: %d, holders %s", r.StatusCode, v.p.holders(v.role))
 	}

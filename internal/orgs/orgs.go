@@ -213,6 +213,30 @@ func (s *Service) SaveSettings(ctx context.Context, actorID, orgID int64, f Sett
 	return nil, err
 }
 
+// PreviewDefaults is the impact of saving effects (as SaveDefaults takes them) as orgID's
+// defaults, for someone who may change them; keys the catalog does not know, effects it
+// cannot read and mandatory permissions change nothing.
+func (s *Service) PreviewDefaults(actorID, orgID int64, effects map[string]string) (rbac.Impact, error) {
+	snap := s.Access.Now()
+	if _, err := manage(snap, actorID, orgID); err != nil {
+		return rbac.Impact{}, err
+	}
+	return snap.PreviewDefaults(orgID, parsedEffects(snap.Catalog(), effects)), nil
+}
+
+func parsedEffects(cat *rbac.Catalog, effects map[string]string) map[string]rbac.Effect {
+	out := make(map[string]rbac.Effect, len(effects))
+	for k, v := range effects {
+		if p, ok := cat.Get(k); ok && p.Mandatory {
+			continue
+		}
+		if e, err := rbac.ParseEffect(v); err == nil && v != "" {
+			out[k] = e
+		}
+	}
+	return out
+}
+
 // DefaultFieldPrefix starts the form field of each permission's default on the settings page.
 const DefaultFieldPrefix = "perm."
 
@@ -224,7 +248,7 @@ func DefaultField(perm string) string { return DefaultFieldPrefix + perm }
 // mandatory permissions have no default (they are always granted). Problems are keyed by
 // DefaultField(key), or "defaults" for keys the catalog does not know; with any problem
 // nothing is written.
-func (s *Service) SaveDefaults(ctx context.Context, actorID, orgID int64, effects map[string]string) (valid.Problems, error) {
+func (s *Service) SaveDefaults(ctx context.Context, actorID, orgID int64, effects map[string]string, confirm rbac.Confirmation) (valid.Problems, error) {
 	snap := s.Access.Now()
 	if _, err := manage(snap, actorID, orgID); err != nil {
 		return nil, err
@@ -280,6 +304,9 @@ func (s *Service) SaveDefaults(ctx context.Context, actorID, orgID int64, effect
 	}
 	if len(changes) == 0 {
 		return nil, nil
+	}
+	if err := confirm.Allows(snap.PreviewDefaults(orgID, parsedEffects(cat, changes))); err != nil {
+		return nil, err
 	}
 	return nil, s.Store.SetOrgDefaults(ctx, orgID, changes)
 }

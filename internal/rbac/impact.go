@@ -2,6 +2,9 @@ package rbac
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"slices"
 )
 
@@ -20,6 +23,9 @@ type Impact struct {
 type PermImpact struct {
 	Perm       Permission
 	Gain, Lose []Affected // in name order, then id
+	// HiddenGain and HiddenLose count the people left out of Gain and Lose because the
+	// person reading the preview may not see them (Hide).
+	HiddenGain, HiddenLose int
 }
 
 // Affected is one person a change reaches, and the topmost organisations where it does
@@ -45,6 +51,75 @@ func (im Impact) People() int {
 		}
 	}
 	return len(seen)
+}
+
+// Digest names the impact in a few characters: a form that showed a preview sends it back
+// with the save, and the save goes ahead only if the change would still do exactly that
+// (Confirmed). An impact that changes nothing has the empty digest.
+func (im Impact) Digest() string {
+	if im.Empty() {
+		return ""
+	}
+	h := sha256.New()
+	for _, p := range im.Perms {
+		for _, a := range p.Gain {
+			fmt.Fprintf(h, "+%s %d %v\n", p.Perm.Key, a.UserID, a.Orgs)
+		}
+		for _, a := range p.Lose {
+			fmt.Fprintf(h, "-%s %d %v\n", p.Perm.Key, a.UserID, a.Orgs)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// Hide is im with the people show refuses counted but not named.
+func (im Impact) Hide(show func(userID int64) bool) Impact {
+	out := Impact{Perms: make([]PermImpact, len(im.Perms))}
+	for i, p := range im.Perms {
+		q := PermImpact{Perm: p.Perm, HiddenGain: p.HiddenGain, HiddenLose: p.HiddenLose}
+		for _, a := range p.Gain {
+			if show(a.UserID) {
+				q.Gain = append(q.Gain, a)
+			} else {
+				q.HiddenGain++
+			}
+		}
+		for _, a := range p.Lose {
+			if show(a.UserID) {
+				q.Lose = append(q.Lose, a)
+			} else {
+				q.HiddenLose++
+			}
+		}
+		out.Perms[i] = q
+	}
+	return out
+}
+
+// UnseenImpactError refuses to save a change whose impact the person was not shown: the
+// form shows Impact and asks again.
+type UnseenImpactError struct{ Impact Impact }
+
+func (e *UnseenImpactError) Error() string {
+	return "rbac: the change gives or takes access; confirm after reading who gains and who loses"
+}
+
+// Confirmation is how a change answers the impact preview (PRODUCT.md §2.12). A form that
+// shows the preview sets Asked and sends back in Seen the digest of the preview the person
+// read (Impact.Digest): the change is saved only if it would still do exactly that. The zero
+// value (the API, scripts) saves at once.
+type Confirmation struct {
+	Asked bool
+	Seen  string
+}
+
+// Allows is nil when a change with impact im may be saved: c does not ask, im changes
+// nothing, or c saw exactly im; otherwise *UnseenImpactError, carrying im to show.
+func (c Confirmation) Allows(im Impact) error {
+	if !c.Asked || c.Seen == im.Digest() {
+		return nil
+	}
+	return &UnseenImpactError{Impact: im}
 }
 
 // PreviewRole is the impact of giving role exactly perms.

@@ -101,7 +101,8 @@ type Form struct {
 	Description string
 	Status      string // "active" or "inactive"
 	Permissions []string
-	Version     int64 // edit only: the version the form was loaded at
+	Version     int64             // edit only: the version the form was loaded at
+	Impact      rbac.Confirmation // the impact preview's answer
 }
 
 // Service creates, edits and deletes roles.
@@ -264,8 +265,61 @@ func (s *Service) Update(ctx context.Context, actorID int64, role store.RoleRow,
 	if len(p) > 0 {
 		return p, nil
 	}
+	if err := f.Impact.Allows(snap.PreviewRole(role.ID, f.Permissions)); err != nil {
+		return nil, err
+	}
 	return nil, s.Store.UpdateRole(ctx, role.ID, f.Version, store.RoleInput{Name: f.Name, Description: f.Description,
 		Active: f.Status == "active", Permissions: f.Permissions, ActorID: actorID})
+}
+
+// PreviewUpdate is the impact of saving f over role (PRODUCT.md §2.12), for someone who may
+// edit it; nothing is saved.
+func (s *Service) PreviewUpdate(actorID int64, role store.RoleRow, f Form) (rbac.Impact, error) {
+	snap := s.Access.Now()
+	if err := CheckEditable(snap, actorID, role); err != nil {
+		return rbac.Impact{}, err
+	}
+	return snap.PreviewRole(role.ID, f.Permissions), nil
+}
+
+// PreviewDelete is the impact of deleting role as d asks, for someone who may delete it: its
+// holders moved to d.ReassignTo (when that is another role of its organisation) or, with
+// d.RemoveAll, left without it. A deletion that would do neither changes nothing.
+func (s *Service) PreviewDelete(actorID int64, role store.RoleRow, d Deletion) (rbac.Impact, error) {
+	snap := s.Access.Now()
+	if err := CheckDeletable(snap, actorID, role); err != nil {
+		return rbac.Impact{}, err
+	}
+	to := int64(0)
+	if t, ok := snap.Role(d.ReassignTo); ok && d.Reassign && t.OrgID == role.OrgID && t.ID != role.ID && t.Active {
+		to = t.ID
+	}
+	if to == 0 && !d.RemoveAll {
+		return rbac.Impact{}, nil
+	}
+	return snap.PreviewDeletion(role.ID, to), nil
+}
+
+// PreviewHolders is the impact of SetHolders with the same people, for someone who may
+// choose the role's holders; people they may not choose change nothing.
+func (s *Service) PreviewHolders(actorID int64, role store.RoleRow, add, remove []int64, until int64) (rbac.Impact, error) {
+	snap := s.Access.Now()
+	if !snap.Can(actorID, role.OrgID, rbac.PermStaffManage) {
+		return rbac.Impact{}, snap.Forbidden(role.OrgID, rbac.PermStaffManage)
+	}
+	choosable := func(id int64) bool { return staff.Choosable(snap, actorID, role.OrgID, role.ID, id) }
+	var adds, removes []int64
+	for _, id := range add {
+		if choosable(id) && !snap.HoldsRole(id, role.ID) {
+			adds = append(adds, id)
+		}
+	}
+	for _, id := range remove {
+		if choosable(id) {
+			removes = append(removes, id)
+		}
+	}
+	return snap.PreviewHolders(role.ID, adds, removes, until), nil
 }
 
 // Deletion is how the delete form asks for a role with holders to go: their new role
@@ -276,6 +330,7 @@ type Deletion struct {
 	ReassignTo  int64
 	RemoveAll   bool
 	ConfirmCode string
+	Impact      rbac.Confirmation
 }
 
 // ConfirmMatches reports whether typed confirms deleting a role coded code: the same code,
@@ -330,6 +385,11 @@ func (s *Service) Delete(ctx context.Context, actorID int64, role store.RoleRow,
 			return nil, err
 		}
 	}
+	if reassignTo != 0 || removeAll {
+		if err := d.Impact.Allows(snap.PreviewDeletion(role.ID, reassignTo)); err != nil {
+			return nil, err
+		}
+	}
 	return nil, s.Store.DeleteRole(ctx, role.ID, reassignTo, removeAll, actorID)
 }
 
@@ -379,12 +439,13 @@ func (s *Service) Candidates(ctx context.Context, actorID int64, role store.Role
 	return s.Store.MemberCandidates(ctx, role.ID, staff.MemberScope(s.Access.Now(), actorID, role.OrgID), q, limit, offset)
 }
 
-// SetHolders adds and removes holders of role in one step, within the escalation guard.
+// SetHolders adds and removes holders of role in one step, within the escalation guard and
+// after confirm (rbac.Confirmation).
 // Only people the actor may choose may be named (staff.Choosable: those Candidates lists). In an
 // organisation with one role per person, adding someone moves them from the role they held
 // there (see Moves); the store makes the move in the same transaction. until, when not 0,
 // is when the role ends for those added (Unix seconds, in the future).
-func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.RoleRow, add, remove []int64, until int64) (valid.Problems, error) {
+func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.RoleRow, add, remove []int64, until int64, confirm rbac.Confirmation) (valid.Problems, error) {
 	snap := s.Access.Now()
 	if !snap.Can(actorID, role.OrgID, rbac.PermStaffManage) {
 		return nil, snap.Forbidden(role.OrgID, rbac.PermStaffManage)
@@ -441,6 +502,9 @@ func (s *Service) SetHolders(ctx context.Context, actorID int64, role store.Role
 	adds := make([]int64, len(want))
 	for i, a := range want {
 		adds[i] = a.UserID
+	}
+	if err := confirm.Allows(snap.PreviewHolders(role.ID, adds, remove, until)); err != nil {
+		return nil, err
 	}
 	return nil, s.Store.SetRoleHoldersUntil(ctx, role.ID, role.OrgID, adds, remove, actorID, until)
 }

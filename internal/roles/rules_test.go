@@ -165,7 +165,7 @@ func TestCandidatesAndSetHoldersVisibility(t *testing.T) {
 				}
 			}
 			id := tc.add(p)
-			problems, err := s.SetHolders(ctx, actor, role, []int64{id}, nil, 0)
+			problems, err := s.SetHolders(ctx, actor, role, []int64{id}, nil, 0, rbac.Confirmation{})
 			if err != nil {
 				t.Fatal(err)
 			}

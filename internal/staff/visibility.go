@@ -129,3 +129,10 @@ func Grantable(snap *rbac.Snapshot, actorID, orgID int64) []rbac.Role {
 	}
 	return out
 }
+
+// Readable is the impact preview im as viewer, changing access in orgID, may read it: the
+// people Select members would not show them (MemberScope) are counted but not named.
+func Readable(snap *rbac.Snapshot, viewerID, orgID int64, im rbac.Impact) rbac.Impact {
+	scope := MemberScope(snap, viewerID, orgID)
+	return im.Hide(func(id int64) bool { return InScope(snap, scope, id) })
+}

@@ -4,6 +4,7 @@
 package orgs
 
 import (
+	"github.com/rolegate/rolegate/views/impact"
 	"strconv"
 
 	"github.com/a-h/templ"
@@ -70,6 +71,8 @@ type OrgView struct {
 	Page layout.Page
 	// Emergency is the emergency access settings section (views/emergency.Settings).
 	Emergency    templ.Component
+	// DefaultsImpact is the impact preview inside the defaults form.
+	DefaultsImpact impact.View
 	ID           int64
 	Name         string  // as saved (the heading)
 	Path         []Crumb // the organisations above it, top first

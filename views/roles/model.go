@@ -3,6 +3,7 @@
 package roles
 
 import (
+	"github.com/rolegate/rolegate/views/impact"
 	"strconv"
 	"strings"
 
@@ -97,6 +98,8 @@ type TemplateOption struct {
 
 // FormView is the Add/Edit role form, as a page or a modal.
 type FormView struct {
+	// Impact previews who gains and who loses by saving (edits only).
+	Impact impact.View
 	Page        layout.Page
 	Modal       bool
 	RoleID      int64 // 0 for a new role
@@ -219,6 +222,8 @@ type RoleView struct {
 	Problems    map[string]string
 	ConfirmCode string // what was typed in the Remove from all form
 	ReassignTo  int64  // the role chosen in the Reassign form
+	// ReassignImpact and RemoveImpact preview the two ways of deleting a role with holders.
+	ReassignImpact, RemoveImpact impact.View
 }
 
 // ReassignWarn is the warning of the role chosen to take the holders, if any.
@@ -271,6 +276,7 @@ type MembersView struct {
 	OneRoleOrg string
 	// Until is the end typed for those added (a datetime-local value); Now the earliest.
 	Until, Now string
+	Impact     impact.View // who gains and loses by saving the selection
 }
 
 // Changes counts the people saving would add and remove.
