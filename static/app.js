@@ -444,6 +444,14 @@
     initCounters(root);
     openModals(root);
   }
+  // ---- impact preview: as soon as its form changes, the preview shown is out of date until
+  // htmx brings the next one (a save sent meanwhile is held back by the server and shows it).
+  document.addEventListener("change", function (e) {
+    var form = e.target.closest && e.target.closest("form");
+    var panel = form && form.querySelector("[data-impact][hx-post]");
+    if (panel) panel.setAttribute("aria-busy", "true");
+  });
+
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:load", function (e) { init(e.target); });
 })();

@@ -88,9 +88,10 @@ func TestRoleFullPageForms(t *testing.T) {
 	b.do("open Edit", b.markPage(), chromedp.Click(chromedp.CSS(`a[href="/roles/`+itoa(role)+`/edit"]`)))
 	b.waitNewPage()
 	b.checkA11y("edit role page")
-	b.do("change the description and save", b.fill("#f-description", "Nachtdienst – Triage am Telefon, Station 3 (ночная смена)."),
-		chromedp.Click(chromedp.CSS(testid("perm-scheduling.access"))),
-		b.markPage(), chromedp.Click(chromedp.CSS(testid("save-role"))))
+	b.do("change the description and a permission", b.fill("#f-description", "Nachtdienst – Triage am Telefon, Station 3 (ночная смена)."),
+		chromedp.Click(chromedp.CSS(testid("perm-scheduling.access"))))
+	b.impactReady()
+	b.do("save", b.markPage(), chromedp.Click(chromedp.CSS(testid("save-role"))))
 	b.waitNewPage()
 	b.flashContains("Role “Night Triage” saved.")
 	if got := b.location(); got != "/roles/"+itoa(role) {
@@ -206,6 +207,7 @@ func TestSelectMembersKeepsTicks(t *testing.T) {
 	if got := b.text(testid("members-selected")); got != "5 selected (4 to add, 0 to remove when you save)" {
 		t.Fatalf("count after four ticks on two pages and two searches: %q", got)
 	}
+	b.impactReady()
 	b.screenshot("members-selection")
 	b.do("save", chromedp.Click(chromedp.CSS("dialog[open] "+testid("save-members"))))
 	b.flashContains("Members of “Night Triage” saved: added 4 people.")

@@ -240,6 +240,15 @@ func (b *browser) settled() {
 	b.waitJS(`document.readyState === "complete" && !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")`)
 }
 
+// impactReady waits until every impact preview on the page answers for the form as it is now
+// (app.js marks one busy as soon as its form changes), as a person reads it before saving.
+func (b *browser) impactReady() {
+	b.t.Helper()
+	b.settled()
+	b.waitJS(`!document.querySelector("[data-impact][aria-busy]")`)
+	b.settled()
+}
+
 // markPage marks the current document, so waitNewPage can tell when another replaced it.
 func (b *browser) markPage() chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {

@@ -58,7 +58,10 @@ func TestOrganisationsFlow(t *testing.T) {
 	if got := b.text(testid("flash")); got != "Settings saved." {
 		t.Fatalf("flash after the settings: %q", got)
 	}
-	b.do("deny eRx by default", chromedp.SetValue(chromedp.CSS(testid("d-clinical.erx")), "deny"), chromedp.Click(chromedp.CSS(testid("defaults-submit"))))
+	b.do("deny eRx by default", chromedp.SetValue(chromedp.CSS(testid("d-clinical.erx")), "deny"))
+	b.eval(`document.querySelector("[data-testid='d-clinical.erx']").dispatchEvent(new Event("change", {bubbles: true})); ""`)
+	b.impactReady()
+	b.do("save the defaults", chromedp.Click(chromedp.CSS(testid("defaults-submit"))))
 	b.waitJS(`document.querySelector("[data-testid=flash]") && document.querySelector("[data-testid=flash]").textContent === "Permission defaults saved."`)
 	if got := b.eval(`document.querySelector("[data-testid=d-clinical\\.erx]").value`); got != "deny" {
 		t.Fatalf("eRx default after saving: %q", got)

@@ -120,6 +120,7 @@ func TestRolesFlow(t *testing.T) {
 	b.checkA11y("select members")
 	b.do("search", b.typeInto("#members-q", "chlo"), chromedp.WaitNotPresent(chromedp.CSS(testid("member-ben.okafor@northside.example"))))
 	b.do("tick Chloé", chromedp.Click(chromedp.CSS(testid("member-chloé.martin@northside.example"))))
+	b.impactReady()
 	b.screenshot("members-modal")
 	b.do("save members", chromedp.Click(chromedp.CSS(testid("save-members"))))
 	b.waitJS(`document.querySelector("[data-testid=flash]") && document.querySelector("[data-testid=flash]").textContent.includes("Members of")`)
@@ -146,8 +147,10 @@ func TestRolesFlow(t *testing.T) {
 		t.Fatalf("delete warns %q", got)
 	}
 	b.checkA11y("delete role")
-	b.do("reassign and delete", chromedp.SetValue(chromedp.CSS(testid("reassign-to")), b.roleIDByCode("STAFF")),
-		chromedp.Click(chromedp.CSS(testid("reassign-delete"))))
+	b.do("reassign", chromedp.SetValue(chromedp.CSS(testid("reassign-to")), b.roleIDByCode("STAFF")))
+	b.eval(`document.querySelector("[data-testid=reassign-to]").dispatchEvent(new Event("change", {bubbles: true})); ""`)
+	b.impactReady()
+	b.do("and delete", chromedp.Click(chromedp.CSS(testid("reassign-delete"))))
 	b.waitJS(`document.querySelector("[data-testid=flash]") && document.querySelector("[data-testid=flash]").textContent.includes("deleted")`)
 	if b.eval(`String(!!document.querySelector('[data-code="TRAVEL_NURSE_LEAD"]'))`) != "false" {
 		t.Fatal("deleted role still listed")
