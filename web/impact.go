@@ -163,4 +163,6 @@ func (a *app) orgDefaultsImpact(c echo.Context) error {
 	return a.renderStatus(c, http.StatusOK, iv.Panel(a.impactView(c, im, o.ID, orgDefaultsImpactPath(o.ID))))
 }
 
-func orgDefaultsImpactPath(id int64) string { return "/orgs/" + strconv.FormatInt(id, 10) + "/defaults/impact" }
+func orgDefaultsImpactPath(id int64) string {
+	return "/orgs/" + strconv.FormatInt(id, 10) + "/defaults/impact"
+}

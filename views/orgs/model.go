@@ -70,14 +70,14 @@ type DefaultGroup struct {
 type OrgView struct {
 	Page layout.Page
 	// Emergency is the emergency access settings section (views/emergency.Settings).
-	Emergency    templ.Component
+	Emergency templ.Component
 	// DefaultsImpact is the impact preview inside the defaults form.
 	DefaultsImpact impact.View
-	ID           int64
-	Name         string  // as saved (the heading)
-	Path         []Crumb // the organisations above it, top first
-	Staff, Roles int
-	CanViewRoles bool
+	ID             int64
+	Name           string  // as saved (the heading)
+	Path           []Crumb // the organisations above it, top first
+	Staff, Roles   int
+	CanViewRoles   bool
 	// Rename: the name in the field.
 	NameValue string
 	// Move: where it may go; MoveNote says why it cannot when Parents is empty.

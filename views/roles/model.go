@@ -99,7 +99,7 @@ type TemplateOption struct {
 // FormView is the Add/Edit role form, as a page or a modal.
 type FormView struct {
 	// Impact previews who gains and who loses by saving (edits only).
-	Impact impact.View
+	Impact      impact.View
 	Page        layout.Page
 	Modal       bool
 	RoleID      int64 // 0 for a new role
