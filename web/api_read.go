@@ -201,3 +201,64 @@ func (a *app) apiAudit(c echo.Context) error {
 	}
 	return apiJSON(c, http.StatusOK, map[string]any{"entries": out, "next": next})
 }
+
+// apiRolePreview answers what giving a role exactly the permissions sent would do (PRODUCT.md
+// §2.12), writing nothing: the impact preview of the Edit role dialog. The creator must be
+// able to edit the role; people they may not see are counted, not named.
+func (a *app) apiRolePreview(c echo.Context) error {
+	r, o, err := a.apiRoleOf(c)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Permissions []string `json:"permissions"`
+	}
+	if err := readJSON(c, &body); err != nil {
+		return err
+	}
+	snap := a.Access.Now()
+	for _, k := range body.Permissions {
+		if !snap.Catalog().Has(k) {
+			return badRequest("permissions: "+k+" is not in the catalog.", map[string]string{"permissions": "catalog keys"})
+		}
+	}
+	row, err := a.Store.Role(c.Request().Context(), r.ID)
+	if err != nil {
+		return err
+	}
+	p, _ := currentPrincipal(c)
+	im, err := a.roleService().PreviewUpdate(p.UserID, row, roles.Form{Permissions: body.Permissions})
+	if err != nil {
+		return err
+	}
+	type person struct {
+		ID   int64    `json:"id"`
+		Name string   `json:"name"`
+		Orgs []apiOrg `json:"orgs"`
+	}
+	type change struct {
+		Permission  string   `json:"permission"`
+		Label       string   `json:"label"`
+		Gain        []person `json:"gain"`
+		Lose        []person `json:"lose"`
+		UnnamedGain int      `json:"unnamed_gain"`
+		UnnamedLose int      `json:"unnamed_lose"`
+	}
+	people := func(as []rbac.Affected) []person {
+		out := make([]person, 0, len(as))
+		for _, x := range as {
+			pp := person{ID: x.UserID, Name: x.Name, Orgs: []apiOrg{}}
+			for _, id := range x.Orgs {
+				where, _ := snap.Org(id)
+				pp.Orgs = append(pp.Orgs, apiOrg{where.ID, where.Name})
+			}
+			out = append(out, pp)
+		}
+		return out
+	}
+	changes := []change{}
+	for _, pi := range staff.Readable(snap, p.UserID, r.OrgID, im).Perms {
+		changes = append(changes, change{pi.Perm.Key, pi.Perm.Label, people(pi.Gain), people(pi.Lose), pi.HiddenGain, pi.HiddenLose})
+	}
+	return apiJSON(c, http.StatusOK, map[string]any{"role": roleJSON(r, o), "people": im.People(), "changes": changes})
+}

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -220,11 +221,21 @@ func TestOpenAPIEveryOperationAnswersAsDocumented(t *testing.T) {
 	p := newPortal(t, true)
 	_, ben := p.person("ben@example.org", p.roleID("BILLING_STAFF"))
 	nurse := p.roleID("NURSE")
+	desk := p.customRole("Night Desk", "billing.view")
+	if err := p.store.SetRoleHolders(context.Background(), desk, 1, []int64{ben}, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.app.Access.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	tok := p.token(1, 1, "check", "read", "write")
 	cases := []struct {
 		route, method, path, body string
 		want                      int
 	}{
+		{"POST /api/v1/roles/{id}/preview", "POST", fmt.Sprintf("/api/v1/roles/%d/preview", desk), `{"permissions": ["billing.view", "patients.export"]}`, 200},
+		{"POST /api/v1/roles/{id}/preview", "POST", fmt.Sprintf("/api/v1/roles/%d/preview", desk), `{"permissions": ["no.such"]}`, 422},
+		{"POST /api/v1/roles/{id}/preview", "POST", fmt.Sprintf("/api/v1/roles/%d/preview", nurse), `{"permissions": []}`, 403},
 		{"GET /api/v1/openapi.json", "GET", "/api/v1/openapi.json", "", 200},
 		{"GET /api/v1/check", "GET", "/api/v1/check?user=ben@example.org&permission=billing.view", "", 200},
 		{"GET /api/v1/check", "GET", fmt.Sprintf("/api/v1/check?user=%d&permission=roles.manage&org=1", ben), "", 200},

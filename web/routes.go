@@ -196,6 +196,7 @@ func (a *app) Routes() []Route {
 		{http.MethodGet, "/api/v1/roles", Token(tokens.ScopeRead), a.apiRoles},
 		{http.MethodGet, "/api/v1/roles/:id", Token(tokens.ScopeRead), a.apiRole},
 		{http.MethodGet, "/api/v1/roles/:id/holders", Token(tokens.ScopeRead), a.apiRoleHolders},
+		{http.MethodPost, "/api/v1/roles/:id/preview", Token(tokens.ScopeRead), a.apiRolePreview},
 		{http.MethodGet, "/api/v1/users", Token(tokens.ScopeRead), a.apiUsers},
 		{http.MethodGet, "/api/v1/audit", Token(tokens.ScopeRead), a.apiAudit},
 		{http.MethodPost, "/api/v1/users/:user/roles", Token(tokens.ScopeWrite), a.apiAssign},

@@ -222,3 +222,48 @@ func TestList(t *testing.T) {
 		})
 	}
 }
+
+// An impact preview names only the people the reader would be shown choosing members of the
+// organisation changed: a default set in Eastside (which limits visibility) reaches Noor,
+// staff of Northside above it, whom an Eastside reader is not shown; she is counted, not
+// named. In Open Clinic, which does not limit it, everyone is named.
+func TestReadableImpactHidesWhomTheReaderMayNotSee(t *testing.T) {
+	p := storetest.New(t)
+	snap := p.Access.Now()
+	im := snap.PreviewDefaults(p.Eastside, map[string]rbac.Effect{"billing.view": rbac.Allow})
+	names := func(im rbac.Impact) (named []int64, hidden int) {
+		for _, pi := range im.Perms {
+			for _, a := range pi.Gain {
+				named = append(named, a.UserID)
+			}
+			hidden += pi.HiddenGain
+		}
+		slices.Sort(named)
+		return named, hidden
+	}
+	all, _ := names(im)
+	if !slices.Contains(all, p.NorthManager) || !slices.Contains(all, p.EastNurse) {
+		t.Fatalf("the default reaches %v", all)
+	}
+	for _, tc := range []struct {
+		name   string
+		reader int64
+		hidden bool // Noor is hidden
+	}{
+		{"an Eastside viewer", p.EastViewer, true},
+		{"the North manager", p.NorthManager, true}, // choosing members of Eastside shows its own staff
+		{"the global admin", p.Root, false},
+	} {
+		named, hidden := names(staff.Readable(snap, tc.reader, p.Eastside, im))
+		if got := !slices.Contains(named, p.NorthManager); got != tc.hidden || (tc.hidden && hidden == 0) {
+			t.Errorf("%s: named %v, %d hidden", tc.name, named, hidden)
+		}
+		if !slices.Contains(named, p.EastNurse) {
+			t.Errorf("%s: Eastside's own nurse is not named", tc.name)
+		}
+	}
+	open := snap.PreviewDefaults(p.Open, map[string]rbac.Effect{"billing.view": rbac.Allow})
+	if _, hidden := names(staff.Readable(snap, p.OpenViewer, p.Open, open)); hidden != 0 {
+		t.Errorf("Open Clinic hides %d", hidden)
+	}
+}

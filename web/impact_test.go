@@ -1,0 +1,167 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/rolegate/rolegate/internal/store"
+)
+
+// staffIn adds people to org who never sign in, each holding roleIDs there.
+func (p *portal) staffIn(org int64, names []string, roleIDs ...int64) []int64 {
+	p.t.Helper()
+	ctx := context.Background()
+	var ids []int64
+	for i, n := range names {
+		email := fmt.Sprintf("s%d.%d.%d@example.org", org, p.count("users"), i)
+		got, err := p.store.AddStaff(ctx, []store.NewStaff{{Email: email, Name: n, PasswordHash: "x", OrgID: org}})
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		for _, r := range roleIDs {
+			if err := p.store.SetRoleHolders(ctx, r, org, got, nil, 1); err != nil {
+				p.t.Fatal(err)
+			}
+		}
+		ids = append(ids, got...)
+	}
+	if err := p.app.Access.Reload(ctx); err != nil {
+		p.t.Fatal(err)
+	}
+	return ids
+}
+
+// digest is the digest a preview page or fragment sends back with the save.
+func digest(t *testing.T, body string) string {
+	t.Helper()
+	const field = `name="impact" value="`
+	i := strings.Index(body, field)
+	if i < 0 {
+		t.Fatalf("no impact digest in %.300s", body)
+	}
+	d := body[i+len(field):]
+	return d[:strings.IndexByte(d, '"')]
+}
+
+// Before a role edit is saved the dialog says who gains and who loses what, by name; a save
+// whose preview the person did not read is held back with the preview and writes nothing;
+// the save with the digest of what was read goes through; if the change would do something
+// else by then (someone else gave the role to one more person), it is held again.
+func TestImpactPreviewOfARoleEdit(t *testing.T) {
+	p := newPortal(t, true)
+	desk := p.customRole("Night Desk", "billing.view", "patients.contact")
+	p.staffIn(1, []string{"Ярослава Коваленко", "Oluwaseun Adébáyọ̀-Williams", "محمد الأحمد"}, desk)
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+	path := fmt.Sprintf("/roles/%d", desk)
+	edit := url.Values{"name": {"Night Desk"}, "status": {"active"}, "version": {"1"}, "permissions": {"billing.view", "patients.export"}}
+
+	admin.get(path + "/edit")
+	before := p.accessState()
+	r := admin.postForm(path+"/impact", edit)
+	if r.StatusCode != http.StatusOK || p.accessState() != before {
+		t.Fatalf("preview: %d, or it wrote", r.StatusCode)
+	}
+	for _, want := range []string{"3 people gain Export patient data", "3 people lose Contact patient", "Ярослава Коваленко", "محمد الأحمد", "This change gives or takes access of 3 people"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("preview lacks %q", want)
+		}
+	}
+	read := digest(t, r.body)
+
+	for name, d := range map[string]string{"no digest": "", "another digest": "0123456789abcdef01234567"} {
+		r := admin.postForm(path, with(edit, "impact", d))
+		if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "Nothing was saved yet") || !strings.Contains(r.body, "3 people gain Export patient data") {
+			t.Fatalf("%s: %d, not held with the preview", name, r.StatusCode)
+		}
+		if p.accessState() != before {
+			t.Fatalf("%s: a held save wrote", name)
+		}
+	}
+
+	// Someone else gives the role to one more person: what was read is no longer the change.
+	late := p.staffIn(1, []string{"Zoë Late"}, desk)[0]
+	r = admin.postForm(path, with(edit, "impact", read))
+	if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "4 people gain Export patient data") || !strings.Contains(r.body, "Zoë Late") {
+		t.Fatalf("stale digest: %d, not held with the new preview", r.StatusCode)
+	}
+	r = admin.postForm(path, with(edit, "impact", digest(t, r.body)))
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirmed save: %d", r.StatusCode)
+	}
+	if snap := p.app.Access.Now(); !snap.Can(late, 1, "patients.export") || snap.Can(late, 1, "patients.contact") {
+		t.Fatal("the confirmed save did not give what the preview said")
+	}
+
+	// A change that gives and takes nothing needs no confirmation.
+	if r := admin.postForm(path, url.Values{"name": {"Night Desk Team"}, "status": {"active"}, "version": {"2"}, "permissions": {"billing.view", "patients.export"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a rename: %d", r.StatusCode)
+	}
+}
+
+// Deleting a role with holders previews both ways: reassigning them (the role chosen) and
+// removing them all; Select members and organisation defaults preview what saving would do.
+func TestImpactPreviewOfDeletionMembersAndDefaults(t *testing.T) {
+	p := newPortal(t, true)
+	desk := p.customRole("Night Desk", "billing.view", "patients.contact")
+	other := p.customRole("Day Desk", "patients.contact", "scheduling.access")
+	people := p.staffIn(1, []string{"Ana Lima", "Bo Chen"}, desk)
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+
+	r := admin.get(fmt.Sprintf("/roles/%d?delete=1", desk))
+	if !strings.Contains(r.body, `id="remove-impact"`) || !strings.Contains(r.body, "2 people lose View billing") {
+		t.Fatalf("the Remove from all form does not preview its impact: %d", r.StatusCode)
+	}
+	r = admin.postForm(fmt.Sprintf("/roles/%d/delete/impact", desk), url.Values{"reassign_to": {fmt.Sprint(other)}})
+	if !strings.Contains(r.body, "2 people gain Access scheduling") || !strings.Contains(r.body, "2 people lose View billing") || strings.Contains(r.body, "lose Contact patient") {
+		t.Fatalf("reassign preview: %d %s", r.StatusCode, r.body)
+	}
+	before := p.accessState()
+	if r := admin.postForm(fmt.Sprintf("/roles/%d/delete", desk), url.Values{"reassign_to": {fmt.Sprint(other)}}); r.StatusCode != http.StatusConflict || p.accessState() != before {
+		t.Fatalf("an unconfirmed reassignment: %d", r.StatusCode)
+	}
+
+	newcomer := p.staffIn(1, []string{"Chidi Okafor"})[0]
+	r = admin.postForm(fmt.Sprintf("/roles/%d/members/impact", other), url.Values{"members": {fmt.Sprint(newcomer)}, "shown": {fmt.Sprint(newcomer)}})
+	if !strings.Contains(r.body, "1 person gains Access scheduling</strong>: \u2068Chidi Okafor\u2069") {
+		t.Fatalf("members preview: %d %s", r.StatusCode, r.body)
+	}
+	if r := admin.postForm(fmt.Sprintf("/roles/%d/members", other), url.Values{"members": {fmt.Sprint(newcomer)}, "shown": {fmt.Sprint(newcomer)}, "go": {"save"}}); r.StatusCode != http.StatusConflict || p.accessState() != before {
+		t.Fatalf("unconfirmed members: %d", r.StatusCode)
+	}
+
+	r = admin.postForm("/orgs/1/defaults/impact", url.Values{"perm.scheduling.access": {"allow"}})
+	// Everyone in Northside but the global admin (who holds everything) gains it.
+	if !strings.Contains(r.body, "3 people gain Access scheduling") || !strings.Contains(r.body, "Ana Lima") {
+		t.Fatalf("defaults preview: %d %s", r.StatusCode, r.body)
+	}
+	if r := admin.postConfirmed("/orgs/1/defaults", url.Values{"perm.scheduling.access": {"allow"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirmed defaults: %d", r.StatusCode)
+	}
+	if !p.app.Access.Now().Can(people[0], 1, "scheduling.access") {
+		t.Fatal("the confirmed default did not apply")
+	}
+}
+
+// The API previews a role edit the same way, for a creator who may edit the role.
+func TestImpactPreviewOverTheAPI(t *testing.T) {
+	p := newPortal(t, true)
+	desk := p.customRole("Night Desk", "billing.view")
+	p.staffIn(1, []string{"Ярослава Коваленко"}, desk)
+	tok := p.token(1, 1, "read")
+	r := p.api(tok, "POST", fmt.Sprintf("/api/v1/roles/%d/preview", desk), `{"permissions": ["patients.export"]}`)
+	for _, want := range []string{`"people":1`, `"permission":"patients.export"`, `"name":"Ярослава Коваленко"`, `"permission":"billing.view"`} {
+		if r.status != http.StatusOK || !strings.Contains(r.body, want) {
+			t.Fatalf("API preview lacks %s: %d %s", want, r.status, r.body)
+		}
+	}
+	before := p.accessState()
+	if p.api(tok, "POST", fmt.Sprintf("/api/v1/roles/%d/preview", desk), `{"permissions": ["roles.manage"]}`); p.accessState() != before {
+		t.Fatal("an API preview wrote")
+	}
+}
