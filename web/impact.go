@@ -99,7 +99,7 @@ func (a *app) roleImpact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.renderStatus(c, http.StatusOK, iv.Panel(a.impactView(c, im, r.OrgID, roleImpactPath(r.ID, "/impact"))))
+	return a.renderStatus(c, http.StatusOK, iv.Fragment(a.impactView(c, im, r.OrgID, roleImpactPath(r.ID, "/impact"))))
 }
 
 // roleDeleteImpact is the live preview of the Reassign and delete form.
@@ -142,7 +142,7 @@ func (a *app) membersImpact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.renderStatus(c, http.StatusOK, iv.Panel(a.impactView(c, im, r.OrgID, roleImpactPath(r.ID, "/members/impact"))))
+	return a.renderStatus(c, http.StatusOK, iv.Fragment(a.impactView(c, im, r.OrgID, roleImpactPath(r.ID, "/members/impact"))))
 }
 
 // orgDefaultsImpact is the live preview of an organisation's permission defaults form.

@@ -128,7 +128,7 @@ func TestImpactPreviewOfDeletionMembersAndDefaults(t *testing.T) {
 
 	newcomer := p.staffIn(1, []string{"Chidi Okafor"})[0]
 	r = admin.postForm(fmt.Sprintf("/roles/%d/members/impact", other), url.Values{"members": {fmt.Sprint(newcomer)}, "shown": {fmt.Sprint(newcomer)}})
-	if !strings.Contains(r.body, "1 person gains Access scheduling</strong>: \u2068Chidi Okafor\u2069") {
+	if !strings.Contains(r.body, "1 person gains Access scheduling</strong>: <bdi>Chidi Okafor</bdi>") {
 		t.Fatalf("members preview: %d %s", r.StatusCode, r.body)
 	}
 	if r := admin.postForm(fmt.Sprintf("/roles/%d/members", other), url.Values{"members": {fmt.Sprint(newcomer)}, "shown": {fmt.Sprint(newcomer)}, "go": {"save"}}); r.StatusCode != http.StatusConflict || p.accessState() != before {

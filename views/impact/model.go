@@ -2,7 +2,14 @@
 // and who loses which permission, before anything is saved.
 package impact
 
-import "strconv"
+import (
+	"context"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/a-h/templ"
+)
 
 // View is one preview inside a form.
 type View struct {
@@ -33,23 +40,28 @@ type Line struct {
 // Person is someone a line names, and where when that is not the change's organisation.
 type Person struct{ Name, Where string }
 
-// isolate keeps a name in any script from reordering the text around it (first strong
-// isolate … pop directional isolate): the names are one text, so no markup between them.
-func isolate(s string) string { return "\u2068" + s + "\u2069" }
-
-// names is "Ana Ruiz, Ben Ode (Eastside)".
-func names(ps []Person) string {
-	out := ""
-	for i, p := range ps {
-		if i > 0 {
-			out += ", "
+// names lists people as "Ana Ruiz, Ben Ode (Eastside)", each name in its own <bdi> so a
+// name in any script keeps its order without reordering the commas around it. It is one
+// component so that no markup whitespace falls between a name and its comma; every name is
+// escaped by templ.EscapeString. rest counts the people left unnamed after them.
+func names(ps []Person, rest int) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		var b strings.Builder
+		for i, p := range ps {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("<bdi>" + templ.EscapeString(p.Name) + "</bdi>")
+			if p.Where != "" {
+				b.WriteString(` <span class="impact-where">(<bdi>` + templ.EscapeString(p.Where) + "</bdi>)</span>")
+			}
 		}
-		out += isolate(p.Name)
-		if p.Where != "" {
-			out += " (" + isolate(p.Where) + ")"
+		if rest > 0 {
+			b.WriteString(", and " + strconv.Itoa(rest) + " others")
 		}
-	}
-	return out
+		_, err := io.WriteString(w, b.String())
+		return err
+	})
 }
 
 // Verb is what the line's people do.
@@ -110,9 +122,10 @@ func colon(l Line) string {
 	return ": "
 }
 
-func rest(n int) string {
-	if n == 0 {
-		return ""
+// NoteText is "Saving changes the access of 12 people".
+func (v View) NoteText() string {
+	if v.People == 1 {
+		return "Saving changes the access of 1 person"
 	}
-	return ", and " + strconv.Itoa(n) + " others"
+	return "Saving changes the access of " + strconv.Itoa(v.People) + " people"
 }
