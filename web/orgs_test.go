@@ -89,6 +89,7 @@ func TestOrgRoutesByPermission(t *testing.T) {
 		{"POST", "/orgs/" + a + "/move", url.Values{"parent": {e}}},
 		{"POST", "/orgs/" + e + "/settings", url.Values{"role_mode": {"one"}, "limit_visibility": {"no"}}},
 		{"POST", "/orgs/" + e + "/defaults", url.Values{"perm.scheduling.access": {"deny"}, "perm.billing.view": {"deny"}}},
+		{"POST", "/orgs/" + e + "/defaults/impact", url.Values{"perm.scheduling.access": {"allow"}}}, // a preview: writes nothing
 	}
 	clients := map[string]*client{"nobody": nc, "viewer": vc, "manager": mc}
 	for _, who := range []string{"nobody", "viewer", "manager"} {
@@ -112,15 +113,16 @@ func TestOrgRoutesByPermission(t *testing.T) {
 					}
 					return
 				}
+				preview := strings.HasSuffix(rt.path, "/impact")
 				want := http.StatusOK
-				if rt.method == "POST" {
+				if rt.method == "POST" && !preview {
 					want = http.StatusSeeOther
 				}
 				if r.StatusCode != want {
 					t.Fatalf("status %d, want %d: %s", r.StatusCode, want, r.body)
 				}
-				if rt.method == "POST" && p.orgState() == before {
-					t.Fatal("an allowed change changed nothing")
+				if changed := p.orgState() != before; rt.method == "POST" && changed == preview {
+					t.Fatalf("changed %v: a change must change something, a preview nothing", changed)
 				}
 			})
 		}
@@ -191,6 +193,8 @@ func TestOrgAccessIsPerOrganisation(t *testing.T) {
 		{"POST", "/orgs/999/rename", url.Values{"name": {"Ghost"}}, http.StatusNotFound},
 		{"POST", fmt.Sprintf("/orgs/%d/settings", west), url.Values{"role_mode": {"one"}, "limit_visibility": {"no"}}, http.StatusForbidden},
 		{"POST", fmt.Sprintf("/orgs/%d/defaults", west), url.Values{"perm.billing.view": {"deny"}}, http.StatusForbidden},
+		{"POST", fmt.Sprintf("/orgs/%d/defaults/impact", west), url.Values{"perm.billing.view": {"allow"}}, http.StatusForbidden},
+		{"POST", "/orgs/999/defaults/impact", url.Values{"perm.billing.view": {"allow"}}, http.StatusNotFound},
 		// Moving needs orgs.manage where it is and where it goes.
 		{"POST", fmt.Sprintf("/orgs/%d/move", eastAnnex), url.Values{"parent": {fmt.Sprint(west)}}, http.StatusForbidden},
 		{"POST", fmt.Sprintf("/orgs/%d/move", east), url.Values{"parent": {fmt.Sprint(eastAnnex)}}, http.StatusForbidden}, // inside Northside, which they do not manage
