@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/tokens"
 )
 
@@ -131,6 +132,12 @@ func (a *app) Routes() []Route {
 		{http.MethodGet, "/roles/:id/members", Perm(rbac.PermStaffManage), a.membersForm},
 		{http.MethodPost, "/roles/:id/members", Perm(rbac.PermStaffManage), a.membersSave},
 		{http.MethodGet, "/permissions", Perm(viewRoles...), a.permissionDetails},
+
+		// Who can… and the access report (web/access.go, PRODUCT.md §2.12); internal/staff
+		// decides again in the organisation asked about and whom the viewer may see.
+		{http.MethodGet, "/access/who", Perm(rbac.PermStaffView), a.whoPage},
+		{http.MethodGet, "/access/who.csv", Perm(rbac.PermStaffView), a.whoCSV},
+		{http.MethodGet, "/access/report", Perm(staff.ReportPermissions...), a.accessReport},
 
 		{http.MethodGet, "/audit", Perm(rbac.PermAuditView), a.auditPage},
 		{http.MethodGet, "/audit.csv", Perm(rbac.PermAuditView), a.auditExport("csv")},
