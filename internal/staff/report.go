@@ -171,7 +171,9 @@ func ReportOf(snap *rbac.Snapshot, viewerID, root int64, orgIDs []int64, since m
 	}
 	for i := range rep.Orgs {
 		or := &rep.Orgs[i]
-		slices.SortFunc(or.Roles, func(a, b RoleReport) int { return strings.Compare(strings.ToLower(a.Role.Name), strings.ToLower(b.Role.Name)) })
+		slices.SortFunc(or.Roles, func(a, b RoleReport) int {
+			return strings.Compare(strings.ToLower(a.Role.Name), strings.ToLower(b.Role.Name))
+		})
 		for _, r := range or.Roles {
 			slices.SortFunc(r.Members, func(a, b ReportMember) int { return byName(a.User, b.User) })
 		}

@@ -93,6 +93,6 @@ type ReportView struct {
 	Limited                                            bool
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
-func id(n int64) string { return strconv.FormatInt(n, 10) }
+func itoa(n int) string           { return strconv.Itoa(n) }
+func id(n int64) string           { return strconv.FormatInt(n, 10) }
 func joinComma(s []string) string { return strings.Join(s, ", ") }
