@@ -174,7 +174,7 @@ func Who(v WhoView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(v.Orgs) > 1 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<div class=\"field field--inline\"><label for=\"who-org\">Organisation</label> <select id=\"who-org\" name=\"org\" data-testid=\"who-org\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<div class=\"field field--inline field--org\"><label for=\"who-org\">Organisation</label> <select id=\"who-org\" name=\"org\" data-testid=\"who-org\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
