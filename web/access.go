@@ -96,8 +96,12 @@ func (a *app) whoPage(c echo.Context) error {
 	if len(ans.Rows) != ans.Total {
 		v.Filtered = fmt.Sprintf("%d shown: those matching the filter.", len(ans.Rows))
 	}
-	csvQuery := c.QueryParams()
-	csvQuery.Set("org", strconv.FormatInt(q.OrgID, 10))
+	csvQuery := url.Values{"org": {strconv.FormatInt(q.OrgID, 10)}, "permission": {q.Perm}}
+	for k, val := range map[string]string{"q": q.Q, "kind": q.Kind} {
+		if val != "" {
+			csvQuery.Set(k, val)
+		}
+	}
 	v.CSVPath = "/access/who.csv?" + csvQuery.Encode()
 	for _, r := range ans.Rows {
 		v.Rows = append(v.Rows, av.WhoRow{Href: fmt.Sprintf("/staff/%d", r.User.ID), Name: r.User.Name, Email: r.User.Email,

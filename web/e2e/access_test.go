@@ -220,6 +220,10 @@ func TestAccessReportPrints(t *testing.T) {
 	if err := os.WriteFile(file, pdf, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A copy for a person to read, beside the failed-step screenshots (web/e2e/out, ignored).
+	if err := os.MkdirAll("out", 0o755); err == nil {
+		_ = os.WriteFile(filepath.Join("out", "access-report.pdf"), pdf, 0o644)
+	}
 	out, err := exec.Command("pdftotext", "-layout", file, "-").CombinedOutput()
 	if err != nil {
 		t.Fatalf("pdftotext: %v: %s", err, out)
