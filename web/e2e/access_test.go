@@ -233,7 +233,7 @@ func TestAccessReportPrints(t *testing.T) {
 	today := time.Now().Format("2 Jan 2006")
 	for _, want := range []string{"Access report: Northside Practice", "Northside Practice › Eastside Clinic", generated, "Page 1 of",
 		"Medical Records and Release of Information Officer", "Front Desk", "Export patient data", "Reviewed by", "Signature",
-		who["eastExport"], who["override"], who["northExport"], "Ελένη Παπαδοπούλου", "Олга Иванова"} {
+		who["eastExport"], who["override"], who["northExport"], "Ελένη Παπαδοπούλου", "Олга Иванова", "Aoife 佐藤"} {
 		if !strings.Contains(flat, want) {
 			t.Errorf("the printed report lacks %q", want)
 		}
