@@ -354,7 +354,7 @@ func TestAccessReport(t *testing.T) {
 }
 
 // Permission details link each permission's people to Who can…, the person page each
-// permission, for those who may open it.
+// permission, the organisation page and the grid the report, for those who may open them.
 func TestWhoCanLinks(t *testing.T) {
 	w := newAccessWorld(t)
 	east := fmt.Sprint(w.east)
@@ -367,6 +367,12 @@ func TestWhoCanLinks(t *testing.T) {
 	r = w.eastMgr.get(fmt.Sprintf("/staff/%d?org=%s", w.people["erin"], east))
 	if link, ok := doc(t, r.body).Find(`[data-testid="who-else-patients.export"]`).Attr("href"); !ok || !strings.HasPrefix(link, "/access/who?") {
 		t.Errorf("person page link %q", link)
+	}
+	if link, ok := doc(t, w.global.get("/orgs/"+east).body).Find(`[data-testid=org-report-link]`).Attr("href"); !ok || link != "/access/report?org="+east {
+		t.Errorf("organisation page report link %q", link)
+	}
+	if link, ok := doc(t, w.global.get("/roles/grid?org="+east).body).Find(`[data-testid=access-report-link]`).Attr("href"); !ok || link != "/access/report?org="+east {
+		t.Errorf("grid report link %q", link)
 	}
 	editor := w.p.customRole("Role Editor", "roles.manage")
 	ec, _ := w.p.person("editor@example.org", editor)

@@ -253,6 +253,15 @@ func TestAccessReportPrints(t *testing.T) {
 		}
 	}
 
+	// On a phone the report reads without scrolling sideways.
+	phone := b.freshContext()
+	phone.do("phone size", chromedp.EmulateViewport(390, 844))
+	phone.visit(p.URL, "/login")
+	phone.signIn(adminEmail, adminPassword)
+	phone.visit(p.URL, "/access/report?org=1")
+	phone.noSidewaysScroll("the access report on a phone")
+	phone.screenshotView("access-report-phone")
+
 	if out, err := exec.Command("pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", file, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v: %s", err, out)
 	}
