@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 BIN := bin/rolegate
 CHROMIUM := /usr/lib/chromium/chromium
 
-.PHONY: run demo build test fmt-check deps deps-gcc deps-chromium deps-proxies generate check-generated vet staticcheck unit bench fuzz screenshots clean
+.PHONY: run demo build test fmt-check deps deps-gcc deps-chromium deps-fonts deps-poppler deps-proxies generate check-generated vet staticcheck unit bench fuzz screenshots clean
 
 run: build
 	./$(BIN) serve $(ARGS)
@@ -62,13 +62,23 @@ fuzz: deps-gcc
 			echo "== $$pkg $$f"; $(GO) test -tags '$(TAGS)' -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 		done; done
 
-deps: deps-gcc deps-chromium deps-proxies
+deps: deps-gcc deps-chromium deps-fonts deps-poppler deps-proxies
 
 deps-gcc:
 	@command -v gcc >/dev/null || $(call install,gcc,gcc)
 
 deps-chromium:
 	@test -x $(CHROMIUM) || $(call install,chromium,chromium fonts-dejavu-core)
+
+# The browser tests' staff have Chinese and Japanese names too: without a font for them Chromium
+# draws empty boxes in the screenshots and the printed access report.
+deps-fonts:
+	@fc-list 2>/dev/null | grep -qi 'WenQuanYi Micro Hei' || $(call install,a CJK font,fonts-wqy-microhei)
+
+# The access report's browser test reads the printed PDF with pdftotext and draws its first
+# page with pdftoppm.
+deps-poppler:
+	@command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null || $(call install,pdftotext,poppler-utils)
 
 # The forward-auth tests run the README's snippets against real nginx and Caddy.
 deps-proxies:

@@ -471,8 +471,10 @@ func (a *app) apiUserPermissions(c echo.Context) error {
 }
 
 // apiHolders is the reverse look-up: everyone who holds the permission in the organisation,
-// each with the step that decided and why, from the in-memory snapshot.
+// each with the step that decided and why, from the in-memory snapshot; Who can… asks the
+// same domain function, so both name only the people the creator may see.
 func (a *app) apiHolders(c echo.Context) error {
+	p, _ := currentPrincipal(c)
 	snap := a.Access.Now()
 	key := c.Param("key")
 	if !snap.Catalog().Has(key) {
@@ -489,7 +491,10 @@ func (a *app) apiHolders(c echo.Context) error {
 		DecidedBy string `json:"decided_by"`
 		Reason    string `json:"reason"`
 	}
-	hs := snap.HoldersOf(o.ID, key)
+	hs, err := staff.Holders(snap, p.UserID, o.ID, key)
+	if err != nil {
+		return err
+	}
 	out := make([]holder, 0, len(hs))
 	// Most holders share a handful of reasons (the same role, the same default): each
 	// sentence is written once.

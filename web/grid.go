@@ -22,7 +22,7 @@ func (a *app) gridData(c echo.Context) (rv.GridView, error) {
 	if err != nil {
 		return rv.GridView{}, err
 	}
-	v := rv.GridView{Orgs: orgs, OrgID: org, CSVPath: "/roles/grid.csv?org=" + strconv.FormatInt(org, 10)}
+	v := rv.GridView{Orgs: orgs, OrgID: org, CSVPath: "/roles/grid.csv?org=" + strconv.FormatInt(org, 10), ReportPath: a.reportPath(c, org)}
 	grants := make([]map[string]bool, len(rows))
 	for i, r := range rows {
 		v.Roles = append(v.Roles, rv.Row{ID: r.ID, Name: r.Name, Code: r.Code, System: r.System, Active: r.Active})
@@ -109,11 +109,14 @@ func (a *app) permissionDetails(c echo.Context) error {
 			}
 		}
 	}
-	v := rv.DetailsView{Page: a.page(c, "Permission details"), Orgs: orgs, OrgID: org}
+	v := rv.DetailsView{Page: a.page(c, "Permission details"), Orgs: orgs, OrgID: org, ReportPath: a.reportPath(c, org)}
 	for _, g := range snap.Catalog().Categories() {
 		dg := rv.DetailGroup{Name: g.Name}
 		for _, p := range g.Permissions {
 			d := rv.Detail{Key: p.Key, Label: p.Label, Description: p.Description, Mandatory: p.Mandatory, People: snap.Holders(org, p.Key)}
+			if v.ReportPath != "" {
+				d.WhoHref = whoPath(p.Key, org)
+			}
 			for _, id := range visibleRoles {
 				r, _ := snap.Role(id)
 				for _, k := range r.Permissions {

@@ -176,7 +176,7 @@ func (a *app) orgView(c echo.Context, o store.OrgRow, f orgForm, problems valid.
 	}
 	v := ov.OrgView{Page: a.page(c, o.Name), SSOName: ssoName, ID: o.ID, Name: o.Name, Staff: snap.StaffCounts()[o.ID], Roles: o.Roles, NameValue: f.Name,
 		RoleMode: f.RoleMode, LimitVisibility: f.Limit, TwoStep: f.TwoStep, SSO: f.SSO, Problems: problems,
-		CanViewRoles: snap.Can(u.ID, o.ID, rbac.PermRolesManage) || snap.Can(u.ID, o.ID, rbac.PermStaffView)}
+		CanViewRoles: snap.Can(u.ID, o.ID, rbac.PermRolesManage) || snap.Can(u.ID, o.ID, rbac.PermStaffView), ReportPath: a.reportPath(c, o.ID)}
 	chain := snap.Ancestry(o.ID)
 	for i := len(chain) - 1; i > 0; i-- {
 		anc, _ := snap.Org(chain[i])

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/tokens"
 )
 
@@ -135,6 +136,12 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/roles/:id/delete/impact", Perm(rbac.PermRolesManage), a.roleDeleteImpact},
 		{http.MethodPost, "/roles/:id/members/impact", Perm(rbac.PermStaffManage), a.membersImpact},
 		{http.MethodGet, "/permissions", Perm(viewRoles...), a.permissionDetails},
+
+		// Who can… and the access report (web/access.go, PRODUCT.md §2.12); internal/staff
+		// decides again in the organisation asked about and whom the viewer may see.
+		{http.MethodGet, "/access/who", Perm(rbac.PermStaffView), a.whoPage},
+		{http.MethodGet, "/access/who.csv", Perm(rbac.PermStaffView), a.whoCSV},
+		{http.MethodGet, "/access/report", Perm(staff.ReportPermissions...), a.accessReport},
 
 		{http.MethodGet, "/audit", Perm(rbac.PermAuditView), a.auditPage},
 		{http.MethodGet, "/audit.csv", Perm(rbac.PermAuditView), a.auditExport("csv")},

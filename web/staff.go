@@ -201,12 +201,16 @@ func (a *app) personView(c echo.Context, p store.Person, where []int64, orgParam
 		}
 	}
 	overridable := !p.User.GlobalAdmin && canChange(v.OrgID)
+	whoElse := a.reportPath(c, v.OrgID) != "" // Who can… needs what the report needs: staff.view here
 	for _, g := range cat.Categories() {
 		pg := sv.PermGroup{Name: g.Name}
 		for _, perm := range g.Permissions {
 			d := snap.Explain(p.User.ID, v.OrgID, perm.Key)
 			row := sv.PermRow{Key: perm.Key, Label: perm.Label, Allowed: d.Allowed, Reason: snap.Reason(d, v.OrgID),
 				Override: "inherit", CanOverride: overridable && !perm.Mandatory}
+			if whoElse {
+				row.WhoHref = whoPath(perm.Key, v.OrgID)
+			}
 			if e, ok := overrides[perm.Key]; ok {
 				row.Override = e
 				if u := overrideUntil[perm.Key]; u != 0 {

@@ -78,6 +78,8 @@ type OrgView struct {
 	Path           []Crumb // the organisations above it, top first
 	Staff, Roles   int
 	CanViewRoles   bool
+	// ReportPath is its access report, for those who may read it ("" otherwise).
+	ReportPath string
 	// Rename: the name in the field.
 	NameValue string
 	// Move: where it may go; MoveNote says why it cannot when Parents is empty.

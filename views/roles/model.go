@@ -345,6 +345,8 @@ type GridView struct {
 	Roles   []Row
 	Groups  []GridGroup
 	CSVPath string
+	// ReportPath is the organisation's access report, for those who may read it ("" otherwise).
+	ReportPath string
 }
 
 // GridGroup is one category of grid rows.
@@ -366,6 +368,8 @@ type DetailsView struct {
 	Orgs   []OrgOption
 	OrgID  int64
 	Groups []DetailGroup
+	// ReportPath is the organisation's access report, for those who may read it ("" otherwise).
+	ReportPath string
 }
 
 // DetailGroup is one category of the details page.
@@ -382,6 +386,8 @@ type Detail struct {
 	Mandatory   bool
 	Roles       []string
 	People      int
+	// WhoHref is Who can… for it, for those who may see people here ("" otherwise).
+	WhoHref string
 }
 
 func itoa(n int) string      { return strconv.Itoa(n) }

@@ -136,6 +136,8 @@ type PermRow struct {
 	CanOverride bool
 	// OverrideUntil is the datetime-local value of when the allow set here ends ("": never).
 	OverrideUntil string
+	// WhoHref is Who can… for the permission here ("" when the viewer may not open it).
+	WhoHref string
 }
 
 // PermGroup is one category of effective permissions.
