@@ -557,8 +557,8 @@ func (s *Snapshot) AllOrgs() []int64 {
 }
 
 // WhoCan returns the active people who hold perm in org, in id order: global admins (who
-// hold everything everywhere) and the people whose membership reaches org and whom the rule
-// allows it there.
+// hold everything everywhere) and the people whose membership reaches org (there or in an
+// organisation above it) and whom the rule allows it there.
 func (s *Snapshot) WhoCan(orgID int64, perm string) []int64 {
 	hs := s.HoldersOf(orgID, perm)
 	out := make([]int64, len(hs))
@@ -582,16 +582,12 @@ func (s *Snapshot) HoldersOf(orgID int64, perm string) []Holder {
 	if !ok || o == nil {
 		return nil
 	}
-	within := map[int64]bool{}
-	for _, id := range s.Subtree(orgID) {
-		within[id] = true
-	}
 	var out []Holder
 	for u := range s.users.all() {
-		if u.Disabled {
-			continue
-		}
-		if !u.GlobalAdmin && !slices.ContainsFunc(u.memberOrgs, func(o int64) bool { return within[o] }) {
+		// Only someone whose membership reaches org (there or above: grants apply
+		// downwards) can hold anything in it: staff of the practice above a clinic hold what
+		// their roles there give in the clinic too.
+		if u.Disabled || !u.reaches(o) {
 			continue
 		}
 		// The bare decision first; only a holder's is worked out with names.

@@ -25,9 +25,10 @@ func TestHoldersByViewer(t *testing.T) {
 		want   []int64
 		err    string
 	}{
-		{"global admin sees everyone, themselves included", p.Root, p.Eastside, rbac.PermStaffView, []int64{p.Root, p.EastViewer}, ""},
+		// Noor, Northside's manager, holds staff.view in Eastside through her role above it.
+		{"global admin sees everyone, themselves included", p.Root, p.Eastside, rbac.PermStaffView, []int64{p.Root, p.NorthManager, p.EastViewer}, ""},
 		{"a viewer of Eastside does not see the global admin of Northside", p.EastViewer, p.Eastside, rbac.PermStaffView, []int64{p.EastViewer}, ""},
-		{"Northside's manager sees Northside's staff below it too", p.NorthManager, p.Eastside, rbac.PermAuditView, []int64{p.Root, p.EastAuditor}, ""},
+		{"Northside's manager sees Northside's staff below it too", p.NorthManager, p.Eastside, rbac.PermAuditView, []int64{p.Root, p.NorthManager, p.EastAuditor}, ""},
 		{"a viewer of Eastside asking about Northside", p.EastViewer, p.Northside, rbac.PermStaffView, nil, "forbidden"},
 		{"another practice's manager", p.HarbourManager, p.Eastside, rbac.PermStaffView, nil, "forbidden"},
 		{"no staff.view at all", p.EastAuditor, p.Eastside, rbac.PermAuditView, nil, "forbidden"},
