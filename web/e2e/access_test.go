@@ -116,7 +116,7 @@ func TestWhoCan(t *testing.T) {
 	b.do("open Who can… from Permission details", b.markPage(), chromedp.Click(chromedp.CSS(testid("who-patients.export"))))
 	b.waitNewPage()
 	b.checkA11y("who can, from the details")
-	if got := b.text(testid("who-summary")); got != "10 people can Export patient data in Eastside Clinic" {
+	if got := b.text(testid("who-summary")); got != "18 people can Export patient data in Eastside Clinic" {
 		t.Errorf("summary %q", got)
 	}
 
@@ -132,14 +132,19 @@ func TestWhoCan(t *testing.T) {
 	b.waitNewPage()
 	b.checkA11y("who can, chosen")
 	rows := b.whoRows()
-	if len(rows) != 10 { // Eastside's 8 with the role there, 1 by an override, the global admin
-		t.Errorf("%d rows, want 10: %v", len(rows), rows)
+	// Eastside's 8 with the role there, 1 by an override, the global admin, and Northside's 8
+	// exporters, whose role there applies in Eastside below it.
+	if len(rows) != 18 {
+		t.Errorf("%d rows, want 18: %v", len(rows), rows)
 	}
 	if got := rows[who["eastExport"]]; !strings.HasPrefix(got, "Role Granted by role Medical Records and Release of Information Officer in Eastside Clinic") {
 		t.Errorf("%s: %q", who["eastExport"], got)
 	}
 	if got := rows[who["override"]]; got != "Override Allowed by a user-level override in Eastside Clinic set by Ana Ruiz." {
 		t.Errorf("%s: %q", who["override"], got)
+	}
+	if got := rows[who["northExport"]]; !strings.HasSuffix(got, "in Northside Practice (applies here from Northside Practice).") {
+		t.Errorf("%s, exporting from the practice above: %q", who["northExport"], got)
 	}
 	if got := rows["Ana Ruiz"]; got != "Global admin Global admin: holds every permission everywhere." {
 		t.Errorf("Ana: %q", got)
