@@ -331,8 +331,8 @@ func (s *Snapshot) impact(next *Snapshot, people, orgs []int64, perms set) Impac
 				look = every
 			}
 			for _, p := range look {
-				before := was != nil && s.decideEntry(Decision{}, was, o, p, false, false).Allowed
-				after := is != nil && next.decideEntry(Decision{}, is, no, p, false, false).Allowed
+				before := rb && s.decideEntry(Decision{}, was, o, p, false, false).Allowed
+				after := ra && next.decideEntry(Decision{}, is, no, p, false, false).Allowed
 				if before == after {
 					continue
 				}
