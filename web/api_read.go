@@ -202,6 +202,9 @@ func (a *app) apiAudit(c echo.Context) error {
 	return apiJSON(c, http.StatusOK, map[string]any{"entries": out, "next": next})
 }
 
+// maxPreviewPermissions bounds a preview request (the catalog has a few dozen keys).
+const maxPreviewPermissions = 1000
+
 // apiRolePreview answers what giving a role exactly the permissions sent would do (PRODUCT.md
 // §2.12), writing nothing: the impact preview of the Edit role dialog. The creator must be
 // able to edit the role; people they may not see are counted, not named.
@@ -211,13 +214,17 @@ func (a *app) apiRolePreview(c echo.Context) error {
 		return err
 	}
 	var body struct {
-		Permissions []string `json:"permissions"`
+		Permissions *[]string `json:"permissions"`
 	}
 	if err := readJSON(c, &body); err != nil {
 		return err
 	}
+	if body.Permissions == nil || len(*body.Permissions) > maxPreviewPermissions {
+		return badRequest("permissions must list every permission the role would hold (catalog keys, at most 1,000).", map[string]string{"permissions": "catalog keys"})
+	}
+	perms := *body.Permissions
 	snap := a.Access.Now()
-	for _, k := range body.Permissions {
+	for _, k := range perms {
 		if !snap.Catalog().Has(k) {
 			return badRequest("permissions: "+k+" is not in the catalog.", map[string]string{"permissions": "catalog keys"})
 		}
@@ -227,7 +234,7 @@ func (a *app) apiRolePreview(c echo.Context) error {
 		return err
 	}
 	p, _ := currentPrincipal(c)
-	im, err := a.roleService().PreviewUpdate(p.UserID, row, roles.Form{Permissions: body.Permissions})
+	im, err := a.roleService().PreviewUpdate(p.UserID, row, roles.Form{Permissions: perms})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,7 +17,21 @@ import (
 
 // readJSON decodes a JSON body of at most 64 KiB into v; a body that is not is a 422.
 func readJSON(c echo.Context, v any) error {
-	if err := json.NewDecoder(io.LimitReader(c.Request().Body, 64<<10)).Decode(v); err != nil {
+	// One JSON object and nothing after it. encoding/json matches field names in any case;
+	// the API's names are lower case, and a key in any other case is no field of ours (as the
+	// OpenAPI document reads it), so it is dropped before the fields are read.
+	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 64<<10))
+	var fields map[string]json.RawMessage
+	if err := dec.Decode(&fields); err != nil || fields == nil || dec.Decode(new(json.RawMessage)) != io.EOF {
+		return badRequest("The body must be one JSON object.", nil)
+	}
+	for k := range fields {
+		if k != strings.ToLower(k) {
+			delete(fields, k)
+		}
+	}
+	raw, _ := json.Marshal(fields)
+	if err := json.Unmarshal(raw, v); err != nil {
 		return badRequest("The body must be a JSON object.", nil)
 	}
 	return nil

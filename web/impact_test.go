@@ -165,3 +165,35 @@ func TestImpactPreviewOverTheAPI(t *testing.T) {
 		t.Fatal("an API preview wrote")
 	}
 }
+
+// FuzzRolePreview: whatever body POST /api/v1/roles/{id}/preview is sent, through the real
+// router, it answers 200 or a 4xx problem and writes nothing.
+func FuzzRolePreview(f *testing.F) {
+	for _, seed := range []string{
+		`{"permissions": ["billing.view", "patients.export"]}`, `{"permissions": []}`, `{"permissions": null}`, `{}`, `[]`, `null`, ``,
+		`{"permissions": ["no.such"]}`, `{"permissions": [1, 2]}`, `{"permissions": "billing.view"}`,
+		`{"permissions": ["billing.view"]} trailing`, `{"permissions": ["\u0000", "\ud800"]}`,
+		`{"PERMISSIONS": ["roles.manage"], "extra": {"deep": [[[]]]}}`,
+		`{"permissions": [` + strings.Repeat(`"billing.view",`, 2000) + `"billing.view"]}`,
+	} {
+		f.Add(seed)
+	}
+	p := newPortal(f, true)
+	desk := p.customRole("Night Desk", "billing.view")
+	p.staffIn(1, []string{"Ярослава Коваленко"}, desk)
+	path := fmt.Sprintf("/api/v1/roles/%d/preview", desk)
+	// The access counter: every access-changing transaction moves it.
+	before := p.app.Access.Now().Version()
+	f.Fuzz(func(t *testing.T, body string) {
+		r := p.apiT(t, p.tokenT(t, 1, 1, "read"), "POST", path, body)
+		switch {
+		case r.status == http.StatusOK:
+		case r.status >= 400 && r.status < 500 && strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json"):
+		default:
+			t.Fatalf("%q: %d %s", body, r.status, r.body)
+		}
+		if v := p.app.Access.Now().Version(); v != before {
+			t.Fatalf("%q: a preview wrote (access version %d → %d)", body, before, v)
+		}
+	})
+}
