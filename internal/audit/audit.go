@@ -97,7 +97,7 @@ const (
 	ReviewStarted   = "review.start"
 	ReviewDecided   = "review.decide"
 	ReviewCompleted = "review.complete"
-	SettingChanged    = "settings.change"
+	SettingChanged  = "settings.change"
 	// Rekeyed records that the log was (re-)sealed with a new audit key: the upgrade of a log
 	// sealed the old unkeyed way, or a forced re-key after a broken chain or a lost key.
 	Rekeyed = "audit.rekeyed"
