@@ -436,6 +436,11 @@
     });
   }
 
+  // A report's Print button (no inline script: CSP).
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("[data-print]")) { window.print(); }
+  });
+
   function init(root) {
     initPasskeys(root);
     initMatrices(root);

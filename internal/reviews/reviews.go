@@ -31,8 +31,9 @@ const (
 	MaxDueDays   = 180
 	MaxNote      = 500
 	day          = 24 * 60 * 60
-	// DueSoon is how far ahead the home page lists a review to do.
-	DueSoon = 7 * day
+	// DueSoon is how far ahead the home page lists a review to do: two weeks, the time a
+	// review of a clinic usually takes from start to due.
+	DueSoon = 14 * day
 )
 
 // Mailer sends a plain-text message (boot's SMTP sender); nil when mail is off.
@@ -362,7 +363,7 @@ func (s *Service) Decide(ctx context.Context, actorID, itemID int64, decision, n
 // DecideMany keeps or revokes the items of one review for actor, each through Decide's rules
 // and guards on its own: one refused does not stop the others. Items of another review are
 // not found; a rule that refuses actor an item is reported as that item's refusal.
-func (s *Service) DecideMany(ctx context.Context, actorID, reviewID int64, itemIDs []int64, decision string) ([]Outcome, error) {
+func (s *Service) DecideMany(ctx context.Context, actorID, reviewID int64, itemIDs []int64, decision, note string) ([]Outcome, error) {
 	if _, err := s.Get(ctx, actorID, reviewID); err != nil {
 		return nil, err
 	}
@@ -378,7 +379,10 @@ func (s *Service) DecideMany(ctx context.Context, actorID, reviewID int64, itemI
 		if err != nil {
 			return out, err
 		}
-		o, _, err := s.Decide(ctx, actorID, id, decision, "")
+		o, p, err := s.Decide(ctx, actorID, id, decision, note)
+		for _, m := range p {
+			o.Refused = m
+		}
 		var fe *rbac.ForbiddenError
 		if errors.As(err, &fe) && fe.Reason != "" {
 			o.Refused, err = capital(fe.Reason)+".", nil

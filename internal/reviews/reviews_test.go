@@ -332,7 +332,7 @@ func TestReviewLifecycle(t *testing.T) {
 			rest = append(rest, it.ID)
 		}
 	}
-	outs, err := g.svc.DecideMany(ctx, g.liv, r.ID, rest, "keep")
+	outs, err := g.svc.DecideMany(ctx, g.liv, r.ID, rest, "keep", "")
 	if err != nil || len(outs) != 2 {
 		t.Fatalf("bulk: %v %v", outs, err)
 	}
@@ -347,7 +347,7 @@ func TestReviewLifecycle(t *testing.T) {
 	}
 	// An item of another review is not found in bulk either.
 	other, otherItems := g.start(t, g.ana, g.north, []int64{g.ana, g.pat}, 0)
-	if _, err := g.svc.DecideMany(ctx, g.mo, r.ID, []int64{otherItems[0].ID}, "keep"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := g.svc.DecideMany(ctx, g.mo, r.ID, []int64{otherItems[0].ID}, "keep", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("an item of review %d decided through review %d: %v", other.ID, r.ID, err)
 	}
 	// The last item completes it.

@@ -36,6 +36,8 @@ type Page struct {
 	// Emergency is the signed-in person's emergency access while it lasts: every page shows
 	// it in a red banner with the time left and End now (PRODUCT.md §2.11).
 	Emergency []Emergency
+	// Styles are further stylesheets of this page, from static/ (a report's print sheet).
+	Styles []string
 }
 
 // Emergency is one use of emergency access that still lasts.
