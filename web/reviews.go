@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -53,6 +54,9 @@ func (a *app) day(c echo.Context, unix int64) string {
 func (a *app) dueText(c echo.Context, due int64) string {
 	left := time.Unix(due, 0).Sub(a.Store.Now())
 	days := int(left.Hours() / 24)
+	if left > 0 {
+		days = int(math.Ceil(left.Hours() / 24)) // due in 13 days and 23 hours is "in 14 days"
+	}
 	switch {
 	case left < 0 && days == 0:
 		return a.day(c, due) + " (today)"
@@ -172,7 +176,11 @@ func (a *app) reviewStart(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a.flash(c, fmt.Sprintf("Review started: %d items for %d reviewers.", r.Total, len(r.Reviewers)))
+	who := "1 reviewer"
+	if n := len(r.Reviewers); n != 1 {
+		who = fmt.Sprintf("%d reviewers", n)
+	}
+	a.flash(c, fmt.Sprintf("Review started: %d items for %s.", r.Total, who))
 	return redirect(c, fmt.Sprintf("/reviews/%d", id))
 }
 
