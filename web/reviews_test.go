@@ -1,11 +1,15 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // reviewFixture is a practice with a clinic whose manager reviews it; another clinic's
@@ -212,5 +216,58 @@ func TestReviewOverHTTP(t *testing.T) {
 	}
 	if n := f.p.checksum("SELECT count(*) FROM audit_log WHERE action = 'review.decide' AND after_json LIKE ?", `%"review":`+id+`%`); n != "6" {
 		t.Errorf("%s decisions audited naming the review, want 6", n)
+	}
+}
+
+// With SMTP set, the reviewers are mailed when a review is assigned to them (not the one who
+// started it) and, by the minute sweep, once when it is overdue.
+func TestReviewMails(t *testing.T) {
+	sk, port := startSMTPSink(t)
+	p := newPortal(t, true, withSMTP(port))
+	clinic := p.org("Eastside Clinic", 1)
+	manager := p.customRole("Clinic Manager", "staff.view", "staff.manage")
+	mo, moID := p.personIn("Mo Manager", clinic, manager)
+	_, livID := p.personIn("Liv Manager", clinic, manager)
+	r := mo.postForm("/reviews", url.Values{"org": {fmt.Sprint(clinic)}, "reviewers": {fmt.Sprint(moID), fmt.Sprint(livID)}, "every_days": {"0"}, "due_days": {"7"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("start: %d", r.StatusCode)
+	}
+	wait := func(n int) []string {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			msgs, rcpt := sk.messages()
+			if len(msgs) >= n {
+				var got []string
+				for i, m := range msgs {
+					got = append(got, rcpt[i]+": "+m.Header.Get("Subject"))
+				}
+				sort.Strings(got)
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waited for %d mails, got %v", n, rcpt)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if got := wait(1); len(got) != 1 || got[0] != "liv.manager@example.org: Access review of Eastside Clinic assigned to you" {
+		t.Fatalf("assigned: %q", got)
+	}
+	later := time.Now().Add(8 * 24 * time.Hour)
+	p.store.SetClock(func() time.Time { return later })
+	for range 2 {
+		if _, err := p.app.SweepReviews(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := wait(3)
+	want := []string{"liv.manager@example.org: Access review of Eastside Clinic assigned to you", "liv.manager@example.org: Access review overdue: Eastside Clinic",
+		"mo.manager@example.org: Access review overdue: Eastside Clinic"}
+	if !slices.Equal(got, want) {
+		t.Errorf("mails:\n got %q\nwant %q", got, want)
+	}
+	if n := p.checksum("SELECT count(*) FROM access_reviews WHERE overdue_mailed_at IS NOT NULL"); n != "1" {
+		t.Errorf("overdue told %s times", n)
 	}
 }

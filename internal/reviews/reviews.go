@@ -370,15 +370,18 @@ func (s *Service) DecideMany(ctx context.Context, actorID, reviewID int64, itemI
 	if decision != store.DecisionKeep && decision != store.DecisionRevoke {
 		return nil, rbac.Refused("choose Keep or Revoke", nil)
 	}
-	var out []Outcome
+	// Every item must be the review's before any is decided: a foreign id decides nothing.
 	for _, id := range itemIDs {
 		it, err := s.Store.ReviewItemByID(ctx, id)
 		if errors.Is(err, store.ErrNotFound) || err == nil && it.ReviewID != reviewID {
-			return out, store.ErrNotFound
+			return nil, store.ErrNotFound
 		}
 		if err != nil {
-			return out, err
+			return nil, err
 		}
+	}
+	var out []Outcome
+	for _, id := range itemIDs {
 		o, p, err := s.Decide(ctx, actorID, id, decision, note)
 		for _, m := range p {
 			o.Refused = m

@@ -347,8 +347,8 @@ func TestReviewLifecycle(t *testing.T) {
 	}
 	// An item of another review is not found in bulk either.
 	other, otherItems := g.start(t, g.ana, g.north, []int64{g.ana, g.pat}, 0)
-	if _, err := g.svc.DecideMany(ctx, g.mo, r.ID, []int64{otherItems[0].ID}, "keep", ""); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("an item of review %d decided through review %d: %v", other.ID, r.ID, err)
+	if _, err := g.svc.DecideMany(ctx, g.mo, r.ID, []int64{own.ID, otherItems[0].ID}, "keep", ""); !errors.Is(err, store.ErrNotFound) || !undecided(own.ID) {
+		t.Errorf("an item of review %d decided through review %d: %v (and the review's own item decided: %v)", other.ID, r.ID, err, !undecided(own.ID))
 	}
 	// The last item completes it.
 	out, _, err := g.svc.Decide(ctx, g.mo, own.ID, "keep", "")

@@ -338,20 +338,21 @@ func (s *Store) DecideReviewItem(ctx context.Context, d ItemDecision) (bool, err
 			return nil
 		}
 		completed = true
-		return s.completeReview(ctx, tx, it.ReviewID, kept, revoked, now)
+		return s.completeReview(ctx, tx, it.ReviewID, d.ActorID, kept, revoked, now)
 	})
 	return completed, err
 }
 
-// completeReview marks a review complete and records it.
-func (s *Store) completeReview(ctx context.Context, tx *sql.Tx, id int64, kept, revoked int, now int64) error {
+// completeReview marks a review complete and records it, as done by actorID (the last
+// decision's maker; 0 for a review with nothing in it).
+func (s *Store) completeReview(ctx context.Context, tx *sql.Tx, id, actorID int64, kept, revoked int, now int64) error {
 	var orgID int64
 	var orgName string
 	if err := tx.QueryRowContext(ctx, "UPDATE access_reviews SET state = 'complete', completed_at = ? WHERE id = ? AND state = 'open' RETURNING org_id, org_name",
 		now, id).Scan(&orgID, &orgName); err != nil {
 		return fmt.Errorf("store: complete review: %w", err)
 	}
-	return s.appendAudit(ctx, tx, audit.Entry{OrgID: orgID, Action: audit.ReviewCompleted, TargetType: "review", TargetID: id, TargetName: orgName,
+	return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: orgID, Action: audit.ReviewCompleted, TargetType: "review", TargetID: id, TargetName: orgName,
 		After: audit.JSON(map[string]any{"review": id, "kept": kept, "revoked": revoked})})
 }
 
@@ -365,7 +366,7 @@ func (s *Store) CompleteEmptyReview(ctx context.Context, id int64) error {
 		if n > 0 {
 			return ErrReviewDecided
 		}
-		return s.completeReview(ctx, tx, id, 0, 0, s.now().Unix())
+		return s.completeReview(ctx, tx, id, 0, 0, 0, s.now().Unix())
 	})
 }
 
