@@ -110,10 +110,12 @@ func (a *app) reviewsList(c echo.Context) error {
 
 // reviewNew is the form that starts a review of ?org= (else the first the person manages).
 func (a *app) reviewNew(c echo.Context) error {
-	return a.reviewForm(c, http.StatusOK, c.QueryParam("org"), reviews.Start{EveryDays: 90, DueDays: 14}, nil, true)
+	return a.reviewForm(c, http.StatusOK, c.QueryParam("org"), reviews.Start{EveryDays: 90}, "14", nil, true)
 }
 
-func (a *app) reviewForm(c echo.Context, status int, rawOrg string, st reviews.Start, problems valid.Problems, fresh bool) error {
+// reviewForm shows the form for the organisation rawOrg names, with what was typed (the due
+// days as typed, so a mistake is shown as it was).
+func (a *app) reviewForm(c echo.Context, status int, rawOrg string, st reviews.Start, dueRaw string, problems valid.Problems, fresh bool) error {
 	u, _ := currentUser(c)
 	snap := a.Access.Now()
 	ch, err := orgs.Choose(snap, u.ID, orgs.RequestedID(rawOrg), rbac.PermStaffManage)
@@ -122,7 +124,7 @@ func (a *app) reviewForm(c echo.Context, status int, rawOrg string, st reviews.S
 	}
 	o, _ := snap.Org(ch.Chosen)
 	v := rvv.NewView{Page: a.page(c, "Start an access review"), OrgID: strconv.FormatInt(o.ID, 10), OrgName: o.Name,
-		DueDays: strconv.Itoa(st.DueDays), Problems: problems}
+		DueDays: dueRaw, Problems: problems}
 	for _, id := range ch.IDs {
 		v.Orgs = append(v.Orgs, rvv.Option{Value: strconv.FormatInt(id, 10), Label: orgs.Label(snap, id), Selected: id == ch.Chosen})
 	}
@@ -170,7 +172,7 @@ func (a *app) reviewStart(c echo.Context) error {
 		return err
 	}
 	if len(problems) > 0 {
-		return a.reviewForm(c, http.StatusUnprocessableEntity, form.Get("org"), st, problems, false)
+		return a.reviewForm(c, http.StatusUnprocessableEntity, form.Get("org"), st, form.Get("due_days"), problems, false)
 	}
 	r, err := a.Store.ReviewByID(c.Request().Context(), id)
 	if err != nil {

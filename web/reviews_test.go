@@ -149,6 +149,10 @@ func TestReviewOverHTTP(t *testing.T) {
 		!strings.Contains(r.body, `data-testid="problem-reviewers"`) {
 		t.Fatalf("a reviewer who does not manage staff: %d", r.StatusCode)
 	}
+	if r := f.mgr.postForm("/reviews", url.Values{"org": {fmt.Sprint(f.clinic)}, "reviewers": {fmt.Sprint(f.mgrID)}, "every_days": {"90"}, "due_days": {"400"}}); r.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, `data-testid="problem-due_days"`) || !strings.Contains(r.body, `value="400"`) || f.p.count("access_reviews") != 0 {
+		t.Fatalf("due in 400 days: %d", r.StatusCode)
+	}
 	id := f.start(t)
 	page := f.mgr.get("/reviews/" + id).body
 	for _, want := range []string{"0 of 6 reviewed", "=cmd Nurse", "Kim Provider", "Last signed in", "Your own access: another reviewer decides this."} {

@@ -84,6 +84,16 @@ func TestAccessReview(t *testing.T) {
 		t.Fatalf("progress %q", got)
 	}
 	m.checkA11y("a review just started")
+	review := m.location()
+	m.visit(p.URL, "/")
+	if got := m.text(testid("home-review")); !strings.Contains(got, "Lakeside Family Clinic") || !strings.Contains(got, "0 of 43 reviewed") {
+		t.Fatalf("the home page lists %q", got)
+	}
+	m.do("back to the review", m.markPage(), chromedp.Click(chromedp.CSS(testid("home-review")+" a")))
+	m.waitNewPage()
+	if m.location() != review {
+		t.Fatalf("the home page's link goes to %s", m.location())
+	}
 
 	progress := func(want string) {
 		m.t.Helper()
