@@ -195,7 +195,11 @@ func reviewID(c echo.Context) int64 {
 	return id
 }
 
-// reviewPage is /reviews/{id}, filtered by ?show=undecided|kept|revoked.
+// reviewPeople is how many people a page of a review shows: each decision re-renders the
+// page, which stays quick however large the organisation.
+const reviewPeople = 50
+
+// reviewPage is /reviews/{id}, filtered by ?show=undecided|kept|revoked, paged by ?page=.
 func (a *app) reviewPage(c echo.Context) error {
 	v, err := a.reviewView(c, c.QueryParam("show"), "", nil)
 	if err != nil {
@@ -231,7 +235,9 @@ func (a *app) reviewView(c echo.Context, show, notice string, refused map[int64]
 		v.Complete = a.day(c, r.CompletedAt)
 	}
 	base := fmt.Sprintf("/reviews/%d", r.ID)
-	iv := rvv.ItemsView{CSRF: csrfToken(c), Action: base + "/decide", Decided: r.Decided, Total: r.Total, Complete: r.State == store.ReviewComplete,
+	page, _ := strconv.Atoi(c.FormValue("page"))
+	page = max(page, 1)
+	iv := rvv.ItemsView{Page: page, CSRF: csrfToken(c), Action: base + "/decide", Decided: r.Decided, Total: r.Total, Complete: r.State == store.ReviewComplete,
 		Notice: notice, Show: show, ReportHref: base + "/report"}
 	counts := map[string]int{"": len(items)}
 	cat := snap.Catalog()
@@ -262,12 +268,35 @@ func (a *app) reviewView(c echo.Context, show, notice string, refused map[int64]
 			item.Decision, item.DecidedBy, item.DecidedAt = reviews.Decided(it.Decision), orDash(it.DecidedByName), snap.When(it.DecidedAt)
 		}
 		item.CanDecide, item.Why = reviews.MayDecide(snap, u.ID, r, it)
-		iv.Decidable = iv.Decidable || item.CanDecide
 		if item.Refused != "" {
 			iv.Refusals = append(iv.Refusals, it.UserName+", "+item.What+": "+item.Refused)
 		}
 		p := &iv.People[len(iv.People)-1]
 		p.Items = append(p.Items, item)
+	}
+	// One page of people: the counts above are of everyone.
+	total := len(iv.People)
+	if last := max((total+reviewPeople-1)/reviewPeople, 1); page > last {
+		page, iv.Page = last, last // decisions emptied the page asked for (a filter): its last one
+	}
+	if from := (page - 1) * reviewPeople; from < total {
+		iv.People = iv.People[from:min(from+reviewPeople, total)]
+	} else {
+		iv.People = nil
+	}
+	pg := paginate(page, reviewPeople, len(iv.People), total, func(n int) string {
+		q := url.Values{"page": {strconv.Itoa(n)}}
+		if show != "" {
+			q.Set("show", show)
+		}
+		return base + "?" + q.Encode()
+	})
+	iv.From, iv.To, iv.PeopleTotal, iv.PrevHref, iv.NextHref = pg.From, pg.To, pg.Total, pg.PrevURL, pg.NextURL
+	iv.Decidable = false
+	for _, p := range iv.People {
+		for _, it := range p.Items {
+			iv.Decidable = iv.Decidable || it.CanDecide
+		}
 	}
 	for _, f := range []struct{ key, label string }{{"", "All"}, {"undecided", "Undecided"}, {"kept", "Kept"}, {"revoked", "Revoked"}} {
 		href := base
@@ -391,9 +420,16 @@ func (a *app) afterDecision(c echo.Context, notice string, refused map[int64]str
 		}
 		a.flash(c, "Not recorded: "+m)
 	}
-	to := fmt.Sprintf("/reviews/%d", reviewID(c))
+	q := url.Values{}
 	if show != "" {
-		to += "?show=" + url.QueryEscape(show)
+		q.Set("show", show)
+	}
+	if page := c.FormValue("page"); page != "" && page != "1" {
+		q.Set("page", page)
+	}
+	to := fmt.Sprintf("/reviews/%d", reviewID(c))
+	if len(q) > 0 {
+		to += "?" + q.Encode()
 	}
 	return redirect(c, to)
 }

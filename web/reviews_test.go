@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rolegate/rolegate/internal/store"
 )
 
 // reviewFixture is a practice with a clinic whose manager reviews it; another clinic's
@@ -273,5 +275,41 @@ func TestReviewMails(t *testing.T) {
 	}
 	if n := p.checksum("SELECT count(*) FROM access_reviews WHERE overdue_mailed_at IS NOT NULL"); n != "1" {
 		t.Errorf("overdue told %s times", n)
+	}
+}
+
+// A large clinic's review is paged by people, 50 a page; a decision made on a page comes back
+// to it.
+func TestReviewPaging(t *testing.T) {
+	f := newReviewFixture(t)
+	ctx := context.Background()
+	var people []store.NewStaff
+	for i := range 60 {
+		people = append(people, store.NewStaff{Email: fmt.Sprintf("p%02d@example.org", i), Name: fmt.Sprintf("Person %02d", i), PasswordHash: "x", OrgID: f.clinic})
+	}
+	ids, err := f.p.store.AddStaff(ctx, people)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.store.SetRoleHolders(ctx, f.p.roleID("STAFF"), f.clinic, ids, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	id := f.start(t)
+	first := f.mgr.get("/reviews/" + id).body
+	if !strings.Contains(first, "People 1–50 of 66") || strings.Count(first, `data-testid="review-person"`) != 50 || !strings.Contains(first, "0 of 66 reviewed") {
+		t.Fatalf("page 1: %d people", strings.Count(first, `data-testid="review-person"`))
+	}
+	second := f.mgr.get("/reviews/" + id + "?page=2").body
+	if !strings.Contains(second, "People 51–66 of 66") || strings.Count(second, `data-testid="review-person"`) != 16 {
+		t.Fatalf("page 2: %d people", strings.Count(second, `data-testid="review-person"`))
+	}
+	item := f.p.checksum("SELECT id FROM access_review_items WHERE review_id = ? AND user_name = 'Person 59'", id)
+	r := f.mgr.postForm("/reviews/"+id+"/items/"+item, url.Values{"decision": {"keep"}, "page": {"2"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/reviews/"+id+"?page=2" {
+		t.Fatalf("after a decision on page 2: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	// Past the last page of a filter: its last page.
+	if r := f.mgr.get("/reviews/" + id + "?show=kept&page=9").body; !strings.Contains(r, "Person 59") {
+		t.Error("a page past the end does not show the last one")
 	}
 }

@@ -84,7 +84,11 @@ type ItemsView struct {
 	Refusals   []string // refused decisions of the last request, by person and item
 	Decidable  bool     // the viewer may decide something shown
 	Show       string
+	Page       int // the page of people shown (1-based)
 	ReportHref string
+	// Paging over people: "People 1–50 of 130", Prev and Next ("" at either end).
+	From, To, PeopleTotal int
+	PrevHref, NextHref string
 }
 
 // ReviewView is /reviews/{id}.
