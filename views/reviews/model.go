@@ -88,7 +88,7 @@ type ItemsView struct {
 	ReportHref string
 	// Paging over people: "People 1–50 of 130", Prev and Next ("" at either end).
 	From, To, PeopleTotal int
-	PrevHref, NextHref string
+	PrevHref, NextHref    string
 }
 
 // ReviewView is /reviews/{id}.
