@@ -313,3 +313,49 @@ func TestReviewPaging(t *testing.T) {
 		t.Error("a page past the end does not show the last one")
 	}
 }
+
+// Over HTTP: revoking the practice's last manager is refused by the lock-out guard and the
+// item stays open; the only reviewer's own item says a global admin decides it, and one does.
+func TestReviewLockoutAndSoleReviewerOverHTTP(t *testing.T) {
+	f := newReviewFixture(t)
+	p := f.p
+	pat, patID := p.personIn("Pat Practice", 1, p.roleID("ADMIN"))
+	admin := p.client()
+	admin.login(adminEmail, adminPassword)
+	admin.get("/account")
+	r := admin.postForm("/reviews", url.Values{"org": {"1"}, "reviewers": {"1", fmt.Sprint(patID)}, "every_days": {"0"}, "due_days": {"14"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("start: %d %s", r.StatusCode, r.body)
+	}
+	id := strings.TrimPrefix(r.Header.Get("Location"), "/reviews/")
+	item := p.checksum("SELECT id FROM access_review_items WHERE review_id = ? AND user_id = ? AND role_name = 'Administrator'", id, patID)
+	r = admin.postForm("/reviews/"+id+"/items/"+item, url.Values{"decision": {"revoke"}}, "HX-Request", "true")
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "Northside Practice must keep at least one person who can manage both roles and staff") {
+		t.Fatalf("revoking the last manager: %d %.400s", r.StatusCode, r.body)
+	}
+	if p.checksum("SELECT coalesce(decision, 'open') FROM access_review_items WHERE id = ?", item) != "open" || !p.app.Access.Now().Can(patID, 1, "roles.manage") {
+		t.Fatal("the refused revoke changed something")
+	}
+	// Pat may not decide his own; Ana may.
+	if r := pat.postForm("/reviews/"+id+"/items/"+item, url.Values{"decision": {"keep"}}); r.StatusCode != http.StatusForbidden {
+		t.Errorf("Pat decides his own item: %d", r.StatusCode)
+	}
+
+	// Mo reviews his clinic alone: the page says a global admin decides his own item.
+	r = f.mgr.postForm("/reviews", url.Values{"org": {fmt.Sprint(f.clinic)}, "reviewers": {fmt.Sprint(f.mgrID)}, "every_days": {"0"}, "due_days": {"14"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Mo alone: %d", r.StatusCode)
+	}
+	sole := strings.TrimPrefix(r.Header.Get("Location"), "/reviews/")
+	if page := f.mgr.get("/reviews/" + sole).body; !strings.Contains(page, `data-testid="review-admin-note"`) || !strings.Contains(page, "a global admin decides this") {
+		t.Error("the page does not say who decides the only reviewer's own access")
+	}
+	mine := f.item(t, sole, f.mgrID)
+	if r := f.mgr.postForm("/reviews/"+sole+"/items/"+mine, url.Values{"decision": {"keep"}}); r.StatusCode != http.StatusForbidden {
+		t.Errorf("the only reviewer decides his own: %d", r.StatusCode)
+	}
+	if r := admin.postForm("/reviews/"+sole+"/items/"+mine, url.Values{"decision": {"keep"}}); r.StatusCode != http.StatusSeeOther ||
+		p.checksum("SELECT decided_by_name FROM access_review_items WHERE id = ?", mine) != "Ana Ruiz" {
+		t.Fatalf("a global admin decides the only reviewer's own: %d", r.StatusCode)
+	}
+}
