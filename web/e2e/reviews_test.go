@@ -165,4 +165,5 @@ func TestAccessReview(t *testing.T) {
 	if got := m.text(testid("review-row-progress")); got != "43 of 43 reviewed" {
 		t.Fatalf("the list says %q", got)
 	}
+	m.screenshot("reviews-list")
 }
