@@ -253,6 +253,9 @@ func (a *app) reviewView(c echo.Context, show, notice string, refused map[int64]
 		if n := len(iv.People); n == 0 || iv.People[n-1].Anchor != fmt.Sprintf("person-%d", it.UserID) {
 			p := rvv.Person{Anchor: fmt.Sprintf("person-%d", it.UserID), Name: it.UserName, Email: it.UserEmail,
 				Href: fmt.Sprintf("/staff/%d?org=%d", it.UserID, it.OrgID), LastSignIn: "Never signed in", Stale: true}
+			if it.Hidden {
+				p.Href = ""
+			}
 			if it.LastSignIn != 0 {
 				p.LastSignIn = "Last signed in " + a.day(c, it.LastSignIn)
 				p.Stale = now.Sub(time.Unix(it.LastSignIn, 0)) >= 90*24*time.Hour

@@ -211,7 +211,28 @@ func (s *Service) Items(ctx context.Context, actorID, id int64) (store.Review, [
 		return r, nil, err
 	}
 	items, err := s.Store.ReviewItems(ctx, id)
-	return r, items, err
+	if err != nil {
+		return r, nil, err
+	}
+	snap := s.Access.Now()
+	scope := staff.ListScope(snap, actorID)
+	for i := range items {
+		hide(snap, scope, &items[i])
+	}
+	return r, items, nil
+}
+
+// Hidden names the holder of an item the one asking may not see.
+const Hidden = "Someone you do not see"
+
+// hide blanks the holder of an item whom scope (the staff list's: staff.ListScope) does not
+// let one see, neither now nor as staff of the item's organisation: member visibility
+// (PRODUCT.md §2.6) holds in a review too.
+func hide(snap *rbac.Snapshot, scope store.Scope, it *store.ReviewItem) {
+	if scope.Everyone || slices.Contains(scope.OrgIDs, it.OrgID) || staff.InScope(snap, scope, it.UserID) {
+		return
+	}
+	it.Hidden, it.UserName, it.UserEmail = true, Hidden, ""
 }
 
 // List is the reviews actor sees: those of the organisations where they manage staff (and
@@ -265,6 +286,8 @@ func MayDecide(snap *rbac.Snapshot, actorID int64, r store.Review, it store.Revi
 		return false, "Only the review's reviewers decide."
 	case !admin && !snap.Can(actorID, r.OrgID, rbac.PermStaffManage):
 		return false, "You no longer add and remove staff in " + r.OrgName + "."
+	case it.Hidden:
+		return false, "You do not see this person: another reviewer decides this."
 	case it.UserID == actorID:
 		if OnlyAdmin(r, it) {
 			return false, "Your own access, and you are the only reviewer: a global admin decides this."
@@ -310,6 +333,7 @@ func (s *Service) Decide(ctx context.Context, actorID, itemID int64, decision, n
 		return out, valid.Problems{"note": msg}, nil
 	}
 	snap := s.Access.Now()
+	hide(snap, staff.ListScope(snap, actorID), &it)
 	if it.Decision != "" {
 		out.Refused = "Already decided: " + wordOf(it.Decision) + " by " + it.DecidedByName + "."
 		return out, nil, nil

@@ -233,6 +233,40 @@ func TestReviewScope(t *testing.T) {
 	if _, p, err := g.svc.Start(ctx, g.ana, reviews.Start{OrgID: g.north, Reviewers: []int64{g.ana}, DueDays: 14}); err != nil || !strings.Contains(p["reviewers"], "Ana Ruiz") {
 		t.Errorf("the only reviewer who is the only global admin: %v %v", p, err)
 	}
+	// A reviewer who manages staff without seeing them (no staff.view): every holder is left
+	// out, and none is hers to decide.
+	blind, err := g.st.CreateRole(ctx, store.RoleInput{OrgID: g.east, Code: "BLIND", Name: "Manages only", Active: true, ActorID: g.ana,
+		Permissions: []string{"patients.view", "staff.manage"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ola, err := g.st.AddStaff(ctx, []store.NewStaff{{Email: "ola@example.org", Name: "Ola Only", PasswordHash: "x", OrgID: g.east}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.st.AssignRole(ctx, ola[0], blind, g.east, 0, g.ana); err != nil {
+		t.Fatal(err)
+	}
+	br, blindItems := g.start(t, g.mo, g.east, []int64{g.mo, ola[0]}, 0)
+	_, olaItems, err := g.svc.Items(ctx, ola[0], br.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, it := range olaItems {
+		if !it.Hidden || it.UserName != reviews.Hidden || it.UserEmail != "" {
+			t.Errorf("Ola sees %q", it.UserName)
+		}
+		if ok, _ := reviews.MayDecide(g.svc.Access.Now(), ola[0], br, it); ok {
+			t.Errorf("Ola may decide the item of someone she does not see")
+		}
+		if blindItems[i].Hidden {
+			t.Errorf("Mo does not see %s", blindItems[i].UserName)
+		}
+	}
+	if _, _, err := g.svc.Decide(ctx, ola[0], olaItems[0].ID, "keep", ""); err == nil {
+		t.Error("Ola decided an item of someone she does not see")
+	}
+
 	// A review of another organisation is not found, with nothing of it shown.
 	if _, err := g.svc.Get(ctx, g.wes, r.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("someone of the other clinic sees the review: %v", err)

@@ -60,6 +60,9 @@ type ReviewItem struct {
 	DecidedByName string
 	DecidedAt     int64
 	Note          string
+	// Hidden is set by the reviews domain, not stored: the one asking may not see the holder
+	// (member visibility), whose name and address are then left out.
+	Hidden bool
 }
 
 // NewReview is what starting a review records.
