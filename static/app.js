@@ -436,7 +436,30 @@
     });
   }
 
+  // A report's Print button (no inline script: CSP). Hidden without JavaScript, where the
+  // browser's own Print does the same.
+  function initPrint(root) {
+    within(root, "[data-print]").forEach(function (b) { b.hidden = false; });
+  }
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("[data-print]")) { window.print(); }
+  });
+  // An access review's "Tick all shown": ticks every box of its form, or unticks them when
+  // all are ticked. Hidden without JavaScript, where it could do nothing.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("[data-check-all]");
+    if (!b || !b.form) { return; }
+    var boxes = Array.prototype.slice.call(b.form.querySelectorAll("input[type=checkbox][name=items]"));
+    var all = boxes.length > 0 && boxes.every(function (c) { return c.checked; });
+    boxes.forEach(function (c) { c.checked = !all; });
+  });
+  function initCheckAll(root) {
+    within(root, "[data-check-all]").forEach(function (b) { b.hidden = false; });
+  }
+
   function init(root) {
+    initCheckAll(root);
+    initPrint(root);
     initPasskeys(root);
     initMatrices(root);
     initScrollBoxes(root);

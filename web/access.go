@@ -152,7 +152,7 @@ func (a *app) accessReport(c echo.Context) error {
 	v := av.ReportView{Page: a.page(c, "Access report"), Orgs: opts, OrgName: orgs.Label(snap, org),
 		Generated: snap.When(snap.Now().Unix()), GeneratedBy: u.Name, OrgCount: len(rep.Orgs), People: rep.People,
 		Assignments: rep.Assignments, Overrides: rep.Overrides, Defaults: rep.Defaults, Limited: !staff.ListScope(snap, u.ID).Everyone}
-	v.Page.Stylesheets, v.Page.Scripts = []string{"report.css"}, []string{"print.js"}
+	v.Page.Stylesheets = []string{"report.css"}
 	if chain := snap.Ancestry(org); len(chain) > 0 {
 		top, _ := snap.Org(chain[len(chain)-1])
 		v.Portal = top.Name

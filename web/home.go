@@ -10,6 +10,7 @@ import (
 
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/reviews"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/views/home"
 )
@@ -73,6 +74,14 @@ func (a *app) home(c echo.Context) error {
 		}
 	}
 	if len(snap.OrgsWhere(u.ID, rbac.PermStaffManage)) > 0 {
+		todo, err := a.reviewService().ToDo(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		for _, r := range todo {
+			v.Reviews = append(v.Reviews, home.Review{Org: r.OrgName, Href: fmt.Sprintf("/reviews/%d", r.ID), Due: a.dueText(c, r.DueAt),
+				Progress: fmt.Sprintf("%d of %d reviewed", r.Decided, r.Total), Overdue: reviews.Overdue(r, a.Store.Now().Unix())})
+		}
 		ending, err := a.staffService().EndingSoon(ctx, u.ID, 10)
 		if err != nil {
 			return err

@@ -45,6 +45,7 @@ var nav = []navItem{
 	{"Roles", "/roles"},
 	{"Permissions", "/permissions"},
 	{"Staff", "/staff"},
+	{"Reviews", "/reviews"},
 	{"Organisations", "/orgs"},
 	{"Audit log", "/audit"},
 }

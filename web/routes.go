@@ -166,6 +166,18 @@ func (a *app) Routes() []Route {
 		{http.MethodPost, "/staff/:id/sessions/end", Perm(rbac.PermStaffManage), a.personEndSessions},
 		{http.MethodPost, "/staff/:id/two-step/reset", Perm(rbac.PermStaffManage), a.personResetTwoStep},
 
+		// Access reviews (web/reviews.go, PRODUCT.md §2.12): who may see and decide a review is
+		// the domain's (internal/reviews); a review of an organisation one does not manage is
+		// not found.
+		{http.MethodGet, "/reviews", Perm(rbac.PermStaffManage), a.reviewsList},
+		{http.MethodGet, "/reviews/new", Perm(rbac.PermStaffManage), a.reviewNew},
+		{http.MethodPost, "/reviews", Perm(rbac.PermStaffManage), a.reviewStart},
+		{http.MethodGet, "/reviews/:id", Perm(rbac.PermStaffManage), a.reviewPage},
+		{http.MethodPost, "/reviews/:id/items/:item", Perm(rbac.PermStaffManage), a.reviewDecide},
+		{http.MethodPost, "/reviews/:id/decide", Perm(rbac.PermStaffManage), a.reviewDecideMany},
+		{http.MethodGet, "/reviews/:id/report", Perm(rbac.PermStaffManage), a.reviewReport},
+		{http.MethodGet, "/reviews/:id/report.csv", Perm(rbac.PermStaffManage), a.reviewReportCSV},
+
 		// Emergency access (web/emergency.go, PRODUCT.md §2.11). Ending one is the person's own
 		// or a staff manager's: the domain decides.
 		{http.MethodGet, "/emergency", Perm(rbac.PermAuditView), a.emergencyQueue},

@@ -16,6 +16,7 @@ import (
 	"github.com/rolegate/rolegate/internal/boot"
 	"github.com/rolegate/rolegate/internal/config"
 	"github.com/rolegate/rolegate/internal/rbac"
+	"github.com/rolegate/rolegate/internal/reviews"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/web"
 )
@@ -27,6 +28,7 @@ type App struct {
 	Access   *rbac.Engine
 	Handler  http.Handler
 	auth     *auth.Service
+	reviews  *reviews.Service
 }
 
 // Auth is the sign-in and setup service the portal uses.
@@ -39,7 +41,12 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, version s
 		return nil, err
 	}
 	e := web.New(web.DepsOf(parts, cfg, logger, version))
-	return &App{Store: parts.Store, Sessions: parts.Sessions, Access: parts.Access, Handler: e, auth: parts.Auth}, nil
+	var m reviews.Mailer
+	if parts.Mail != nil {
+		m = parts.Mail
+	}
+	return &App{Store: parts.Store, Sessions: parts.Sessions, Access: parts.Access, Handler: e, auth: parts.Auth,
+		reviews: &reviews.Service{Store: parts.Store, Access: parts.Access, Mail: m, Link: cfg.BaseURL}}, nil
 }
 
 // Serve answers on ln until ctx is done, then gives requests in flight web.ShutdownGrace to
@@ -104,7 +111,9 @@ func (a *App) sweepSessions(ctx context.Context, logger *slog.Logger) {
 // audit log and takes them off the lists.
 const EndedInterval = time.Minute
 
-// sweepEnded runs Store.ExpireEnded at start and every EndedInterval.
+// sweepEnded runs Store.ExpireEnded at start and every EndedInterval, and the access
+// reviews' sweep after it (overdue reviews told once, the next of a recurring review started
+// on its day).
 func (a *App) sweepEnded(ctx context.Context, logger *slog.Logger) {
 	t := time.NewTicker(EndedInterval)
 	defer t.Stop()
@@ -114,6 +123,11 @@ func (a *App) sweepEnded(ctx context.Context, logger *slog.Logger) {
 		} else if n > 0 {
 			logger.Info("recorded ended access", "grants", n)
 		}
+		if n, err := a.SweepReviews(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("access review sweep failed", "err", err)
+		} else if n > 0 {
+			logger.Info("started recurring access reviews", "reviews", n)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -121,6 +135,10 @@ func (a *App) sweepEnded(ctx context.Context, logger *slog.Logger) {
 		}
 	}
 }
+
+// SweepReviews runs the access reviews' sweep once (the server runs it every EndedInterval;
+// tests call it on their own clock).
+func (a *App) SweepReviews(ctx context.Context) (int, error) { return a.reviews.Sweep(ctx) }
 
 // CheckpointInterval is how often the running server logs an audit checkpoint.
 const CheckpointInterval = 24 * time.Hour

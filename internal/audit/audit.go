@@ -91,7 +91,13 @@ const (
 	EmergencyStarted  = "emergency.start"
 	EmergencyEnded    = "emergency.end"
 	EmergencyReviewed = "emergency.review"
-	SettingChanged    = "settings.change"
+	// Access reviews (PRODUCT.md §2.12): a review started (by a person or its schedule), an
+	// item kept or revoked (a revoke also writes the removal itself, in the same transaction),
+	// and the review complete once every item is decided.
+	ReviewStarted   = "review.start"
+	ReviewDecided   = "review.decide"
+	ReviewCompleted = "review.complete"
+	SettingChanged  = "settings.change"
 	// Rekeyed records that the log was (re-)sealed with a new audit key: the upgrade of a log
 	// sealed the old unkeyed way, or a forced re-key after a broken chain or a lost key.
 	Rekeyed = "audit.rekeyed"
@@ -108,7 +114,7 @@ var Actions = []string{Setup, SignIn, SignInFailed, SignOut, SessionsEnded, Pass
 	StaffAdded, StaffDisabled, StaffEnabled, StaffRemoved,
 	InvitationCreated, InvitationResent, InvitationRevoked, InvitationAccepted,
 	OrgCreated, OrgRenamed, OrgMoved, OrgDefaultSet, EmergencySettings, EmergencyStarted, EmergencyEnded, EmergencyReviewed,
-	SettingChanged, Rekeyed, EntryMissing}
+	ReviewStarted, ReviewDecided, ReviewCompleted, SettingChanged, Rekeyed, EntryMissing}
 
 // Entry is one line of the log. Names are copied at the time of the change, so the log still
 // reads right after a person or role is renamed or deleted.

@@ -112,6 +112,9 @@ var actionLabels = map[string]string{
 	EmergencyStarted:     "Emergency access taken",
 	EmergencyEnded:       "Emergency access ended",
 	EmergencyReviewed:    "Emergency access reviewed",
+	ReviewStarted:        "Access review started",
+	ReviewDecided:        "Access review decision",
+	ReviewCompleted:      "Access review complete",
 	StaffAdded:           "Staff added",
 	StaffDisabled:        "Account disabled",
 	StaffEnabled:         "Account enabled",
@@ -453,6 +456,32 @@ func (d Describer) describe(e Entry) Summary {
 		s.Sentence = fmt.Sprintf("%s reviewed the emergency access of %s%s: %s.", who, target(e), in(e, ""), verdict)
 		add(Change{Kind: Detail, Label: "Note", To: after.str("note")})
 		add(Change{Kind: Detail, Label: "Reason given", To: after.str("reason")})
+	case ReviewStarted:
+		due := ""
+		if u, ok := after.int("due_at"); ok && u > 0 {
+			due = ", due " + d.time(u)
+		}
+		s.Sentence = fmt.Sprintf("%s started access review %s of %s: %s items%s.", who, after.num("review"), orElse(clean(e.OrgName), "an organisation"),
+			orElse(after.num("items"), "0"), due)
+		if n := after.num("every_days"); n != "" && n != "0" {
+			add(Change{Kind: Detail, Label: "Repeats every (days)", To: n})
+		}
+	case ReviewDecided:
+		verdict := "kept"
+		if after.str("decision") == "revoke" {
+			verdict = "revoked"
+		}
+		what := "role " + roleName(after.str("role"), after.num("role_id"))
+		if after.str("kind") == "override" {
+			what = "personal permission " + d.label(after.str("perm")) + " (" + effect(after.str("effect")) + ")"
+		}
+		s.Sentence = fmt.Sprintf("%s %s %s %s%s in access review %s.", who, verdict, possessive(e), what, in(e, after.str("org")), after.num("review"))
+		if n := after.str("note"); n != "" {
+			add(Change{Kind: Detail, Label: "Note", To: n})
+		}
+	case ReviewCompleted:
+		s.Sentence = fmt.Sprintf("Access review %s of %s is complete: %s kept, %s revoked.", after.num("review"), orElse(clean(e.OrgName), "an organisation"),
+			orElse(after.num("kept"), "0"), orElse(after.num("revoked"), "0"))
 	case OverrideExpired:
 		key := firstKey(without(before, "until"))
 		s.Sentence = fmt.Sprintf("%s personal permission %s%s ended%s.", capital(possessive(e)), d.label(key), in(e, ""), d.at(before))

@@ -126,10 +126,33 @@ func oneRoleProblem(snap *rbac.Snapshot, orgID int64) valid.Problems {
 	return valid.Problems{"role": "In " + o.Name + " each person holds one role: change their role instead of adding another."}
 }
 
+// CheckRemoveRole is the guard of taking a role in org away from user: the person page's
+// Remove and an access review's Revoke both ask it.
+func CheckRemoveRole(snap *rbac.Snapshot, actorID, userID, orgID int64) error {
+	return snap.CheckPersonChange(actorID, userID, orgID)
+}
+
+// CheckRemoveOverride is the guard of setting user's override of perm in org back to
+// inherit, as the person page's override form asks it: removing a deny grants, so the
+// escalation guard has its say too.
+func CheckRemoveOverride(snap *rbac.Snapshot, actorID, userID, orgID int64, perm string) error {
+	if err := snap.CheckPersonChange(actorID, userID, orgID); err != nil {
+		return err
+	}
+	return snap.CheckOverride(actorID, userID, orgID, perm, rbac.Inherit)
+}
+
+// Refusal words a guard's refusal of a change to user's access in org as a page shows it;
+// a missing permission and other errors come back as the error.
+func Refusal(snap *rbac.Snapshot, userID, orgID int64, err error) (string, error) {
+	p, err := refused(snap, "x", userID, orgID, err)
+	return p["x"], err
+}
+
 // RemoveRole takes role in org away from user.
 func (s *Service) RemoveRole(ctx context.Context, actorID, userID, roleID, orgID int64) (valid.Problems, error) {
 	snap := s.Access.Now()
-	if p, err := refused(snap, "role", userID, orgID, snap.CheckPersonChange(actorID, userID, orgID)); p != nil || err != nil {
+	if p, err := refused(snap, "role", userID, orgID, CheckRemoveRole(snap, actorID, userID, orgID)); p != nil || err != nil {
 		return p, err
 	}
 	return nil, s.Store.UnassignRole(ctx, userID, roleID, orgID, actorID)

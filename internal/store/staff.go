@@ -300,29 +300,35 @@ func (s *Store) SetOverrideUntil(ctx context.Context, userID, orgID int64, perm,
 		until = 0
 	}
 	return s.withAccessTx(ctx, func(tx *sql.Tx) error {
-		before := "inherit"
-		var was sql.NullInt64
-		if err := tx.QueryRowContext(ctx, "SELECT effect, until FROM user_overrides WHERE user_id = ? AND org_id = ? AND perm = ?", userID, orgID, perm).
-			Scan(&before, &was); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("store: set override: %w", err)
-		}
-		if before == effect && was.Int64 == until {
-			return nil // nothing changes, nothing to record
-		}
-		var err error
-		if effect == "inherit" {
-			_, err = tx.ExecContext(ctx, "DELETE FROM user_overrides WHERE user_id = ? AND org_id = ? AND perm = ?", userID, orgID, perm)
-		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO user_overrides (user_id, org_id, perm, effect, set_by, set_at, until) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (user_id, org_id, perm) DO UPDATE SET effect = excluded.effect, set_by = excluded.set_by, set_at = excluded.set_at, until = excluded.until`,
-				userID, orgID, perm, effect, nullID(actorID), s.now().Unix(), nullID(until))
-		}
-		if err != nil {
-			return fmt.Errorf("store: set override: %w", err)
-		}
-		return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: orgID, Action: audit.OverrideSet, TargetType: "user",
-			TargetID: userID, Before: audit.JSON(overrideState(perm, before, was.Int64)), After: audit.JSON(overrideState(perm, effect, until))})
+		return s.setOverrideTx(ctx, tx, userID, orgID, perm, effect, actorID, until)
 	})
+}
+
+// setOverrideTx sets (or, with "inherit", removes) an override through tx and records it;
+// setting what is there already changes and records nothing.
+func (s *Store) setOverrideTx(ctx context.Context, tx *sql.Tx, userID, orgID int64, perm, effect string, actorID, until int64) error {
+	before := "inherit"
+	var was sql.NullInt64
+	if err := tx.QueryRowContext(ctx, "SELECT effect, until FROM user_overrides WHERE user_id = ? AND org_id = ? AND perm = ?", userID, orgID, perm).
+		Scan(&before, &was); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: set override: %w", err)
+	}
+	if before == effect && was.Int64 == until {
+		return nil // nothing changes, nothing to record
+	}
+	var err error
+	if effect == "inherit" {
+		_, err = tx.ExecContext(ctx, "DELETE FROM user_overrides WHERE user_id = ? AND org_id = ? AND perm = ?", userID, orgID, perm)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO user_overrides (user_id, org_id, perm, effect, set_by, set_at, until) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (user_id, org_id, perm) DO UPDATE SET effect = excluded.effect, set_by = excluded.set_by, set_at = excluded.set_at, until = excluded.until`,
+			userID, orgID, perm, effect, nullID(actorID), s.now().Unix(), nullID(until))
+	}
+	if err != nil {
+		return fmt.Errorf("store: set override: %w", err)
+	}
+	return s.appendAudit(ctx, tx, audit.Entry{ActorID: actorID, OrgID: orgID, Action: audit.OverrideSet, TargetType: "user",
+		TargetID: userID, Before: audit.JSON(overrideState(perm, before, was.Int64)), After: audit.JSON(overrideState(perm, effect, until))})
 }
 
 // SetDisabled disables or enables a user; disabling ends every session of theirs at once.

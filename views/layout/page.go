@@ -36,9 +36,9 @@ type Page struct {
 	// Emergency is the signed-in person's emergency access while it lasts: every page shows
 	// it in a red banner with the time left and End now (PRODUCT.md §2.11).
 	Emergency []Emergency
-	// Stylesheets and Scripts are a page's own static files (after app.css and app.js): the
-	// access report's print stylesheet and Print button.
-	Stylesheets, Scripts []string
+	// Stylesheets are a page's own (after app.css): the print stylesheets of the access report
+	// and of an access review's report.
+	Stylesheets []string
 }
 
 // Emergency is one use of emergency access that still lasts.
