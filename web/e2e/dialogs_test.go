@@ -298,6 +298,10 @@ func TestDeleteDialogKeepsMistakes(t *testing.T) {
 	if got := b.text(testid("reassign-warning")); !strings.Contains(got, "Edit roles and permissions") || !strings.Contains(got, "Grant any permission") {
 		t.Fatalf("no warning for Administrator: %q", got)
 	}
+	b.impactReady() // the preview of reassigning to Administrator, read before going on
+	if got := b.text(testid("reassign-impact")); !strings.Contains(got, "gain Export patient data") {
+		t.Fatalf("reassigning to Administrator previews %q", got)
+	}
 	b.do("type a wrong code", b.typeInto("dialog[open] #confirm_code", "WEEKEND_COVER"),
 		chromedp.Click(chromedp.CSS("dialog[open] "+testid("remove-all-delete"))),
 		chromedp.WaitVisible(chromedp.CSS("dialog[open] "+testid("problem-confirm"))))
