@@ -402,7 +402,14 @@ func (s *Snapshot) WithRolePermissions(roleID int64, perms []string) *Snapshot {
 // WithoutRole is s after deleting role, its holders moved to reassignTo (0: removed) where
 // they held it (nothing is saved).
 func (s *Snapshot) WithoutRole(roleID, reassignTo int64) *Snapshot {
+	next, _ := s.withoutRole(roleID, reassignTo)
+	return next
+}
+
+// withoutRole is WithoutRole, and the people it moved or removed.
+func (s *Snapshot) withoutRole(roleID, reassignTo int64) (*Snapshot, []int64) {
 	var people []Person
+	var ids []int64
 	for u := range s.users.all() {
 		if !slices.ContainsFunc(u.assignments, func(a Assignment) bool { return a.RoleID == roleID }) {
 			continue
@@ -419,6 +426,7 @@ func (s *Snapshot) WithoutRole(roleID, reassignTo int64) *Snapshot {
 			p.Assignments = append(p.Assignments, a)
 		}
 		people = append(people, p)
+		ids = append(ids, u.ID)
 	}
-	return s.Apply(Delta{RolesGone: []int64{roleID}, People: people})
+	return s.Apply(Delta{RolesGone: []int64{roleID}, People: people}), ids
 }

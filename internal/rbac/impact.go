@@ -146,7 +146,8 @@ func (s *Snapshot) PreviewDeletion(roleID, reassignTo int64) Impact {
 			perms[i] |= t.perms[i]
 		}
 	}
-	return s.impact(s.WithoutRole(roleID, reassignTo), s.holdersOf(roleID), s.Subtree(r.OrgID), perms)
+	next, holders := s.withoutRole(roleID, reassignTo)
+	return s.impact(next, holders, s.Subtree(r.OrgID), perms)
 }
 
 // PreviewHolders is the impact of adding and removing holders of role (WithHolders).
@@ -282,6 +283,11 @@ func (u *userEntry) reaches(o *orgEntry) bool {
 	return slices.ContainsFunc(o.chain, u.memberOf)
 }
 
+// covered reports whether org is within one of tops.
+func covered(s *Snapshot, tops []int64, org int64) bool {
+	return slices.ContainsFunc(tops, func(top int64) bool { return s.IsWithin(org, top) })
+}
+
 func symmetricDiff(a, b set) set {
 	out := make(set, len(a))
 	for i := range a {
@@ -331,6 +337,11 @@ func (s *Snapshot) impact(next *Snapshot, people, orgs []int64, perms set) Impac
 				look = every
 			}
 			for _, p := range look {
+				// Without membership on one side only one direction can change here, and a
+				// change in that direction already named above this organisation covers it.
+				if !ra && covered(s, downs[p], oid) || !rb && covered(s, ups[p], oid) {
+					continue
+				}
 				before := rb && s.decideEntry(Decision{}, was, o, p, false, false).Allowed
 				after := ra && next.decideEntry(Decision{}, is, no, p, false, false).Allowed
 				if before == after {
@@ -343,7 +354,7 @@ func (s *Snapshot) impact(next *Snapshot, people, orgs []int64, perms set) Impac
 				if *m == nil {
 					*m = map[int][]int64{}
 				}
-				if !slices.ContainsFunc((*m)[p], func(top int64) bool { return s.IsWithin(oid, top) }) {
+				if !covered(s, (*m)[p], oid) {
 					(*m)[p] = append((*m)[p], oid)
 				}
 			}
