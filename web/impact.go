@@ -10,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rolegate/rolegate/internal/rbac"
-	"github.com/rolegate/rolegate/internal/roles"
 	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/valid"
 	iv "github.com/rolegate/rolegate/views/impact"
@@ -129,13 +128,10 @@ func (a *app) membersImpact(c echo.Context) error {
 	if err != nil {
 		return echo.ErrBadRequest
 	}
-	members, ok1 := parseIDs(form["members"])
-	shown, ok2 := parseIDs(form["shown"])
-	if !ok1 || !ok2 {
+	sel, ok := a.selection(form, r)
+	if !ok {
 		return echo.ErrBadRequest
 	}
-	snap := a.Access.Now()
-	sel := roles.ReadSelection(shown, members, func(id int64) bool { return snap.HoldsRole(id, r.ID) })
 	until, _ := valid.Until(form.Get("until"), a.zone(c))
 	u, _ := currentUser(c)
 	im, err := a.roleService().PreviewHolders(u.ID, r, sel.Add, sel.Remove, until)

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -105,6 +106,18 @@ func parseIDs(vals []string) ([]int64, bool) {
 	return out, true
 }
 
+// selection reads what a members form changes (roles.ReadSelection); false for ids that are
+// not ids.
+func (a *app) selection(form url.Values, r store.RoleRow) (roles.Selection, bool) {
+	members, ok1 := parseIDs(form["members"])
+	shown, ok2 := parseIDs(form["shown"])
+	if !ok1 || !ok2 {
+		return roles.Selection{}, false
+	}
+	snap := a.Access.Now()
+	return roles.ReadSelection(shown, members, func(id int64) bool { return snap.HoldsRole(id, r.ID) }), true
+}
+
 // membersSave saves who holds the role: ticked people are added, unticked people the form
 // showed are removed, people on other pages or outside the search untouched (PRODUCT.md §3);
 // the form carries what was changed on earlier pages and searches. With go=search or go=N
@@ -121,13 +134,11 @@ func (a *app) membersSave(c echo.Context) error {
 	q, _ := valid.Text(form.Get("q"), false, 100)
 	page, _ := strconv.Atoi(form.Get("page"))
 	page = max(1, min(page, 1_000_000))
-	members, ok1 := parseIDs(form["members"])
-	shown, ok2 := parseIDs(form["shown"])
-	if !ok1 || !ok2 {
+	sel, ok := a.selection(form, r)
+	if !ok {
 		return a.membersProblem(c, r, q, page, roles.Selection{}, "Some of the people chosen are not valid.")
 	}
 	snap := a.Access.Now()
-	sel := roles.ReadSelection(shown, members, func(id int64) bool { return snap.HoldsRole(id, r.ID) })
 	switch to := form.Get("go"); to {
 	case "", "save":
 	case "search":

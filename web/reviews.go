@@ -23,11 +23,7 @@ import (
 )
 
 func (a *app) reviewService() *reviews.Service {
-	var m reviews.Mailer
-	if a.Mail != nil {
-		m = a.Mail
-	}
-	return &reviews.Service{Store: a.Store, Access: a.Access, Mail: m, Link: a.Config.BaseURL}
+	return &reviews.Service{Store: a.Store, Access: a.Access, Mail: a.Mail, Link: a.Config.BaseURL}
 }
 
 // The schedules offered, in days (0: once).

@@ -18,8 +18,8 @@ import (
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/boot"
 	"github.com/rolegate/rolegate/internal/config"
+	"github.com/rolegate/rolegate/internal/mail"
 	"github.com/rolegate/rolegate/internal/rbac"
-	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/tokens"
 )
@@ -37,7 +37,7 @@ type Deps struct {
 	Logger   *slog.Logger
 	Version  string
 	// Mail sends invitation links; nil when SMTP is not configured (links are shown to copy).
-	Mail staff.Mailer
+	Mail mail.Notifier
 }
 
 // DepsOf builds the web layer's dependencies from the parts boot opened.

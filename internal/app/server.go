@@ -41,12 +41,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, version s
 		return nil, err
 	}
 	e := web.New(web.DepsOf(parts, cfg, logger, version))
-	var m reviews.Mailer
-	if parts.Mail != nil {
-		m = parts.Mail
-	}
 	return &App{Store: parts.Store, Sessions: parts.Sessions, Access: parts.Access, Handler: e, auth: parts.Auth,
-		reviews: &reviews.Service{Store: parts.Store, Access: parts.Access, Mail: m, Link: cfg.BaseURL}}, nil
+		reviews: &reviews.Service{Store: parts.Store, Access: parts.Access, Mail: parts.Mail, Link: cfg.BaseURL}}, nil
 }
 
 // Serve answers on ln until ctx is done, then gives requests in flight web.ShutdownGrace to

@@ -18,7 +18,6 @@ import (
 	"github.com/rolegate/rolegate/internal/mail"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/settings"
-	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/store"
 )
 
@@ -122,7 +121,7 @@ type Parts struct {
 	// SSO is single sign-on through the practice's identity provider; nil when not configured.
 	SSO *auth.SSO
 	// Mail sends invitation links; nil when SMTP is not configured.
-	Mail staff.Mailer
+	Mail mail.Notifier
 }
 
 // Open opens the database and everything built on it. The caller closes Parts.Store.

@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/rolegate/rolegate/internal/mail"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
@@ -37,16 +38,11 @@ const (
 	unreviewedList = 50
 )
 
-// Mailer sends a plain-text message (boot's SMTP sender); nil when mail is off.
-type Mailer interface {
-	Send(ctx context.Context, to, toName, subject, text string) error
-}
-
 // Service applies the rules to the store.
 type Service struct {
 	Store  *store.Store
 	Access *rbac.Engine
-	Mail   Mailer
+	Mail   mail.Notifier // nil when mail is off
 	// Link is the portal's address for the review queue in mails ("" leaves it out).
 	Link string
 }

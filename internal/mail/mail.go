@@ -33,6 +33,13 @@ var ErrDisabled = errors.New("mail: sending is off (no SMTP host)")
 // (which would let whoever typed it add headers or recipients).
 var ErrBadMessage = errors.New("mail: bad message")
 
+// Notifier sends one plain-text message to one person (boot wraps a Sender as one). The
+// domain packages tell people through it (invitations, emergency access, access reviews); the
+// portal works without one (nil when mail is off): links are shown to copy.
+type Notifier interface {
+	Send(ctx context.Context, to, toName, subject, text string) error
+}
+
 // Message is one plain-text mail to one person; that is all invitations need.
 type Message struct {
 	To      string // bare address, e.g. "ana@clinic.example"

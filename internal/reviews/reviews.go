@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rolegate/rolegate/internal/mail"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/staff"
 	"github.com/rolegate/rolegate/internal/store"
@@ -36,16 +37,11 @@ const (
 	DueSoon = 14 * day
 )
 
-// Mailer sends a plain-text message (boot's SMTP sender); nil when mail is off.
-type Mailer interface {
-	Send(ctx context.Context, to, toName, subject, text string) error
-}
-
 // Service applies the rules to the store.
 type Service struct {
 	Store  *store.Store
 	Access *rbac.Engine
-	Mail   Mailer
+	Mail   mail.Notifier // nil when mail is off
 	// Link is the portal's address for the review in mails ("" leaves the address relative).
 	Link string
 }

@@ -21,11 +21,6 @@ import (
 // invitation_ttl_hours says otherwise.
 const DefaultInvitationTTL = 7 * 24 * time.Hour
 
-// Mailer sends a plain-text message. The portal works without one: links are shown to copy.
-type Mailer interface {
-	Send(ctx context.Context, to, toName, subject, text string) error
-}
-
 // UnusableError says why an invitation link cannot be used; nothing was created.
 type UnusableError struct {
 	State  store.InvitationState // expired, accepted, revoked; pending when Reason says why

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rolegate/rolegate/internal/audit"
+	"github.com/rolegate/rolegate/internal/mail"
 	"github.com/rolegate/rolegate/internal/rbac"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/valid"
@@ -19,7 +20,7 @@ import (
 type Service struct {
 	Store  *store.Store
 	Access *rbac.Engine
-	Mail   Mailer // nil when mail is off
+	Mail   mail.Notifier // nil when mail is off
 }
 
 // Person loads person for viewer, with the organisations the viewer sees them in (Sees).
