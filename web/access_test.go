@@ -247,6 +247,11 @@ func TestWhoCanVisibility(t *testing.T) {
 	if len(rows) != 4 {
 		t.Errorf("rows %v, want Erin, Inés, Oscar and the formula", rows)
 	}
+	// Permission details' count, which links here, counts the same people.
+	details := w.eastMgr.get("/permissions?org=" + east).body
+	if !strings.Contains(details, `data-testid="who-patients.export">4<`) {
+		t.Error("Permission details counts people for Export patient data whom Who can… does not list")
+	}
 	csvBody := w.eastMgr.get("/access/who.csv?org=" + east + "&permission=patients.export").body
 	if strings.Contains(csvBody, adminEmail) {
 		t.Error("the CSV lists the global admin")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rolegate/rolegate/internal/staff"
 	rv "github.com/rolegate/rolegate/views/roles"
 )
 
@@ -101,6 +102,7 @@ func (a *app) permissionDetails(c echo.Context) error {
 		return err
 	}
 	snap := a.Access.Now()
+	u, _ := currentUser(c)
 	var visibleRoles []int64
 	for _, o := range snap.Ancestry(org) {
 		for _, r := range snap.Roles() {
@@ -115,7 +117,11 @@ func (a *app) permissionDetails(c echo.Context) error {
 		for _, p := range g.Permissions {
 			d := rv.Detail{Key: p.Key, Label: p.Label, Description: p.Description, Mandatory: p.Mandatory, People: snap.Holders(org, p.Key)}
 			if v.ReportPath != "" {
+				// The count links to Who can…, so it counts whom that page lists.
 				d.WhoHref = whoPath(p.Key, org)
+				if hs, err := staff.Holders(snap, u.ID, org, p.Key); err == nil {
+					d.People = len(hs)
+				}
 			}
 			for _, id := range visibleRoles {
 				r, _ := snap.Role(id)
