@@ -510,3 +510,76 @@ func TestReviewRecurrence(t *testing.T) {
 		t.Errorf("%d review.start entries, want 2", n)
 	}
 }
+
+// A role of the practice held by someone who is staff of a clinic below it (Select members
+// gives a role to the people of its organisation and below) is revoked through the same rule
+// as taking it away in Select members: never by someone whose access the holder's exceeds.
+func TestReviewRevokeOfARoleHeldFromBelow(t *testing.T) {
+	g := newGroup(t)
+	ctx := context.Background()
+	hr, err := g.st.CreateRole(ctx, store.RoleInput{OrgID: g.north, Code: "PRACTICE_HR", Name: "Practice HR", Active: true, ActorID: g.ana,
+		Permissions: []string{"patients.view", "staff.manage", "staff.view"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prescriber, err := g.st.CreateRole(ctx, store.RoleInput{OrgID: g.north, Code: "PRESCRIBER", Name: "Prescriber", Active: true, ActorID: g.ana,
+		Permissions: []string{"patients.view", "clinical.erx", "patients.export"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := g.st.AddStaff(ctx, []store.NewStaff{{Email: "hal@example.org", Name: "Hal Human-Resources", PasswordHash: "x", OrgID: g.north}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hal := ids[0]
+	if err := g.st.AssignRole(ctx, hal, hr, g.north, 0, g.ana); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.st.SetRoleHolders(ctx, prescriber, g.north, []int64{g.kim}, nil, g.ana); err != nil { // Kim is staff of Eastside
+		t.Fatal(err)
+	}
+	_, items := g.start(t, hal, g.north, []int64{hal, g.pat}, 0)
+	kims := item(t, items, g.kim, "Prescriber")
+	out, p, err := g.svc.Decide(ctx, hal, kims.ID, "revoke", "")
+	if err != nil || len(p) > 0 || out.Refused == "" {
+		t.Fatalf("Hal revoked the role of someone who holds more than he does: %+v %v %v", out, p, err)
+	}
+	if _, held := g.svc.Access.Now().AssignmentOf(g.kim, prescriber, g.north); !held {
+		t.Fatal("the refused revoke took the role")
+	}
+	// Pat, an administrator of the practice, may.
+	if out, p, err := g.svc.Decide(ctx, g.pat, kims.ID, "revoke", ""); err != nil || len(p) > 0 || out.Refused != "" {
+		t.Fatalf("Pat's revoke: %+v %v %v", out, p, err)
+	}
+	if _, held := g.svc.Access.Now().AssignmentOf(g.kim, prescriber, g.north); held {
+		t.Fatal("Pat's revoke left the role")
+	}
+}
+
+// A role held in the clinic by someone who is not staff of it (Select members gives a role to
+// people of the organisation and below, so a practice administrator may hold one there) is
+// revoked through the same rule as taking it away in Select members: never by someone whose
+// access the holder's exceeds.
+func TestReviewRevokeOfARoleHeldFromAbove(t *testing.T) {
+	g := newGroup(t)
+	ctx := context.Background()
+	if err := g.st.AssignRole(ctx, g.pat, g.clinicManager, g.east, 0, g.ana); err != nil {
+		t.Fatal(err)
+	}
+	_, items := g.start(t, g.mo, g.east, []int64{g.mo, g.liv}, 0)
+	pats := item(t, items, g.pat, "Clinic Manager")
+	out, p, err := g.svc.Decide(ctx, g.mo, pats.ID, "revoke", "")
+	if err != nil || len(p) > 0 || out.Refused == "" {
+		t.Fatalf("Mo revoked the practice administrator's role in his clinic: %+v %v %v", out, p, err)
+	}
+	if _, held := g.svc.Access.Now().AssignmentOf(g.pat, g.clinicManager, g.east); !held {
+		t.Fatal("the refused revoke took the role")
+	}
+	// Ana, a global admin, may.
+	if out, p, err := g.svc.Decide(ctx, g.ana, pats.ID, "revoke", ""); err != nil || len(p) > 0 || out.Refused != "" {
+		t.Fatalf("Ana's revoke: %+v %v %v", out, p, err)
+	}
+	if _, held := g.svc.Access.Now().AssignmentOf(g.pat, g.clinicManager, g.east); held {
+		t.Fatal("Ana's revoke left the role")
+	}
+}
