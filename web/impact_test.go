@@ -197,3 +197,51 @@ func FuzzRolePreview(f *testing.F) {
 		}
 	})
 }
+
+// Another practice's manager asks the previews about Northside: refused, and no Northside
+// name in the answer. Naming people one may not choose in Select members' preview names
+// nobody.
+func TestImpactPreviewAcrossOrganisations(t *testing.T) {
+	p := newPortal(t, true)
+	desk := p.customRole("Night Desk", "billing.view")
+	p.staffIn(1, []string{"Ярослава Коваленко"}, desk)
+	harbour := p.org("Harbour Practice", 0)
+	hm, err := p.store.CreateRole(context.Background(), store.RoleInput{OrgID: harbour, Code: "HARBOUR_MANAGE", Name: "Harbour Manager", Active: true,
+		Permissions: []string{"patients.view", "roles.manage", "staff.manage", "staff.view", "orgs.manage", "billing.view"}, ActorID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, _ := p.personIn("Hal Berg", harbour, hm)
+	northie := p.staffIn(1, []string{"Oluwaseun Adébáyọ̀"})[0]
+	hc.get("/account")
+	for _, rt := range []struct {
+		path string
+		form url.Values
+	}{
+		{fmt.Sprintf("/roles/%d/impact", desk), url.Values{"permissions": {"patients.export"}}},
+		{fmt.Sprintf("/roles/%d/delete/impact", desk), url.Values{"confirm_code": {"NIGHT_DESK"}}},
+		{fmt.Sprintf("/roles/%d/members/impact", desk), url.Values{"shown": {fmt.Sprint(northie)}}},
+		{"/orgs/1/defaults/impact", url.Values{"perm.billing.view": {"allow"}}},
+	} {
+		r := hc.postForm(rt.path, rt.form)
+		if r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusNotFound {
+			t.Errorf("POST %s: %d", rt.path, r.StatusCode)
+		}
+		if strings.Contains(r.body, "Ярослава") || strings.Contains(r.body, "Oluwaseun") {
+			t.Errorf("POST %s names Northside's people", rt.path)
+		}
+	}
+	// Harbour's own role, with Northside's people ticked: they cannot be chosen, so nobody gains.
+	hdesk, err := p.store.CreateRole(context.Background(), store.RoleInput{OrgID: harbour, Code: "HARBOUR_DESK", Name: "Harbour Desk", Active: true,
+		Permissions: []string{"patients.view", "billing.view"}, ActorID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.app.Access.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := hc.postForm(fmt.Sprintf("/roles/%d/members/impact", hdesk), url.Values{"members": {fmt.Sprint(northie)}, "shown": {fmt.Sprint(northie)}})
+	if r.StatusCode != http.StatusOK || strings.Contains(r.body, "Oluwaseun") || !strings.Contains(r.body, "Nobody gains or loses") {
+		t.Fatalf("Harbour's preview with a Northside person ticked: %d %s", r.StatusCode, r.body)
+	}
+}

@@ -583,3 +583,49 @@ func TestReviewRevokeOfARoleHeldFromAbove(t *testing.T) {
 		t.Fatal("Ana's revoke left the role")
 	}
 }
+
+// The same item decided 50 times at once, Keep and Revoke alike: one decision wins, what it
+// says is what happened to the access, and the log records it once.
+func TestReviewDecisionRace(t *testing.T) {
+	g := newGroup(t)
+	ctx := context.Background()
+	_, items := g.start(t, g.mo, g.east, []int64{g.mo, g.liv}, 0)
+	nurse := item(t, items, g.nia, "Nurse")
+	before := g.auditCount(t, "review.decide")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	decided := 0
+	for i := range 50 {
+		actor, decision := g.mo, "keep"
+		if i%2 == 1 {
+			actor, decision = g.liv, "revoke"
+		}
+		wg.Go(func() {
+			out, p, err := g.svc.Decide(ctx, actor, nurse.ID, decision, "")
+			if err != nil || len(p) > 0 {
+				t.Errorf("%s: %v %v", decision, p, err)
+				return
+			}
+			if out.Refused == "" {
+				mu.Lock()
+				decided++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if decided != 1 {
+		t.Fatalf("%d decisions went through, want 1", decided)
+	}
+	it, err := g.st.ReviewItemByID(ctx, nurse.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, held := g.svc.Access.Now().AssignmentOf(g.nia, g.nurse, g.east)
+	if (it.Decision == "revoke") == held {
+		t.Fatalf("decided %q but the role is held: %v", it.Decision, held)
+	}
+	if n := g.auditCount(t, "review.decide") - before; n != 1 {
+		t.Fatalf("%d decisions in the log, want 1", n)
+	}
+}
